@@ -1,0 +1,260 @@
+"""Standardized instances: file names, the sidecar JSON next to each file, the directory manifest.
+
+The sidecar is the single source of truth for reading a solution back: it names the network copy
+kept beside the instances, the domain, norms, bound kind, eps, encoding, the objective-to-L
+transform, the variable naming scheme, model statistics and which solvers can take the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, atomic
+from .anchors import naive_upper_bound, sampled_lower_bound
+from .bounds import hidden_stability, interval_bounds
+from .domain import Box
+from .errors import LipgenError
+from .formulation import Formulation, Spec, build, default_eps
+from .network import Network
+from .writers import file_suffix, render_model
+
+SIDECAR_VERSION = 1
+TARGETS = ("any", "scip", "gurobi", "cplex", "cbc")
+NETWORK_DIR = "networks"
+MANIFEST = "manifest.json"
+# free-license limits (SOLVERS.md 7), recorded so a refusal can be foreseen and explained
+GUROBI_QUADRATIC_VAR_LIMIT = 200
+GUROBI_VAR_LIMIT = 2000
+CPLEX_LIMIT = 1000
+
+
+def norm_tag(alpha: str, beta: str) -> str:
+    return f"L{alpha}" if alpha == beta else f"L{alpha}to{beta}"
+
+
+def instance_stem(network: Network, box: Box, spec: Spec) -> str:
+    """e.g. `mynet__L2__box-1a2b3c4d__upper__bigm`."""
+    return "__".join([network.name, norm_tag(spec.alpha, spec.beta), box.tag(), spec.bound, spec.encoding])
+
+
+def network_copy_name(network: Network) -> str:
+    return f"{NETWORK_DIR}/{network.name}-{network.digest()[:12]}.h5"
+
+
+@dataclass
+class Generated:
+    path: Path
+    sidecar_path: Path
+    sidecar: dict
+    formulation: Formulation
+
+
+def check_target(form: Formulation, target: str, gzip: bool) -> None:
+    """Refuse, before anything is written, a file the target solver cannot take."""
+    if target not in TARGETS:
+        raise LipgenError(f"--target {target!r} is not supported: use one of {', '.join(TARGETS)}")
+    if target == "any":
+        return
+    verdict = form.solvers[target]
+    if not verdict["ok"]:
+        raise LipgenError(f"--target {target}: {verdict['why']}")
+    if target == "cbc" and gzip:
+        raise LipgenError("--target cbc: CBC cannot read gzipped files; drop --gzip")
+
+
+def license_notes(form: Formulation) -> dict:
+    st = form.model.stats()
+    quad = st["quadratic_constraint_terms"] + st["quadratic_objective_terms"] > 0
+    notes = {}
+    if quad and st["variables"] > GUROBI_QUADRATIC_VAR_LIMIT:
+        notes["gurobi"] = (f"{st['variables']} variables with quadratic terms exceed the size-limited pip license "
+                           f"({GUROBI_QUADRATIC_VAR_LIMIT}); a full license is needed")
+    elif max(st["variables"], st["constraints"]) > GUROBI_VAR_LIMIT:
+        notes["gurobi"] = f"more than {GUROBI_VAR_LIMIT} variables or constraints: beyond the size-limited pip license"
+    if max(st["variables"], st["constraints"]) > CPLEX_LIMIT:
+        notes["cplex"] = (f"{st['variables']} variables / {st['constraints']} constraints exceed the Community "
+                          f"Edition limit ({CPLEX_LIMIT}); a full license is needed")
+    return notes
+
+
+def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name: str, fmt: str, gzip: bool,
+                 data: bytes, target: str, network_file: str, anchors: dict) -> dict:
+    m = form.model
+    spec = form.spec
+    solvers = {k: dict(v) for k, v in form.solvers.items()}
+    for solver, note in license_notes(form).items():
+        solvers[solver]["license_note"] = note
+    return {
+        "sidecar_version": SIDECAR_VERSION,
+        "lipgen_version": __version__,
+        "instance": instance_name,
+        "instance_sha256": hashlib.sha256(data).hexdigest(),
+        "format": fmt,
+        "gzip": gzip,
+        "sense": "min",
+        "network": {
+            "name": network.name,
+            "file": network_file,
+            "digest": network.digest(),
+            "source": network.meta.get("source"),
+            "source_sha256": network.meta.get("source_sha256"),
+            "layout": network.meta.get("layout"),
+            "widths": network.widths,
+        },
+        "domain": dict(box.to_json(), tag=box.tag()),
+        "norms": {"input": spec.alpha, "output": spec.beta},
+        "bound": spec.bound,
+        "eps": form.eps,
+        "encoding": spec.encoding,
+        "bounds_method": "interval",
+        "objective_transform": form.objective_transform,
+        "objective_to_lipschitz": {"neg": "L = -obj", "sqrt_neg": "L = sqrt(-obj)"}[form.objective_transform],
+        "bound_meaning": ("upper bound of L: use the solver's dual (best) bound, not the incumbent"
+                          if spec.bound == "upper" else
+                          "lower bound of L: any incumbent's value is a lower bound"),
+        "naming": form.naming,
+        "input_vars": [f"x_{i}" for i in range(network.n_inputs)],
+        "direction_vars": [f"v_{i}" for i in range(network.n_inputs)],
+        "statistics": m.stats(),
+        "layers": form.layers,
+        "problem_class": form.problem_class,
+        "solvers": solvers,
+        "target": target,
+        "anchors": anchors,
+    }
+
+
+def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0) -> dict:
+    bounds = interval_bounds(network, box.lower, box.upper)
+    sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
+    return {
+        "naive_upper": naive_upper_bound(network, alpha, beta, hidden_stability(bounds)),
+        "sampled_lower": sampled.value,
+        "sampled_points": n_samples,
+        "sampled_seed": seed,
+        "sampled_x": sampled.x.tolist(),
+        "sampled_v": sampled.v.tolist(),
+    }
+
+
+def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
+             bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
+             fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None) -> list[Generated]:
+    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest."""
+    outdir = Path(outdir)
+    layer_bounds = interval_bounds(network, box.lower, box.upper)
+    if eps is None and "lower" in bounds:
+        eps = default_eps(layer_bounds)
+    forms = []
+    for kind in bounds:
+        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding)
+        form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds)
+        check_target(form, target, gzip)
+        forms.append(form)
+    anchors = compute_anchors(network, box, alpha, beta)
+    network_file = network_copy_name(network)
+    _save_network_copy(network, box, outdir / network_file)
+    out = []
+    suffix = file_suffix(fmt, gzip)
+    for form in forms:
+        stem = form.model.name
+        path = outdir / f"{stem}{suffix}"
+        data = render_model(form.model, fmt, gzip)
+        atomic.write_bytes(path, data)
+        sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, data=data,
+                               target=target, network_file=network_file, anchors=anchors)
+        sidecar_path = outdir / f"{stem}.json"
+        atomic.write_json(sidecar_path, sidecar)
+        out.append(Generated(path, sidecar_path, sidecar, form))
+        if progress is not None:
+            progress(path)
+    update_manifest(outdir, [g.sidecar for g in out])
+    return out
+
+
+def _save_network_copy(network: Network, box: Box, path: Path) -> None:
+    from .weights import save
+
+    if not path.exists():
+        save(path, network, domain_lower=box.lower, domain_upper=box.upper) if network.domain_lower is None \
+            else save(path, network)
+
+
+def update_manifest(outdir: Path, sidecars: list[dict]) -> dict:
+    """Merge these instances into the directory's manifest.json (sorted, no timestamps)."""
+    path = outdir / MANIFEST
+    entries = {}
+    if path.exists():
+        try:
+            entries = {e["instance"]: e for e in json.loads(path.read_text()).get("instances", [])}
+        except (json.JSONDecodeError, KeyError, AttributeError):
+            entries = {}
+    for sc in sidecars:
+        entries[sc["instance"]] = {
+            "instance": sc["instance"],
+            "sidecar": instance_stem_of(sc["instance"]) + ".json",
+            "network": sc["network"]["name"],
+            "norms": sc["norms"],
+            "domain": sc["domain"].get("tag"),
+            "bound": sc["bound"],
+            "encoding": sc["encoding"],
+            "problem_class": sc["problem_class"],
+            "solvers": sorted(k for k, v in sc["solvers"].items() if v["ok"]),
+            "statistics": sc["statistics"],
+            "sha256": sc["instance_sha256"],
+        }
+    manifest = {"lipgen_version": __version__, "instances": [entries[k] for k in sorted(entries)]}
+    atomic.write_json(path, manifest)
+    return manifest
+
+
+def load_sidecar(path: str | Path) -> dict:
+    """Read a sidecar, with a clear error when it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LipgenError(f"{path}: no such sidecar file") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LipgenError(f"{path}: not a lipgen sidecar ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict) or data.get("sidecar_version") != SIDECAR_VERSION:
+        raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version {SIDECAR_VERSION})")
+    return data
+
+
+def sidecar_for(instance: str | Path) -> Path:
+    """The sidecar that sits next to an instance file."""
+    p = Path(instance)
+    return p.with_name(instance_stem_of(p.name) + ".json")
+
+
+def instance_stem_of(name: str) -> str:
+    """File name without its instance suffixes (.mps, .lp, .gz)."""
+    name = Path(name).name
+    for suffix in (".gz", ".mps", ".lp"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:
+    """Load the network copy a sidecar refers to and check it is the same network."""
+    from .weights import load
+
+    path = Path(sidecar_path).parent / sidecar["network"]["file"]
+    net = load(path)
+    if net.digest() != sidecar["network"]["digest"]:
+        raise LipgenError(f"{path}: weights differ from those the instance was made from")
+    return net
+
+
+def box_of(sidecar: dict) -> Box:
+    return Box.from_json(sidecar["domain"])
+
+
+def as_array(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
