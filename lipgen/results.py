@@ -128,8 +128,28 @@ def explain(record: rec.SolveRecord, sidecar: dict) -> str:
     return text
 
 
-def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Network) -> dict:
-    """The Lipschitz numbers one solved problem gives, each present only when it is sound."""
+# CPLEX's default relative MIP gap: the loosest any solver calls "optimal" by default
+DEFAULT_GAP_TOL = 1e-4
+ABS_GAP_TOL = 1e-6
+
+
+def dual_bound(record: rec.SolveRecord, gap_tol: float | None) -> float | None:
+    """The best bound (min sense). An optimal run proves primal - gap_tol |primal| too, which is tighter than
+    the stale node-table bound some logs end with (CPLEX prints no final bound when optimal; CBC none at all)."""
+    dual = record.dual if _finite(record.dual) else None
+    if record.status in (rec.OPTIMAL, rec.GAP_LIMIT) and _finite(record.primal):
+        tol = DEFAULT_GAP_TOL if gap_tol is None else gap_tol
+        proven = record.primal - tol * abs(record.primal) - ABS_GAP_TOL
+        dual = proven if dual is None else max(dual, proven)
+    return dual
+
+
+def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Network,
+                         gap_tol: float | None = None) -> dict:
+    """The Lipschitz numbers one solved problem gives, each present only when it is sound.
+
+    gap_tol: the relative gap the solver was allowed to stop at (None: unknown, assume 1e-4).
+    """
     transform = sidecar["objective_transform"]
     box = Box.from_json(sidecar["domain"])
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
@@ -139,8 +159,9 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
            "certificate": None}
     if normal and _finite(record.primal):
         out["incumbent_value"] = lipschitz_from_objective(record.primal, transform)
-    if sidecar["bound"] == "upper" and normal and _finite(record.dual):
-        out["upper"] = lipschitz_from_objective(record.dual, transform)
+    dual = dual_bound(record, gap_tol)
+    if sidecar["bound"] == "upper" and normal and dual is not None:
+        out["upper"] = lipschitz_from_objective(dual, transform)
     if normal and record.has_solution and record.values:
         if sidecar["bound"] == "lower":
             out["lower_solver"] = out["incumbent_value"]

@@ -75,7 +75,7 @@ def base_result(instance: Path, sidecar: dict, solver: str, opts: SolveOptions) 
 
 
 def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, *, solver_path: str | None = None,
-                   warm_start: bool = False, force: bool = False) -> dict:
+                   warm_start: bool = False, force: bool = False, kill_grace: float | None = None) -> dict:
     """Solve one instance (or reuse its finished run) and return its result record."""
     sidecar_path = sidecar_for(instance)
     sidecar = load_sidecar(sidecar_path)
@@ -103,7 +103,7 @@ def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, 
     if warm_start:
         opts = replace(opts, mip_start=write_mip_start(solver, rdir / MIP_START, start_values(network, sidecar)))
     inv = backend.command(exe, instance, rdir, opts)
-    outcome = run(inv, rdir, opts.time_limit)
+    outcome = run(inv, rdir, opts.time_limit, kill_grace=kill_grace)
     log = inv.log_path if inv.log_path.exists() else inv.stdout_path
     json_result = next((p for p in inv.extra_outputs if p.suffix == ".json" and p.exists()), None)
     record = parse(solver, inv.solution_path, log, result_json=json_result)
@@ -115,7 +115,7 @@ def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, 
         record = replace(record, status=rec.CRASHED, primal=None, dual=None, values={},
                          message=f"exit code {outcome.returncode}; log tail: " + log_tail(log, 5).replace("\n", " | "))
     record.solver_version = record.solver_version or exe.version
-    quantities = lipschitz_quantities(record, sidecar, network)
+    quantities = lipschitz_quantities(record, sidecar, network, gap_tol=opts.gap)
     result.update({
         "solver_version": record.solver_version,
         "invocation": {"argv": inv.argv, "executable": exe.description, "kind": exe.kind, "notes": inv.notes},
@@ -140,7 +140,7 @@ def _finish(rdir: Path, result: dict, write: bool = True) -> dict:
 
 def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
               solver_path: str | None = None, warm_start: bool = False, force: bool = False,
-              on_done=None) -> list[dict]:
+              kill_grace: float | None = None, on_done=None) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`."""
     if solver not in SOLVERS:
         raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
@@ -149,7 +149,8 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
         raise LipgenError(f"--jobs must be at least 1, got {jobs}")
 
     def one(inst: Path) -> dict:
-        res = solve_instance(inst, solver, runs, opts, solver_path=solver_path, warm_start=warm_start, force=force)
+        res = solve_instance(inst, solver, runs, opts, solver_path=solver_path, warm_start=warm_start, force=force,
+                             kill_grace=kill_grace)
         if on_done is not None:
             on_done(res)
         return res

@@ -1,0 +1,188 @@
+"""`lipgen solve`, `lipgen run` and `lipgen parse` with real solver processes, checked against the exact oracle."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import numpy as np
+import pytest
+from conftest import oracle_value, random_network, run_cli, tiny_network, unit_box
+
+from lipgen.domain import Box
+from lipgen.instance import generate
+from lipgen.solve import find_instances, solve_all
+from lipgen.solvers import SolveOptions
+from lipgen.weights import save
+
+REL = 1e-5
+SOLVED = {"optimal", "gap_limit"}  # gap_limit: stopped at the requested (tiny) gap
+OPTS = SolveOptions(time_limit=120, threads=1, gap=1e-7)
+
+
+def check_against_oracle(results: list[dict], exact: float) -> None:
+    by = {r["bound"]: r for r in results}
+    up, lo = by["upper"]["lipschitz"], by["lower"]["lipschitz"]
+    assert {by["upper"]["status"], by["lower"]["status"]} <= SOLVED, results
+    assert up["upper"] >= exact * (1 - 1e-7) and up["upper"] == pytest.approx(exact, rel=REL)
+    assert lo["lower"] == pytest.approx(exact, rel=REL)
+    for q in (up, lo):
+        if q["certified_lower"] is not None:
+            assert q["certified_lower"] <= exact * (1 + 1e-12)
+    assert lo["certified_lower"] == pytest.approx(exact, rel=REL)
+
+
+@pytest.mark.parametrize("solver,case,norm,fmt,gz", [
+    ("scip", 2, "2", "mps", True),
+    ("scip", 4, "inf", "lp", False),
+    ("gurobi", 0, "2", "mps", True),
+    ("gurobi", 4, "2", "lp", False),  # nonconvex objective + ball
+    ("cplex", 0, "2", "mps", False),
+    ("cplex", 7, "inf", "lp", True),
+    ("cplex", 4, "1", "mps", False),
+    ("cbc", 1, "inf", "mps", False),
+    ("cbc", 2, "1", "mps", False),
+])
+def test_each_backend_agrees_with_oracle(solver, case, norm, fmt, gz, tmp_path):
+    net = tiny_network(case)
+    generate(net, Box(*unit_box(net.n_inputs)), tmp_path / "inst", alpha=norm, beta=norm, fmt=fmt, gzip=gz)
+    results = solve_all(find_instances([tmp_path / "inst"]), solver, tmp_path / "runs", OPTS, jobs=2)
+    check_against_oracle(results, oracle_value(case, norm, norm))
+    for r in results:
+        rdir = tmp_path / "runs" / (r["instance"].split(".")[0] + f"__{solver}")
+        assert (rdir / "result.json").exists() and (rdir / "run.sol").exists()
+        assert r["solver_version"], r
+        assert r["invocation"]["argv"][0]
+
+
+def test_scip_warm_start_and_reuse(tmp_path):
+    net = tiny_network(6)
+    generate(net, Box(*unit_box(2)), tmp_path / "inst", alpha="2", beta="2")
+    inst = find_instances([tmp_path / "inst"])
+    results = solve_all(inst, "scip", tmp_path / "runs", OPTS, warm_start=True)
+    check_against_oracle(results, oracle_value(6, "2", "2"))
+    log = (tmp_path / "runs" / (inst[0].name.split(".")[0] + "__scip") / "run.log").read_text()
+    assert "start.mst" in log
+    again = solve_all(inst, "scip", tmp_path / "runs", OPTS)
+    assert all(r.get("skipped") for r in again)
+    forced = solve_all(inst, "scip", tmp_path / "runs", OPTS, force=True)
+    assert not any(r.get("skipped") for r in forced)
+
+
+def test_scip_through_a_real_executable_path(tmp_path):
+    """--solver-path pointing at an executable file: the `scip` code path, end to end."""
+    exe = tmp_path / "scip"
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} -m lipgen.solvers.scip_shell \"$@\"\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    net = tiny_network(3)
+    generate(net, Box(*unit_box(4)), tmp_path / "inst", alpha="1", beta="1")
+    results = solve_all(find_instances([tmp_path / "inst"]), "scip", tmp_path / "runs", OPTS, solver_path=str(exe))
+    check_against_oracle(results, oracle_value(3, "1", "1"))
+    assert results[0]["invocation"]["kind"] == "executable"
+
+
+def test_run_main_job_json(tmp_path):
+    path = tmp_path / "tiny.h5"
+    save(path, tiny_network(0))
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "--json", "-o", tmp_path / "work")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    for key in ("lower", "upper", "certified_lower", "gap", "status"):
+        assert key in res
+    exact = oracle_value(0, "2", "2")
+    assert res["certified_lower"] <= exact * (1 + 1e-12) <= res["upper"] * (1 + 1e-7)
+    assert res["upper"] == pytest.approx(exact, rel=REL) and res["lower"] == pytest.approx(exact, rel=REL)
+    assert set(res["status"].split("/")) <= SOLVED and res["gap"] < 1e-4
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "-o", tmp_path / "work")  # reuses finished runs
+    assert r.returncode == 0 and "certified lower bound" in r.stdout
+
+
+def harder_network():
+    return random_network(7, 3, [24, 24], 1, name="harder")
+
+
+def test_time_limit_keeps_bounds_valid(tmp_path):
+    net = harder_network()
+    box = Box(*unit_box(3))
+    generate(net, box, tmp_path / "inst", alpha="2", beta="2")
+    inst = find_instances([tmp_path / "inst"])
+    quick = solve_all(inst, "scip", tmp_path / "quick", SolveOptions(time_limit=0.5, threads=1, gap=0), jobs=2)
+    full = solve_all(inst, "scip", tmp_path / "full", SolveOptions(threads=1, gap=1e-9), jobs=2)
+    by_full = {r["bound"]: r["lipschitz"] for r in full}
+    exact_hi, exact_lo = by_full["upper"]["upper"], by_full["lower"]["lower"]
+    assert exact_lo == pytest.approx(exact_hi, rel=1e-5)
+    for r in quick:
+        q = r["lipschitz"]
+        assert r["status"] in ("time_limit", "optimal")
+        if r["bound"] == "upper":
+            assert q["upper"] is not None and q["upper"] >= exact_hi * (1 - 1e-6)
+        if q["certified_lower"] is not None:
+            assert q["certified_lower"] <= exact_hi * (1 + 1e-6)
+        if r["status"] == "time_limit" and not q.get("incumbent_value"):
+            assert q["lower"] is None and q["certified_lower"] is None
+
+
+def test_killed_solver(tmp_path):
+    exe = tmp_path / "sleepy"
+    exe.write_text("#!/bin/sh\necho 'SCIP version 0 (fake)'\nsleep 60\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    generate(tiny_network(1), Box(*unit_box(2)), tmp_path / "inst", bounds=("upper",))
+    res = solve_all(find_instances([tmp_path / "inst"]), "scip", tmp_path / "runs", SolveOptions(time_limit=0.5),
+                    solver_path=str(exe), kill_grace=0.5)[0]
+    assert res["status"] == "killed" and res["killed"]
+    assert res["lipschitz"]["upper"] is None and "fake" in res["status_text"]
+
+
+def test_infeasible_lower_problem_is_explained(tmp_path):
+    net = tiny_network(1)
+    generate(net, Box(*unit_box(2)), tmp_path / "inst", bounds=("lower",), eps=100.0)
+    res = solve_all(find_instances([tmp_path / "inst"]), "scip", tmp_path / "runs", OPTS)[0]
+    assert res["status"] == "infeasible"
+    assert "eps" in res["status_text"] and res["lipschitz"]["lower"] is None
+
+
+def test_license_limit_refusal(tmp_path):
+    net = random_network(3, 4, [40, 40], 1, name="big")  # > 200 variables with the l2 ball
+    generate(net, Box(*unit_box(4)), tmp_path / "inst", alpha="2", beta="2", bounds=("upper",))
+    res = solve_all(find_instances([tmp_path / "inst"]), "gurobi", tmp_path / "runs", OPTS)[0]
+    assert res["status"] == "license_limit", res
+    assert "200" in res["status_text"] and res["lipschitz"]["upper"] is None
+    r = run_cli("solve", tmp_path / "inst", "--solver", "gurobi", "-o", tmp_path / "runs2")
+    assert r.returncode == 1 and "license" in r.stderr
+
+
+def test_unsupported_and_bad_solver(tmp_path):
+    generate(tiny_network(0), Box(*unit_box(2)), tmp_path / "inst", alpha="2", beta="2", bounds=("upper",))
+    res = solve_all(find_instances([tmp_path / "inst"]), "cbc", tmp_path / "runs", OPTS)[0]
+    assert res["status"] == "unsupported" and "linear" in res["status_text"]
+    r = run_cli("solve", tmp_path / "inst", "--solver", "xpress", "-o", tmp_path / "runs")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    r = run_cli("solve", tmp_path / "nothing", "-o", tmp_path / "runs")
+    assert r.returncode == 2 and "no such" in r.stderr
+
+
+def test_parse_command_and_truncated_solution(tmp_path):
+    net = tiny_network(2)
+    generate(net, Box(*unit_box(3)), tmp_path / "inst", alpha="inf", beta="inf")
+    inst = find_instances([tmp_path / "inst"])
+    results = solve_all(inst, "scip", tmp_path / "runs", OPTS)
+    exact = oracle_value(2, "inf", "inf")
+    for r in results:
+        rdir = tmp_path / "runs" / (r["instance"].split(".")[0] + "__scip")
+        sidecar = tmp_path / "inst" / r["sidecar"]
+        p = run_cli("parse", rdir / "run.sol", "--instance", sidecar, "--solver", "scip", "--log", rdir / "run.log",
+                    "--json")
+        assert p.returncode == 0, p.stderr
+        q = json.loads(p.stdout)["lipschitz"]
+        value = q["upper"] if r["bound"] == "upper" else q["lower"]
+        assert value == pytest.approx(exact, rel=REL)
+        text = (rdir / "run.sol").read_text()
+        cut = tmp_path / f"cut_{r['bound']}.sol"
+        cut.write_text(text[: len(text) // 2].rsplit("\n", 1)[0] + "\nx_0   0.12")
+        p = run_cli("parse", cut, "--instance", sidecar, "--solver", "scip", "--json")
+        assert p.returncode == 0, p.stderr
+        res = json.loads(p.stdout)
+        assert res["status"] == "truncated_solution", res
+        assert res["lipschitz"]["lower"] is None and res["lipschitz"]["certified_lower"] is None
