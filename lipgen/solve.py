@@ -77,6 +77,7 @@ def base_result(instance: Path, sidecar: dict, solver: str, opts: SolveOptions) 
 def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, *, solver_path: str | None = None,
                    warm_start: bool = False, force: bool = False, kill_grace: float | None = None) -> dict:
     """Solve one instance (or reuse its finished run) and return its result record."""
+    instance, runs = Path(instance), Path(runs)
     sidecar_path = sidecar_for(instance)
     sidecar = load_sidecar(sidecar_path)
     rdir = run_dir(runs, instance, solver)
