@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+if not out.is_terminal:
+    out.width = 160  # pipes and files: do not squeeze tables into 80 columns
 
 NORM_HELP = "Norm for input and output: 1, 2 or inf."
 
@@ -344,6 +346,9 @@ def parse(
     instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
     solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc."),
     log: Optional[Path] = typer.Option(None, "--log", help="The solver's log (status, dual bound, time)."),
+    gap: Optional[float] = typer.Option(None, "--gap", help="Relative gap the solver ran with; an optimal run whose "
+                                                            "files give no dual bound proves obj - gap |obj| "
+                                                            "[default: 1e-4, CPLEX's default]."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Read one existing solution file back into Lipschitz bounds."""
@@ -362,7 +367,7 @@ def parse(
         raise LipgenError(f"{log}: no such log file")
     json_result = solution if solution.suffix == ".json" else None
     record = parse_solution(solver, solution, log, result_json=json_result)
-    q = lipschitz_quantities(record, sidecar, network_of(sidecar, sidecar_path))
+    q = lipschitz_quantities(record, sidecar, network_of(sidecar, sidecar_path), gap_tol=gap)
     res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": record.status,
            "status_text": q["status_text"], "primal": record.primal, "dual": record.dual, "gap": record.gap,
            "time": record.time, "nodes": record.nodes, "lipschitz": q}
