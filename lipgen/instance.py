@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
@@ -180,9 +179,9 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
     from .weights import save
 
-    if not path.exists():
-        save(path, network, domain_lower=box.lower, domain_upper=box.upper) if network.domain_lower is None \
-            else save(path, network)
+    if not path.exists():  # the name carries the weights' digest: an existing copy is the same network
+        lower, upper = (box.lower, box.upper) if network.domain_lower is None else (None, None)
+        save(path, network, domain_lower=lower, domain_upper=upper)
 
 
 def update_manifest(outdir: Path, sidecars: list[dict]) -> dict:
@@ -255,6 +254,3 @@ def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:
 def box_of(sidecar: dict) -> Box:
     return Box.from_json(sidecar["domain"])
 
-
-def as_array(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)

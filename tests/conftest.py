@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from lipgen.network import Network  # noqa: E402
-from oracle import exact_lipschitz, regions  # noqa: E402
+from oracle import regions  # noqa: E402
 
 # (inputs, hidden widths, outputs): 2-4 inputs, up to 16 hidden neurons, 1-3 outputs
 SHAPES = [
