@@ -128,8 +128,10 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
     }
 
 
-def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0) -> dict:
-    bounds = interval_bounds(network, box.lower, box.upper)
+def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
+                    bounds: list | None = None) -> dict:
+    if bounds is None:
+        bounds = interval_bounds(network, box.lower, box.upper)
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
     return {
         "naive_upper": naive_upper_bound(network, alpha, beta, hidden_stability(bounds)),
@@ -155,7 +157,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds)
         check_target(form, target, gzip)
         forms.append(form)
-    anchors = compute_anchors(network, box, alpha, beta)
+    anchors = compute_anchors(network, box, alpha, beta, bounds=layer_bounds)
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []

@@ -64,7 +64,7 @@ class Network:
         """Pre-activations z_1..z_K for a batch x of shape (m, n_0) (or one point (n_0,))."""
         h = np.atleast_2d(np.asarray(x, dtype=np.float64))
         zs = []
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for w, b in zip(self.weights, self.biases):
             z = h @ w.T + b
             zs.append(z)
             h = np.maximum(z, 0.0)

@@ -102,8 +102,8 @@ def pattern_value(network: Network, box: Box, sidecar: dict, values: dict) -> fl
     for k, b in enumerate(interval_bounds(network, box.lower, box.upper)[:-1], start=1):
         st = classify(b, eps)
         s = st.active.astype(float)
-        for i in np.flatnonzero(st.unstable):
-            s[i] = float(round(values.get(f"s{k}_{i}", 0.0)))
+        unst = np.flatnonzero(st.unstable)
+        s[unst] = np.round(_vector(values, [f"s{k}_{i}" for i in unst.tolist()]))
         pattern.append(s)
     j = network.jacobian_of_pattern(pattern)
     return float(vector_norm(j @ v, beta)) / nv
@@ -182,7 +182,5 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     gap = None
     if ub is not None and best_lower is not None:
         gap = (ub - best_lower) / ub if ub > 0 else 0.0
-    statuses = [q["status"] for q in (upper, lower) if q]
-    status = statuses[0] if len(set(statuses)) == 1 else "/".join(statuses)
     return {"upper": ub, "lower": lb, "certified_lower": cert, "best_lower": best_lower, "gap": gap,
-            "status": status, "sampled_lower": anchors.get("sampled_lower"), "naive_upper": anchors.get("naive_upper")}
+            "sampled_lower": anchors.get("sampled_lower"), "naive_upper": anchors.get("naive_upper")}
