@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import classify, interval_bounds
+from .bounds import interval_bounds, stabilities
 from .domain import Box
 from .network import NORMS, Network
 
 
 def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0) -> dict:
     bounds = interval_bounds(net, box.lower, box.upper)
-    stab = [classify(b) for b in bounds[:-1]]
+    stab = stabilities(net, bounds)
     layers = []
     for k, (w, b) in enumerate(zip(net.weights, net.biases)):
         hidden = k < len(net.weights) - 1
