@@ -123,6 +123,8 @@ def inspect(
     for p, b in info["bounds"].items():
         t.add_row(p, fmt_num(b["sampled_lower"]), fmt_num(b["naive_upper"]))
     out.print(t)
+    for w in info["warnings"]:
+        err.print(f"warning: {w}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -214,8 +216,9 @@ def _lip_value(res: dict):
 
 
 def _result_ok(res: dict) -> bool:
+    """The run gave its bound: a dual bound (upper problem) or a certified point (lower problem)."""
     q = res.get("lipschitz") or {}
-    return (q.get("upper") if res.get("bound") == "upper" else q.get("lower")) is not None
+    return (q.get("upper") if res.get("bound") == "upper" else q.get("certified_lower")) is not None
 
 
 @app.command()
@@ -308,6 +311,8 @@ def run(
     up, lo = by_kind["upper"], by_kind["lower"]
     summary = combine(up.get("lipschitz"), lo.get("lipschitz"), written[0].sidecar["anchors"])
     status = up["status"] if up["status"] == lo["status"] else f"{up['status']}/{lo['status']}"
+    if summary["consistency"] != "ok":
+        status = summary["consistency"]
     summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
                    domain=written[0].sidecar["domain"]["tag"], solver=solver, workdir=str(workdir),
                    problems={k: {"status": r["status"], "status_text": r["status_text"], "time": r.get("time"),
@@ -320,19 +325,31 @@ def run(
                         f"{solver}")
         for c in ("quantity", "value", "status", "time (s)"):
             t.add_column(c)
-        t.add_row("certified lower bound", fmt_num(summary["certified_lower"], 8), "", "")
-        t.add_row("lower bound (strict problem)", fmt_num(summary["lower"], 8), lo["status"], fmt_num(lo.get("time"), 3))
-        t.add_row("upper bound (non-strict problem)", fmt_num(summary["upper"], 8), up["status"],
-                  fmt_num(up.get("time"), 3))
-        t.add_row("relative gap", fmt_num(summary["gap"], 3), "", "")
-        t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "")
-        t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "")
+        for c in ("from",):
+            t.add_column(c)
+        t.add_row("lower bound (certified)", fmt_num(summary["best_lower"], 8), "", "", summary["lower_source"] or "")
+        t.add_row("upper bound", fmt_num(summary["upper"], 8), "", "", summary["upper_source"] or "")
+        t.add_row("relative gap", fmt_num(summary["gap"], 3), summary["consistency"], "", "")
+        t.add_row("upper-bound problem (dual bound)", fmt_num(summary["upper_mip"], 8), up["status"],
+                  fmt_num(up.get("time"), 3), "non-strict MIP")
+        t.add_row("lower-bound problem (realised value)", fmt_num(summary["lower"], 8), lo["status"],
+                  fmt_num(lo.get("time"), 3), "strict MIP")
+        t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "", "anchor")
         out.print(t)
         for r in results:
             if not _result_ok(r):
                 err.print(f"{r['bound']} problem: {r['status_text']}", markup=False, soft_wrap=True)
+        lo_q = lo.get("lipschitz") or {}
+        if lo_q.get("lower") is None and lo_q.get("lower_reason"):
+            err.print(f"lower-bound problem: its value is not used: {lo_q['lower_reason']}", markup=False,
+                      soft_wrap=True)
+        if summary["consistency"] != "ok":
+            err.print(f"inconsistent: the upper bound {summary['upper']!r} is below the certified lower bound "
+                      f"{summary['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
+                      soft_wrap=True)
         out.print(f"files in {workdir}")
-    if summary["upper"] is None or summary["certified_lower"] is None:
+    if summary["upper"] is None or summary["best_lower"] is None or summary["consistency"] != "ok":
         raise typer.Exit(FAILED_EXIT)
 
 
@@ -352,6 +369,7 @@ def parse(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Read one existing solution file back into Lipschitz bounds."""
+    from .check import check_record
     from .instance import load_sidecar, network_of, sidecar_for
     from .parsers import parse as parse_solution
     from .results import lipschitz_quantities
@@ -367,10 +385,22 @@ def parse(
         raise LipgenError(f"{log}: no such log file")
     json_result = solution if solution.suffix == ".json" else None
     record = parse_solution(solver, solution, log, result_json=json_result)
-    q = lipschitz_quantities(record, sidecar, network_of(sidecar, sidecar_path), gap_tol=gap)
+    network = network_of(sidecar, sidecar_path)
+    check = check_record(record, sidecar, network, solution)
+    if check is not None and not check.ok:
+        # not this instance's solution, or cut short: nothing it says can be trusted
+        res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": "refused",
+               "status_text": f"refused: {check.message}", "check": check.to_dict(), "lipschitz": None}
+        if as_json:
+            emit_json(res)
+        else:
+            err.print(f"{solution}: {res['status_text']}", markup=False, soft_wrap=True)
+        raise typer.Exit(FAILED_EXIT)
+    q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
     res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": record.status,
            "status_text": q["status_text"], "primal": record.primal, "dual": record.dual, "gap": record.gap,
-           "time": record.time, "nodes": record.nodes, "lipschitz": q}
+           "time": record.time, "nodes": record.nodes, "lipschitz": q,
+           "check": None if check is None else check.to_dict()}
     if as_json:
         emit_json(res)
         return
@@ -384,6 +414,57 @@ def parse(
     out.print(t)
     if q["certificate"] and q["certified_lower"] is None:
         err.print(f"not certified: {q['certificate']['reason']}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def check(
+    solution: Path = typer.Argument(..., help="A solver's solution file."),
+    instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
+    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc: the format of the solution file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Check a solution against its instance, like MIPLIB's solution checker.
+
+    The instance's rows are rebuilt from the sidecar's network; the report gives the largest violation of
+    rows, bounds and integrality and whether the stated objective matches the values. Exit code 0 when the
+    solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
+    """
+    from .check import check_record
+    from .instance import load_sidecar, network_of, sidecar_for
+    from .parsers import parse as parse_solution
+    from .solvers.backends import SOLVERS
+
+    if solver not in SOLVERS:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
+    sidecar = load_sidecar(sidecar_path)
+    if not solution.is_file():
+        raise LipgenError(f"{solution}: no such solution file")
+    record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
+    result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
+    if result is None:
+        why = record.message or f"status {record.status}"
+        res = {"ok": False, "message": f"the file holds no solution ({why})"}
+    else:
+        res = result.to_dict()
+    res.update(instance=sidecar["instance"], solver=solver, values=len(record.values))
+    if as_json:
+        emit_json(res)
+    else:
+        t = Table(title=f"{solution.name} against {sidecar['instance']} ({solver})")
+        t.add_column("check")
+        t.add_column("value")
+        t.add_row("verdict", "accepted" if res["ok"] else "refused")
+        t.add_row("values in the file", str(res["values"]))
+        for key, label in (("missing", "instance variables missing"), ("unknown", "names not in the instance"),
+                           ("max_violation", "largest violation"), ("worst", "where"),
+                           ("objective_stated", "objective stated"), ("objective_recomputed", "objective recomputed")):
+            if key in res:
+                t.add_row(label, fmt_num(res[key], 10))
+        out.print(t)
+        (out if res["ok"] else err).print(res["message"], markup=False, soft_wrap=True)
+    if not res["ok"]:
+        raise typer.Exit(FAILED_EXIT)
 
 
 @app.command()

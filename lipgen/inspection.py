@@ -6,6 +6,7 @@ import numpy as np
 
 from .anchors import naive_upper_bound, sampled_lower_bound
 from .bounds import interval_bounds, stabilities
+from .degeneracy import warnings as degeneracy_warnings
 from .domain import Box
 from .network import NORMS, Network
 
@@ -36,4 +37,5 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         "domain": dict(box.to_json(), tag=box.tag()),
         "samples": n_samples,
         "bounds": per_norm,
+        "warnings": degeneracy_warnings(net, stab, box.lower, box.upper),
     }

@@ -276,3 +276,12 @@ def formulation_of(sidecar: dict, network: Network) -> ForwardFormulation:
     """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
     box = box_of(sidecar)
     return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"])
+
+
+def rebuild_model(sidecar: dict, network: Network):
+    """The instance's Model, rebuilt from its sidecar and network; its statistics must match the sidecar's."""
+    model = formulation_of(sidecar, network).build(instance_stem_of(sidecar["instance"])).build()
+    if model.stats() != sidecar["statistics"]:
+        raise LipgenError(f"{sidecar['instance']}: the rebuilt instance differs from the sidecar's statistics (made by "
+                          "another lipgen version?); generate it again")
+    return model

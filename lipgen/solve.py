@@ -13,6 +13,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import __version__, atomic
+from .check import check_record
 from .errors import LipgenError
 from .formulation import NONCONVEX_MIQCQP, NONCONVEX_MIQP
 from .instance import instance_stem_of, load_sidecar, network_of, sidecar_for
@@ -117,6 +118,9 @@ def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, 
                          message=f"exit code {outcome.returncode}; log tail: " + log_tail(log, 5).replace("\n", " | "))
     record.solver_version = record.solver_version or exe.version
     quantities = lipschitz_quantities(record, sidecar, network, gap_tol=opts.gap)
+    check = check_record(record, sidecar, network, inv.solution_path)
+    if check is not None and not check.ok:
+        quantities["status_text"] += f"; the solution fails the check: {check.message}"
     result.update({
         "solver_version": record.solver_version,
         "invocation": {"argv": inv.argv, "executable": exe.description, "kind": exe.kind, "notes": inv.notes},
@@ -125,6 +129,7 @@ def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, 
         "wall_time": outcome.wall_time, "nodes": record.nodes, "n_solutions": record.n_solutions,
         "returncode": outcome.returncode, "killed": outcome.killed,
         "lipschitz": quantities,
+        "check": None if check is None else check.to_dict(),
         "files": {"solution": inv.solution_path.name if inv.solution_path.exists() else None,
                   "log": log.name if log.exists() else None},
     })

@@ -38,16 +38,17 @@ def interval_propagate(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[n
 def affine_interval(w: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rigorous bounds of w @ x + b over the box lo <= x <= hi.
 
-    The float64 results are widened by gamma_{n+4} * (|w| @ max(|lo|, |hi|) + |b|), which bounds the
-    rounding of the sums (gamma_{n+1}), of the magnitude itself and of the final widening step.
+    Each float64 result is widened by gamma_{n+4} times the sum of the magnitudes of its own terms (e.g.
+    w+ @ |lo| + |w-| @ |hi| + |b| for the lower bound), which bounds the rounding of the sum (gamma_{n+1}),
+    of the magnitude itself and of the widening step. Terms that are exact zeros widen nothing.
     """
     w = np.asarray(w, dtype=np.float64)
     lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-    wp, wm = np.maximum(w, 0.0), np.minimum(w, 0.0)
-    low = wp @ lo + wm @ hi + b
-    up = wp @ hi + wm @ lo + b
-    err = gamma(w.shape[1] + 4) * (np.abs(w) @ np.maximum(np.abs(lo), np.abs(hi)) + np.abs(b))
-    return low - err, up + err
+    wp, wm = np.maximum(w, 0.0), -np.minimum(w, 0.0)
+    g = gamma(w.shape[1] + 4)
+    low = (wp @ lo - wm @ hi + b) - g * (wp @ np.abs(lo) + wm @ np.abs(hi) + np.abs(b))
+    up = (wp @ hi - wm @ lo + b) + g * (wp @ np.abs(hi) + wm @ np.abs(lo) + np.abs(b))
+    return low, up
 
 
 def interval_bounds(network: Network, lower: np.ndarray, upper: np.ndarray) -> list[LayerBounds]:

@@ -248,8 +248,10 @@ class ScipBackend(Backend):
             # through a settings file, which also takes the advanced parameters that `set` hides in menus
             inv.inputs["lipgen.set"] = "".join(f"{k} = {_scip_value(v)}\n" for k, v in opts.extra.items())
             args += ["-s", "lipgen.set"]
-        commands = sets + [f"read {path(model)}"] + ([f"read {path(start)}"] if start else []) + [
-            "optimize", "display statistics", f"write solution {SOLUTION}", "quit"]
+        # printzeros: a solution that lists every variable lets the checker tell a cut file from zeros
+        commands = sets + ["set write printzeros TRUE", f"read {path(model)}"] + (
+            [f"read {path(start)}"] if start else []) + ["optimize", "display statistics",
+                                                         f"write solution {SOLUTION}", "quit"]
         for c in commands:
             args += ["-c", c]
         return args
