@@ -61,6 +61,10 @@ def find_instances(paths: list[str | Path]) -> list[Path]:
             raise LipgenError(f"{p}: no such file or directory")
     if not found:
         raise LipgenError(f"no instance files (.mps, .lp) in {', '.join(map(str, paths))}")
+    unique: dict[Path, Path] = {}
+    for f in found:  # each file once, where it is first named
+        unique.setdefault(f.resolve(), f)
+    found = list(unique.values())
     for f in found:
         if not sidecar_for(f).is_file():
             raise LipgenError(f"{f}: its sidecar {sidecar_for(f).name} is missing (make instances with lipgen generate)")
@@ -150,6 +154,12 @@ class _Batch:
             sidecar = load_sidecar(sidecar_path)
             self.tasks.append(_Task(i, inst, sidecar_path, sidecar, run_dir(self.runs, inst, solver),
                                     settings_record(solver, exe, opts, warm_start, sidecar)))
+        seen: dict[Path, Path] = {}
+        for t in self.tasks:
+            other = seen.setdefault(t.rdir.resolve(), t.instance)
+            if other.resolve() != t.instance.resolve():
+                raise LipgenError(f"{other} and {t.instance} would share the run directory {t.rdir}: solve them "
+                                  "into different output directories")
         self.results: list[dict | None] = [None] * len(self.tasks)
         self.running: list[_Task] = []
         self._networks: dict = {}
@@ -207,14 +217,14 @@ class _Batch:
         lock = RunLock(t.rdir)
         if not lock.acquire():
             if not self.force and (old := finished_result(t.rdir, t.settings)) is not None:
-                return dict(old, reused=True)  # the other lipgen may be reading it too
+                return dict(old, reused=True, run_dir=str(t.rdir))  # the other lipgen may be reading it too
             if self.wait:
                 return _WAIT
             return self._unsaved(t, LOCKED, f"skipped: {lock.describe_holder()} is working on {t.rdir} "
                                             "(use --wait to wait for it)")
         t.lock = lock
         if not self.force and (old := finished_result(t.rdir, t.settings)) is not None:
-            return dict(old, reused=True)
+            return dict(old, reused=True, run_dir=str(t.rdir))
         self._start(t)
         return None
 

@@ -173,7 +173,7 @@ def test_rerun_after_sigkill_kills_leftovers_and_redoes_the_run(slow, tmp_path, 
 # -- 5.: two lipgens on one directory: the second skips (or waits for) the first's runs ---------------------------
 def test_concurrent_solves_do_not_destroy_each_other(slow, tmp_path, reaper):
     runs = tmp_path / "runs"
-    common = ("solve", slow / "inst", "-o", runs, "--time-limit", "4", "--json")
+    common = ("solve", slow / "inst", "-o", runs, "--time-limit", "6", "--json")
     first = start_cli(*common, "-j", "2")
     reaper += running_solvers(first, 2)
     second = run_cli(*common)
@@ -404,3 +404,17 @@ def test_progress_shows_bounds_while_solving(slow, tmp_path):
     text = screen.decode(errors="replace")
     assert "solving with scip: 0/2 done" in text
     assert "(best bound), incumbent" in text and "(incumbent), best bound" in text and " gap " in text
+
+
+def test_two_instances_for_one_run_directory_are_refused(tmp_path):
+    from lipgen.errors import LipgenError
+    from lipgen.solve import find_instances, solve_all
+    from lipgen.solvers import SolveOptions
+
+    for sub, fmt in (("a", "mps"), ("b", "lp")):  # the same stem twice: one run directory
+        generate(tiny_network(5), Box(*unit_box(3)), tmp_path / sub, bounds=("upper",), fmt=fmt)
+    found = find_instances([tmp_path / "a", tmp_path / "a", tmp_path / "b"])
+    assert len(found) == 2  # a file named twice counts once
+    with pytest.raises(LipgenError, match="would share the run directory"):
+        solve_all(found, "scip", tmp_path / "runs", SolveOptions())
+    assert not (tmp_path / "runs").exists()
