@@ -32,7 +32,7 @@ from .parsers.live import LogFollower
 from .paths import check_output_dir
 from .results import lipschitz_quantities
 from .runlock import LOCK_NAME, RunLock
-from .solvers import Executable, SolveOptions, get_backend, log_tail, write_mip_start
+from .solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
 from .solvers.backends import MIP_START, SOLVERS
 from .solvers.runner import SolverProcess, kill_leftovers
 from .warmstart import start_values
@@ -135,7 +135,7 @@ class _Task:
     settings: dict
     lock: RunLock | None = None
     proc: SolverProcess | None = None
-    inv: object = None
+    inv: Invocation | None = None
     opts: SolveOptions | None = None
     follower: LogFollower | None = None
     cleaned: list[int] = field(default_factory=list)
@@ -173,8 +173,9 @@ class _Batch:
             while queue or waiting or self.running:
                 for t in list(self.running):
                     if (outcome := t.proc.poll()) is not None:
-                        self._done(t, self._finish(t, outcome))
+                        result = self._finish(t, outcome)
                         self.running.remove(t)
+                        self._done(t, result)
                 for source in (waiting, queue):
                     for _ in range(len(source)):
                         if len(self.running) >= self.jobs:
