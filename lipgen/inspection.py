@@ -17,7 +17,8 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
     layers = []
     for k, (w, b) in enumerate(zip(net.weights, net.biases)):
         hidden = k < len(net.weights) - 1
-        entry = {"index": k, "shape": list(w.shape), "activation": "relu" if hidden else "linear",
+        # numbered from 1, like the variables (z1_i, s1_i, ...) and every message
+        entry = {"index": k + 1, "shape": list(w.shape), "activation": "relu" if hidden else "linear",
                  "lower_min": float(bounds[k].lower.min()), "upper_max": float(bounds[k].upper.max())}
         if hidden:
             entry.update(stab[k].counts())

@@ -153,6 +153,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
              fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None) -> list[Generated]:
     """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest."""
     outdir = Path(outdir)
+    check_network_name(outdir, network)
     layer_bounds = interval_bounds(network, box.lower, box.upper)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
@@ -182,6 +183,33 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
             progress(path)
     update_manifest(outdir, [g.sidecar for g in out])
     return out
+
+
+def check_network_name(outdir: Path, network: Network) -> None:
+    """Refuse, before writing, a network whose name an other network already has in `outdir`: their instance
+    files would overwrite each other."""
+    digest = network.digest()
+    try:
+        entries = json.loads((outdir / MANIFEST).read_text()).get("instances", [])
+    except (OSError, ValueError, AttributeError):
+        entries = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("network") != network.name:
+            continue
+        try:
+            other = json.loads((outdir / entry["sidecar"]).read_text())["network"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if other.get("digest") != digest:
+            raise LipgenError(
+                f"{outdir} already holds instances of another network named '{network.name}' (from "
+                f"{other.get('source') or other.get('file')}); this one comes from "
+                f"{network.meta.get('source') or 'memory'}: rename one network or use another output directory")
+    for copy in sorted((outdir / NETWORK_DIR).glob(f"{network.name}-*.h5")):
+        if copy.stem[len(network.name) + 1:] != digest[:12] and copy.stem.count("-") == network.name.count("-") + 1:
+            raise LipgenError(f"{outdir} already holds another network named '{network.name}' ({copy}); this one "
+                              f"comes from {network.meta.get('source') or 'memory'}: rename one network or use "
+                              "another output directory")
 
 
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
