@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -18,8 +18,8 @@ from .anchors import naive_upper_bound, sampled_lower_bound
 from .bounds import interval_bounds, stabilities
 from .domain import Box
 from .errors import LipgenError
-from .formulation import Formulation, Spec, build, prepare
-from .formulation.forward import ForwardFormulation
+from .formulation import Formulation, Spec, build, prepare, resolve_mode
+from .formulation.activation import ActivationProblem
 from .network import Network
 from .writers import file_suffix, render_model
 
@@ -37,9 +37,14 @@ def norm_tag(alpha: str, beta: str) -> str:
     return f"L{alpha}" if alpha == beta else f"L{alpha}to{beta}"
 
 
+def encoding_tag(spec: Spec) -> str:
+    """`bigm` or `quadratic`, with `-bwd` for backward mode (spec.mode resolved)."""
+    return spec.encoding + ("-bwd" if spec.mode == "backward" else "")
+
+
 def instance_stem(network: Network, box: Box, spec: Spec) -> str:
-    """e.g. `mynet__L2__box-1a2b3c4d__upper__bigm`."""
-    return "__".join([network.name, norm_tag(spec.alpha, spec.beta), box.tag(), spec.bound, spec.encoding])
+    """e.g. `mynet__L2__box-1a2b3c4d__upper__bigm` (forward) or `...__upper__bigm-bwd` (backward)."""
+    return "__".join([network.name, norm_tag(spec.alpha, spec.beta), box.tag(), spec.bound, encoding_tag(spec)])
 
 
 def network_copy_name(network: Network) -> str:
@@ -111,6 +116,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "bound": spec.bound,
         "eps": form.eps,
         "encoding": spec.encoding,
+        "mode": spec.mode,
         "bounds_method": "interval",
         "scaling": form.scaling.to_json(),
         "objective_transform": form.objective_transform,
@@ -123,7 +129,9 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "neurons": form.states,
         "naming": form.naming,
         "input_vars": [f"x_{i}" for i in range(network.n_inputs)],
-        "direction_vars": [f"v_{i}" for i in range(network.n_inputs)],
+        "direction_vars": [f"v_{i}" for i in range(network.n_inputs)] if spec.mode == "forward" else [],
+        "covector_vars": ([f"cov_{j}" for j in range(network.n_outputs)]
+                          if spec.mode == "backward" and network.n_outputs > 1 else []),
         "statistics": m.stats(),
         "layers": form.layers,
         "problem_class": form.problem_class,
@@ -150,7 +158,8 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
-             fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None) -> list[Generated]:
+             mode: str = "auto", fmt: str = "mps", gzip: bool = False, target: str = "any",
+             progress=None) -> list[Generated]:
     """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest."""
     outdir = Path(outdir)
     check_network_name(outdir, network)
@@ -160,7 +169,9 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     estimate = anchors["sampled_lower"] if anchors["sampled_lower"] > 0 else anchors["naive_upper"]
     forms = []
     for kind in bounds:
-        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding)
+        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
+        spec.check()
+        spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate)
         check_target(form, target, gzip)
@@ -297,10 +308,10 @@ def box_of(sidecar: dict) -> Box:
 
 def spec_of(sidecar: dict) -> Spec:
     return Spec(alpha=sidecar["norms"]["input"], beta=sidecar["norms"]["output"], bound=sidecar["bound"],
-                eps=sidecar["eps"], encoding=sidecar["encoding"])
+                eps=sidecar["eps"], encoding=sidecar["encoding"], mode=sidecar["mode"])
 
 
-def formulation_of(sidecar: dict, network: Network) -> ForwardFormulation:
+def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
     """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
     box = box_of(sidecar)
     return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"])

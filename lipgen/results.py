@@ -17,7 +17,7 @@ from .bounds import Stability
 from .certificate import Certificate, certify_point
 from .domain import Box
 from .formulation import lipschitz_from_objective
-from .network import Network, vector_norm
+from .network import Network, dual_norm, vector_norm
 from .parsers import record as rec
 
 INFINITE = 1e19  # solvers write +-1e20 (SCIP) or 1e100 (Gurobi) for "no value"
@@ -74,11 +74,21 @@ def certify(network: Network, sidecar: dict, values: dict) -> Certificate:
     """Certified lower bound of L from a solution's input point and direction."""
     x, v = solution_point(sidecar, values)
     return certify_point(network, Box.from_json(sidecar["domain"]), sidecar["norms"]["input"],
-                         sidecar["norms"]["output"], x, v, sidecar_stability(sidecar))
+                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar))
+
+
+def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
+    """The output covector w of a backward-mode solution (w = 1 for one output)."""
+    names = sidecar.get("covector_vars") or []
+    if not names:
+        return np.ones(1)
+    c = _vector(values, names)
+    return 2 * np.round(c) - 1 if sidecar["norms"]["output"] == "1" else c
 
 
 def realised_value(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
-    """||J_s v|| / ||v|| for the solution's pattern s, when the solution's x realises s; else (None, why)."""
+    """The solution's objective recomputed in float64 for its own pattern s (||J_s v|| / ||v|| forward,
+    ||J_s^T w|| / ||w|| backward), when the solution's x realises s; else (None, why)."""
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
     if cert.pattern is None:
         return None, f"the solution's point certifies no region: {cert.reason}"
@@ -91,11 +101,17 @@ def realised_value(network: Network, sidecar: dict, values: dict, cert: Certific
             return None, (f"the solution sets s{k}_{i} = {int(s[differ[0]])} but its input point lies on the other "
                           f"side of that neuron (the solver used its tolerances); {differ.size} binaries of layer "
                           f"{k} disagree")
+    j = network.jacobian_of_pattern(cert.pattern)
+    if sidecar["mode"] == "backward":
+        w = solution_covector(sidecar, values)
+        nw = float(vector_norm(w, dual_norm(beta)))
+        if nw == 0:
+            return None, "the solution's covector is zero"
+        return float(vector_norm(j.T @ w, dual_norm(alpha))) / nw, "realised at the solution's input point"
     _, v = solution_point(sidecar, values)
     nv = float(vector_norm(v, alpha))
     if nv == 0:
         return None, "the solution's direction is zero"
-    j = network.jacobian_of_pattern(cert.pattern)
     return float(vector_norm(j @ v, beta)) / nv, "realised at the solution's input point"
 
 

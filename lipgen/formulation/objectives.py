@@ -23,21 +23,36 @@ def direction(b: ModelBuilder, n: int, alpha: str) -> np.ndarray:
     return v
 
 
-def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, beta: str) -> None:
-    """Minimise minus ||g||_beta (max g for one output: v -> -v flips g)."""
+def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, beta: str,
+                symmetric: bool = True) -> None:
+    """Minimise minus ||g||_beta.
+
+    symmetric: the problem may flip the sign of the whole g (forward mode: v -> -v), so one output needs no
+    absolute value and beta = inf only max_j g_j; otherwise (backward mode, a fixed covector) every absolute
+    value is modelled.
+    """
     n = len(g)
-    if n == 1:
-        b.add_objective(g, -1.0)
-    elif beta == "2":
+    if beta == "2" and (n > 1 or not symmetric):
         b.add_objective_quadratic(g, g, -1.0)
+    elif n == 1 and symmetric:
+        b.add_objective(g, -1.0)
     elif beta == "inf":
-        # w <= g_j + M_j (1 - c_j), exactly one selector c_j on
-        w_hi = float(np.max(gu))
-        w = b.add_vars("w", 1, lb=float(np.min(gl)), ub=w_hi, suffixes=[""])
-        c = b.add_vars("c_", n, lb=0, ub=1, vtype=BINARY)
-        m = w_hi - gl
-        b.add_rows("pick_", n, SENSE_LE, m, terms=[(np.repeat(w, n), 1), (g, -1), (c, m)])
-        b.add_rows("select", 1, SENSE_EQ, 1.0, coo=(np.zeros(n, np.int64), c, np.ones(n)), suffixes=[""])
+        # w <= +-g_j + M (1 - c_j), exactly one selector on: over the g_j (and the -g_j unless symmetric)
+        signs = (1.0,) if symmetric else (1.0, -1.0)
+        hi = float(np.max(gu)) if symmetric else float(np.max(np.maximum(np.abs(gl), np.abs(gu))))
+        lo = float(np.min(gl)) if symmetric else 0.0
+        w = b.add_vars("w", 1, lb=lo, ub=hi, suffixes=[""])
+        picks = []
+        for sgn in signs:
+            low = gl if sgn > 0 else -gu
+            tag = "" if symmetric else ("p" if sgn > 0 else "m")
+            c = b.add_vars(f"c{tag}_", n, lb=0, ub=1, vtype=BINARY)
+            m = hi - low
+            b.add_rows(f"pick{tag}_", n, SENSE_LE, m, terms=[(np.repeat(w, n), 1), (g, -sgn), (c, m)])
+            picks.append(c)
+        allc = np.concatenate(picks)
+        b.add_rows("select", 1, SENSE_EQ, 1.0, coo=(np.zeros(len(allc), np.int64), allc, np.ones(len(allc))),
+                   suffixes=[""])
         b.add_objective(w, -1.0)
     else:  # beta == "1": w_j <= |g_j| through a sign binary
         big = np.maximum(np.abs(gl), np.abs(gu))
@@ -50,15 +65,24 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
         b.add_objective(w, -1.0)
 
 
-def objective_values(g: np.ndarray, beta: str) -> dict[str, float]:
-    """Values of the objective's helper variables at output derivative g (g's sign chosen by the caller)."""
+def objective_values(g: np.ndarray, beta: str, symmetric: bool = True) -> dict[str, float]:
+    """Values of the objective's helper variables at g (for symmetric problems g's sign chosen by the caller)."""
     n = len(g)
     vals: dict[str, float] = {}
-    if n > 1 and beta == "inf":
-        lead = int(np.argmax(g))
-        vals["w"] = float(g[lead])
-        vals.update({f"c_{j}": float(j == lead) for j in range(n)})
-    elif n > 1 and beta == "1":
+    if beta == "2" or (n == 1 and symmetric):
+        return vals
+    if beta == "inf":
+        if symmetric:
+            lead = int(np.argmax(g))
+            vals["w"] = float(g[lead])
+            vals.update({f"c_{j}": float(j == lead) for j in range(n)})
+        else:
+            lead = int(np.argmax(np.abs(g)))
+            vals["w"] = float(abs(g[lead]))
+            up = g[lead] >= 0
+            vals.update({f"cp_{j}": float(j == lead and up) for j in range(n)})
+            vals.update({f"cm_{j}": float(j == lead and not up) for j in range(n)})
+    else:
         vals.update({f"w_{j}": float(abs(g[j])) for j in range(n)})
         vals.update({f"sg_{j}": float(g[j] >= 0) for j in range(n)})
     return vals
