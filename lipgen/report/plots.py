@@ -18,6 +18,8 @@ from lipgen.report.rows import SOLVED, Row
 
 MIN_TIME = 0.01
 DPI = 120
+CLIP = 2.0  # bounds beyond twice the best upper bound are drawn at the edge, with their ratio written
+TINY = 1e-12
 
 
 def require_matplotlib() -> None:
@@ -55,54 +57,104 @@ def _problem_labels(rows: list[Row]) -> tuple[list[str], dict[str, str]]:
     return [f"{n}\x00{d}" for n, d in problems], labels
 
 
+def gap_text(gap: float | None) -> str:
+    """`12.3%`, `<0.01%`, or `0%` (bounds that meet up to rounding)."""
+    if gap is None:
+        return "?"
+    if abs(gap) < 1e-12:
+        return "0%"
+    if 0 < gap < 1e-4:
+        return "<0.01%"
+    return f"{100 * gap:.3g}%"
+
+
+def reference_values(rows: list[Row]) -> dict[str, tuple[float | None, str]]:
+    """Per problem the value bounds are drawn against, and its tick label: the best upper bound (`L <= v`), else the
+    best certified lower bound (`L >= v`); None when that is zero (nothing to divide by)."""
+    ref: dict[str, tuple[float | None, str]] = {}
+    for p in {_key(r) for r in rows}:
+        ups = [r.upper for r in rows if _key(r) == p and r.upper is not None]
+        los = [r.certified_lower for r in rows if _key(r) == p and r.certified_lower is not None]
+        value, sign = (min(ups), "\u2264") if ups else (max(los), "\u2265") if los else (None, "")
+        if value is None:
+            ref[p] = (None, "")
+        elif value <= TINY:
+            ref[p] = (None, "\nL = 0" if ups else "")
+        else:
+            ref[p] = (value, f"\nL {sign} {value:.6g}")
+    return ref
+
+
+def _key(r: Row) -> str:
+    return f"{r.network}\x00{r.domain}"
+
+
 def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
+    """Top: each solver's bounds divided by the problem's best upper bound (1 = the best upper bound; the tick label
+    gives its value); bottom: each solver's relative gap."""
     problems, labels = _problem_labels(rows)
     solvers = sorted({r.solver for r in rows})
     colors = _colors(solvers)
+    ref = reference_values(rows)
     n, k = len(problems), len(solvers)
-    fig = _figure(min(24.0, max(6.5, 1.1 + n * (0.55 + 0.45 * k))), 4.8)
-    ax = fig.add_subplot()
-    width = 0.7 / k
-    values = [v for r in rows for v in (r.upper, r.certified_lower) if v is not None and v > 0]
-    log = bool(values) and max(values) / min(values) > 30
-    top = max(values) if values else 1.0
+    fig = _figure(min(24.0, max(6.5, 1.5 + n * (0.45 + 0.3 * k))), 6.4)
+    ax, gx = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
+    width = 0.75 / k
+    rel = [v / ref[_key(r)][0] for r in rows if ref[_key(r)][0] for v in (r.upper, r.certified_lower)
+           if v is not None]
+    top = max(1.12, min(max(rel, default=1.0), CLIP) * 1.06)
+    gaps = [100 * r.gap for r in rows if r.gap is not None]
+    gap_top = max(1.0, max(gaps, default=0.0)) * 1.45
+    crowded = n * k > 10
     for j, solver in enumerate(solvers):
-        first = True
+        legend = True
         for r in (r for r in rows if r.solver == solver):
-            x = problems.index(f"{r.network}\x00{r.domain}") + (j - (k - 1) / 2) * width
-            lo, up = r.certified_lower, r.upper
-            label = solver if first else None
+            x = problems.index(_key(r)) + (j - (k - 1) / 2) * width
+            color = colors[solver]
+            scale = ref[_key(r)][0]
+            if r.gap is not None:
+                gx.bar(x, max(100 * r.gap, 0.0), width=width * 0.85, color=color, alpha=0.8)
+                gx.annotate(gap_text(r.gap), (x, max(100 * r.gap, 0.0)), xytext=(0, 2), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=7, color=color, rotation=90 if crowded else 0)
+            if scale is None:  # nothing to divide by: write the bounds instead
+                said = [f"{name} {v + 0.0:.3g}" for name, v in (("upper", r.upper), ("lower", r.certified_lower))
+                        if v is not None]
+                text = ", ".join(said) or "no bound: " + ", ".join(f"{b} {st}" for b, st in r.statuses.items())
+                ax.annotate(text, (x, 0.03), xycoords=("data", "axes fraction"), ha="center", va="bottom",
+                            fontsize=8, color=color, rotation=90)
+                continue
+            edge = top * 0.97
+            lo = None if r.certified_lower is None else min(r.certified_lower / scale, edge)
+            up = None if r.upper is None else min(r.upper / scale, edge)
             if lo is not None and up is not None:
-                ax.vlines(x, lo, up, color=colors[solver], linewidth=3, alpha=0.35)
-            if lo is not None:
-                ax.plot([x], [lo], marker="^", markersize=8, color=colors[solver], linestyle="none", label=label)
-                label = None
-            if up is not None:
-                ax.plot([x], [up], marker="v", markersize=8, color=colors[solver], linestyle="none", label=label)
-                label = None
-            if label is None:
-                first = False
-            text = ("gap " + (f"{100 * r.gap:.2g}%" if r.gap is not None else "?")) if up is not None else "no upper"
-            y = up if up is not None else lo
-            if y is not None:
-                ax.annotate(text, (x, y), xytext=(0, 8), textcoords="offset points", ha="center", va="bottom",
-                            fontsize=8, color=colors[solver], rotation=90 if k * n > 8 else 0)
-    ax.set_xticks(range(n), [labels[p] for p in problems], rotation=30 if n > 6 else 0,
-                  ha="right" if n > 6 else "center")
-    ax.set_xlim(-0.6, n - 0.4)
-    # from zero (or over decades): bounds that meet look met, whatever their last digits; the gap is written
-    if log:
-        ax.set_yscale("log")
-        ax.set_ylim(min(values) / 2, top * 6)
-    else:
-        ax.set_ylim(0.0, top * 1.35 if values else 1.0)
-        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
-    ax.set_ylabel("Lipschitz constant")
+                ax.vlines(x, lo, up, color=color, linewidth=3, alpha=0.35)
+            for value, marker, raw in ((lo, "^", r.certified_lower), (up, "v", r.upper)):
+                if value is None:
+                    continue
+                ax.plot([x], [value], marker=marker, markersize=8, color=color, linestyle="none",
+                        label=solver if legend else None)
+                legend = False
+                if value >= edge:  # beyond the plotted range: say how far
+                    ax.annotate(f"x{raw / scale:.3g}", (x, value), xytext=(0, -14), textcoords="offset points",
+                                ha="center", fontsize=7, color=color)
+            if up is None and lo is not None:
+                ax.annotate("no upper bound", (x, lo), xytext=(0, 8), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7, color=color, rotation=90)
+    ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
+    ax.set_ylim(0.0, top)
+    ax.set_ylabel("bound / best upper bound")
     ax.set_title(f"Bounds of the Lipschitz constant ({_describe(benchmark)})\n"
-                 "\u25b2 certified lower bound, \u25bc upper bound, gap = (upper - best lower) / upper", fontsize=10)
+                 "\u25b2 certified lower bound, \u25bc upper bound; 1 = the best upper bound, whose value is under "
+                 "each network", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     if solvers:
-        ax.legend(title="solver", loc="upper left", fontsize=9, framealpha=0.9)
+        ax.legend(title="solver", loc="lower left", fontsize=9, framealpha=0.9)
+    gx.set_ylim(0.0, gap_top)
+    gx.set_ylabel("gap %")
+    gx.grid(axis="y", alpha=0.3)
+    ticks = [labels[p] + ref[p][1] for p in problems]
+    gx.set_xticks(range(n), ticks, rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center", fontsize=9)
+    gx.set_xlim(-0.6, n - 0.4)
     _save(fig, path)
 
 
@@ -129,20 +181,22 @@ def plot_profile(rows: list[Row], benchmark: str, path: Path) -> None:
     tau_max = max(2.0, max(finite, default=1.0) * 1.5)
     fig = _figure(6.5, 4.5)
     ax = fig.add_subplot()
-    for solver, rs in ratios.items():
+    styles = ["-", "--", ":", "-."]  # curves that coincide stay apart
+    for j, (solver, rs) in enumerate(ratios.items()):
         xs = [1.0] + rs + [tau_max]
         ys = [0.0] + [(i + 1) / n for i in range(len(rs))] + [len(rs) / n]
-        ax.step(xs, ys, where="post", color=colors[solver], linewidth=2,
+        ax.step(xs, ys, where="post", color=colors[solver], linewidth=2.2, linestyle=styles[j % len(styles)],
                 label=f"{solver} ({len(rs)} of {n} solved)")
     ax.set_xscale("log", base=2)
-    ax.set_xlim(1.0, tau_max)
-    from matplotlib.ticker import ScalarFormatter
+    ax.set_xlim(0.93, tau_max)  # a little left of 1: a solver fastest everywhere rises visibly at tau = 1
+    from matplotlib.ticker import FuncFormatter
 
-    ax.xaxis.set_major_formatter(ScalarFormatter())  # 1, 2, 4 rather than 2^0, 2^1, 2^2
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 2, 4 rather than 2^0, 2^1, 2^2
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlabel("\u03c4: within this factor of the fastest solver's time")
     ax.set_ylabel("fraction of problems solved")
-    ax.set_title(f"Performance profile of solve times ({_describe(benchmark)}, {n} problem{'s' if n != 1 else ''})", fontsize=10)
+    problems = f"{n} problem" + ("s" if n != 1 else "")
+    ax.set_title(f"Performance profile of solve times ({_describe(benchmark)}, {problems})", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
     _save(fig, path)

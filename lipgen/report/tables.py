@@ -37,11 +37,14 @@ def render_csv(rows: list[Row]) -> str:
 
 
 def num(x, digits: int = 8) -> str:
-    return "-" if x is None else f"{x:.{digits}g}"
+    return "-" if x is None else f"{x + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
 
 
 def pct(gap) -> str:
-    return "-" if gap is None else f"{100 * gap:.2f}"
+    """Percent with two decimals; rounding noise around zero shows as 0.00, not -0.00."""
+    if gap is None:
+        return "-"
+    return f"{100 * (0.0 if abs(gap) < 1e-12 else gap):.2f}"
 
 
 def secs(t) -> str:
@@ -64,7 +67,7 @@ def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen r
              "Per network, norms, domain and encoding: the certified lower bound and the upper bound of the "
              "Lipschitz constant each solver gave (the best in bold), the relative gap (upper bound against the best "
              "lower bound), and the effort (both problems together).", "",
-             "| network | norms | domain | encoding | solver | certified lower | upper | gap % | status | runs | "
+             "| network | norms | domain | encoding | solver | certified lower | upper | gap % | status | ended | "
              "time (s) | nodes |",
              "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     for r in rows:
