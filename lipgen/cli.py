@@ -463,16 +463,17 @@ def jobs(
                      only_unfinished=only_unfinished)
     job = make_job(req)
     v = job.variables
-    out.print(f"{job.script}: {v['n_instances']} instance(s) in {v['n_tasks']} task(s), solver {solver}, "
-              f"wall {v['wall_hms'] or 'partition default'}, memory {str(v['job_mem_mb']) + ' MB' if v['job_mem_mb'] else 'default'}")
-    out.print(f"task list {job.task_list}, runs into {job.runs_dir}")
+    memory = f"{v['job_mem_mb']} MB" if v["job_mem_mb"] else "the partition's default"
+    out.print(f"{job.script}: {v['n_instances']} instance(s) in {v['n_tasks']} task(s), solver {solver}, wall time "
+              f"{v['wall_hms'] or 'the partition default'}, memory {memory}", markup=False)
+    out.print(f"task list {job.task_list}, runs into {job.runs_dir}", markup=False)
     for inst, why in job.skipped:
         err.print(f"left out {inst}: {why}", markup=False, soft_wrap=True)
     for note in job.notes:
         err.print(f"note: {note}", markup=False, soft_wrap=True)
     if submit:
         job_id = submit_job(job)
-        out.print(f"submitted job {job_id} (stored in {job.job_dir / 'job_id'})")
+        out.print(f"submitted job {job_id} (stored in {job.job_dir / 'job_id'})", markup=False)
     else:
         out.print(f"submit with: cd {shlex.quote(str(job.job_dir))} && {get_scheduler(scheduler).manual_submit()}",
                   markup=False)

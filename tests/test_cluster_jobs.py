@@ -66,7 +66,7 @@ def test_script_renders_parses_and_passes_every_path_intact(scheduler, inst_dir,
                   "#SBATCH --output=logs/%x-%A_%a.out"],
         "pbs": ["#PBS -J 1-2%2", "#PBS -l walltime=0:48:00", "#PBS -l select=1:ncpus=2:mem=2500mb", "#PBS -q main",
                 "#PBS -A proj-1"],
-        "lsf": ["#BSUB -J lipgen-gurobi[1-2]%2", "#BSUB -W 0:48", "#BSUB -M 2500MB", "#BSUB -n 2", "#BSUB -q main",
+        "lsf": ['#BSUB -J "lipgen-gurobi[1-2]%2"', "#BSUB -W 0:48", "#BSUB -M 2500MB", "#BSUB -n 2", "#BSUB -q main",
                 "#BSUB -P proj-1"],
     }[scheduler]
     for line in expected:

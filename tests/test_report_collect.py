@@ -89,7 +89,8 @@ def test_tables(runs, tmp_path):
 
     md = (tmp_path / "rep" / "results.md").read_text()
     table = [line for line in md.splitlines() if line.startswith("| ")]
-    assert table[0].startswith("| network | norms | domain") and len(table) == 2 + 6 + 2 + 2  # tables: header, rule, rows
+    assert table[0].startswith("| network | norms | domain")
+    assert len(table) == 2 + 6 + 2 + 2  # two tables: header, rule, rows
     assert "**" in md  # best bounds in bold
 
     text = (tmp_path / "rep" / "results.txt").read_text()

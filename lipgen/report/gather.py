@@ -113,9 +113,10 @@ def gather(roots: list[str | Path], instance_dirs: list[str | Path] | None = Non
         if result is None:
             continue
         sidecar, sidecar_path = _find_sidecar(result, dirs, cache)
-        if sidecar is not None and sidecar.get("instance_sha256") != result.get("instance_sha256"):
+        theirs, ours = str(result.get("instance_sha256")), str(sidecar.get("instance_sha256")) if sidecar else ""
+        if sidecar is not None and theirs != ours:
             out.refuse(path, f"it solved another file than the one {sidecar_path} describes (instance checksum "
-                             f"{str(result.get('instance_sha256'))[:12]} vs {str(sidecar.get('instance_sha256'))[:12]})")
+                             f"{theirs[:12]} vs {ours[:12]})")
             continue
         candidates.append(Run(result, path, sidecar, sidecar_path))
     out.runs = _consistent(candidates, out)

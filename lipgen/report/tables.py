@@ -117,7 +117,10 @@ def render_text(rows: list[Row], summary: list[dict]) -> str:
               str(s["best_certified_lower"]), secs(s["time_sgm"]), num(s["nodes_sgm"], 4), secs(s["time_total"]))
              for s in summary]
     w2 = [max(len(h), *(len(b[i]) for b in body2)) if body2 else len(h) for i, h in enumerate(head2)]
-    fmt = (lambda cells: " ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, w2))))
+
+    def fmt(cells) -> str:
+        return " ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, w2)))
+
     rule2 = "-" * len(fmt(head2))
     out += [rule2, fmt(head2), rule2] + [fmt(b) for b in body2] + [rule2,
             f"shifted geometric means: time shift {TIME_SHIFT:g} s, nodes shift {NODE_SHIFT:g}; "
