@@ -15,14 +15,15 @@ from pathlib import Path
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import hidden_stability, interval_bounds
+from .bounds import interval_bounds, stabilities
 from .domain import Box
 from .errors import LipgenError
-from .formulation import Formulation, Spec, build, default_eps
+from .formulation import Formulation, Spec, build, prepare
+from .formulation.forward import ForwardFormulation
 from .network import Network
 from .writers import file_suffix, render_model
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 TARGETS = ("any", "scip", "gurobi", "cplex", "cbc")
 NETWORK_DIR = "networks"
 MANIFEST = "manifest.json"
@@ -111,11 +112,15 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "eps": form.eps,
         "encoding": spec.encoding,
         "bounds_method": "interval",
+        "scaling": form.scaling.to_json(),
         "objective_transform": form.objective_transform,
-        "objective_to_lipschitz": {"neg": "L = -obj", "sqrt_neg": "L = sqrt(-obj)"}[form.objective_transform],
-        "bound_meaning": ("upper bound of L: use the solver's dual (best) bound, not the incumbent"
-                          if spec.bound == "upper" else
-                          "lower bound of L: any incumbent's value is a lower bound"),
+        "objective_to_lipschitz": {"neg": "L = objective_scale * -obj",
+                                   "sqrt_neg": "L = objective_scale * sqrt(-obj)"}[form.objective_transform],
+        "bound_meaning": ("upper bound of L: use the solver's dual (best) bound, not the incumbent, widened by the "
+                          "solver's tolerances (docs/formulation.md)" if spec.bound == "upper" else
+                          "lower bound of L: an incumbent's value counts once its input point is checked to lie "
+                          "in its activation region (docs/formulation.md)"),
+        "neurons": form.states,
         "naming": form.naming,
         "input_vars": [f"x_{i}" for i in range(network.n_inputs)],
         "direction_vars": [f"v_{i}" for i in range(network.n_inputs)],
@@ -129,12 +134,12 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
 
 
 def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
-                    bounds: list | None = None) -> dict:
-    if bounds is None:
-        bounds = interval_bounds(network, box.lower, box.upper)
+                    stability: list | None = None) -> dict:
+    if stability is None:
+        stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
     return {
-        "naive_upper": naive_upper_bound(network, alpha, beta, hidden_stability(bounds)),
+        "naive_upper": naive_upper_bound(network, alpha, beta, stability),
         "sampled_lower": sampled.value,
         "sampled_points": n_samples,
         "sampled_seed": seed,
@@ -148,16 +153,18 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
              fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None) -> list[Generated]:
     """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest."""
     outdir = Path(outdir)
+    check_network_name(outdir, network)
     layer_bounds = interval_bounds(network, box.lower, box.upper)
-    if eps is None and "lower" in bounds:
-        eps = default_eps(layer_bounds)
+    stability = stabilities(network, layer_bounds)
+    anchors = compute_anchors(network, box, alpha, beta, stability=stability)
+    estimate = anchors["sampled_lower"] if anchors["sampled_lower"] > 0 else anchors["naive_upper"]
     forms = []
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding)
-        form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds)
+        form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
+                     stability=stability, estimate=estimate)
         check_target(form, target, gzip)
         forms.append(form)
-    anchors = compute_anchors(network, box, alpha, beta, bounds=layer_bounds)
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
@@ -179,6 +186,33 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     write_settings_files([g.path for g in out])  # SCIP .set, Gurobi .prm, CPLEX commands, for runs by hand
     update_manifest(outdir, [g.sidecar for g in out])
     return out
+
+
+def check_network_name(outdir: Path, network: Network) -> None:
+    """Refuse, before writing, a network whose name an other network already has in `outdir`: their instance
+    files would overwrite each other."""
+    digest = network.digest()
+    try:
+        entries = json.loads((outdir / MANIFEST).read_text()).get("instances", [])
+    except (OSError, ValueError, AttributeError):
+        entries = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("network") != network.name:
+            continue
+        try:
+            other = json.loads((outdir / entry["sidecar"]).read_text())["network"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if other.get("digest") != digest:
+            raise LipgenError(
+                f"{outdir} already holds instances of another network named '{network.name}' (from "
+                f"{other.get('source') or other.get('file')}); this one comes from "
+                f"{network.meta.get('source') or 'memory'}: rename one network or use another output directory")
+    for copy in sorted((outdir / NETWORK_DIR).glob(f"{network.name}-*.h5")):
+        if copy.stem[len(network.name) + 1:] != digest[:12] and copy.stem.count("-") == network.name.count("-") + 1:
+            raise LipgenError(f"{outdir} already holds another network named '{network.name}' ({copy}); this one "
+                              f"comes from {network.meta.get('source') or 'memory'}: rename one network or use "
+                              "another output directory")
 
 
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
@@ -226,8 +260,11 @@ def load_sidecar(path: str | Path) -> dict:
         raise LipgenError(f"{path}: no such sidecar file") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LipgenError(f"{path}: not a lipgen sidecar ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict) or data.get("sidecar_version") != SIDECAR_VERSION:
-        raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version {SIDECAR_VERSION})")
+    if not isinstance(data, dict) or "sidecar_version" not in data:
+        raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
+    if data["sidecar_version"] != SIDECAR_VERSION:
+        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
+                          f"(this one reads version {SIDECAR_VERSION}); generate the instance again")
     return data
 
 
@@ -259,3 +296,23 @@ def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:
 def box_of(sidecar: dict) -> Box:
     return Box.from_json(sidecar["domain"])
 
+
+
+def spec_of(sidecar: dict) -> Spec:
+    return Spec(alpha=sidecar["norms"]["input"], beta=sidecar["norms"]["output"], bound=sidecar["bound"],
+                eps=sidecar["eps"], encoding=sidecar["encoding"])
+
+
+def formulation_of(sidecar: dict, network: Network) -> ForwardFormulation:
+    """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
+    box = box_of(sidecar)
+    return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"])
+
+
+def rebuild_model(sidecar: dict, network: Network):
+    """The instance's Model, rebuilt from its sidecar and network; its statistics must match the sidecar's."""
+    model = formulation_of(sidecar, network).build(instance_stem_of(sidecar["instance"])).build()
+    if model.stats() != sidecar["statistics"]:
+        raise LipgenError(f"{sidecar['instance']}: the rebuilt instance differs from the sidecar's statistics (made by "
+                          "another lipgen version?); generate it again")
+    return model

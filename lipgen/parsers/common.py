@@ -4,6 +4,7 @@ are combined into one SolveRecord."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal, InvalidOperation
 import os
 import re
 from dataclasses import dataclass, field
@@ -80,6 +81,22 @@ def number(text: str | None, infinity: float = math.inf) -> float | None:
     if not math.isfinite(value) or abs(value) >= infinity:
         return None
     return value
+
+
+def number_floor(text: str | None, infinity: float = math.inf) -> float | None:
+    """A printed number's smallest possible value: its value minus half a unit of its last printed digit.
+
+    Logs that round a bound (CPLEX's node table prints 4 decimals) give it only to that precision; a bound
+    read from them must be moved by the rounding to stay a bound.
+    """
+    value = number(text, infinity)
+    if value is None:
+        return None
+    try:
+        exponent = Decimal(text.strip()).as_tuple().exponent
+    except InvalidOperation:
+        return value
+    return value - 0.5 * 10.0 ** exponent if isinstance(exponent, int) else value
 
 
 def percent(text: str | None) -> float | None:
