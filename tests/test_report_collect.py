@@ -63,7 +63,7 @@ def test_tables(runs, tmp_path):
             assert r["status"] == "solved" and r["upper_status"] == r["lower_status"] == "optimal"
             assert float(r["certified_lower"]) == pytest.approx(float(r["upper"]), rel=1e-5)
             assert float(r["certified_lower"]) <= float(r["upper"]) * (1 + 1e-9)
-            assert float(r["gap"]) < 1e-5 and r["checked"] == "not checked"
+            assert float(r["gap"]) < 1e-5 and r["checked"] == "ok"  # the solution checker accepted every run
         pair = [key[(net, norms, s)] for s in ("scip", "gurobi")]
         best = min(float(r["upper"]) for r in pair)
         assert all((r["best_upper"] == "true") == (float(r["upper"]) <= best * (1 + 1e-9)) for r in pair)
@@ -72,7 +72,8 @@ def test_tables(runs, tmp_path):
     assert float(harder["gap"]) > 0
     infeasible = key[("tiny1", "L1", "scip")]
     assert infeasible["lower_status"] == "infeasible" and infeasible["upper_status"] == "" and \
-        infeasible["upper"] == "" and infeasible["status"] == "solved"
+        infeasible["upper_mip"] == "" and infeasible["status"] == "solved"
+    assert infeasible["upper_source"] == "naive bound" and float(infeasible["upper"]) > 0  # no solver's: the anchor
 
     data = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert len(data["rows"]) == 6 and data["results"] == 11 and data["refused"] == []
@@ -140,7 +141,8 @@ def test_refused_checksum_and_failed_check(runs, tmp_path):
     rejected.write_text(json.dumps(data))
     accepted = next(copy.glob("tiny1__Linf__*__lower__bigm__gurobi")) / "result.json"
     data = json.loads(accepted.read_text())
-    data["check"] = {"ok": True}
+    assert data["check"]["ok"] is True
+    data["check"] = None  # as from a lipgen without the checker: not checked
     accepted.write_text(json.dumps(data))
 
     r = run_cli("collect", copy, "-o", tmp_path / "rep")
@@ -149,7 +151,8 @@ def test_refused_checksum_and_failed_check(runs, tmp_path):
     report = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert [x["path"] for x in report["refused"]] == [str(forged)]
     rows = {(x["network"], x["norms"], x["solver"]): x for x in report["rows"]}
-    assert rows[("tiny3", "L1", "gurobi")]["upper"] is None and "upper" not in rows[("tiny3", "L1", "gurobi")]["runs"]
+    refused_row = rows[("tiny3", "L1", "gurobi")]
+    assert refused_row["upper_mip"] is None and "upper" not in refused_row["runs"]
     failed = rows[("tiny1", "Linf", "scip")]
     assert failed["status"] == "fail" and failed["checked"] == "failed"
     assert failed["certified_lower"] is None  # a rejected solution gives no bound
@@ -176,10 +179,10 @@ def test_runs_from_another_machine_and_duplicates(runs, tmp_path):
     r = run_cli("collect", tmp_path / "a", tmp_path / "b", "-o", tmp_path / "rep2", "--instances", tmp_path / "moved")
     assert r.returncode == 0 and "no sidecar found" not in r.stderr
     checked = json.loads((tmp_path / "rep2" / "results.json").read_text())
-    assert [x["upper"] for x in checked["rows"]] == [x["upper"] for x in unchecked["rows"]]
-    # the sampled anchor comes from the sidecar: with it, the harder row's best lower bound may only grow
-    by = {x["group"]: x for x in checked["rows"] if x["network"] == "harder"}
-    assert all(x["best_lower"] is not None for x in by.values())
+    assert [x["upper_mip"] for x in checked["rows"]] == [x["upper_mip"] for x in unchecked["rows"]]
+    # the anchors (naive upper, sampled lower bound) come from the sidecar: only with it may they stand in
+    no_upper = [(a, b) for a, b in zip(checked["rows"], unchecked["rows"]) if a["upper_mip"] is None]
+    assert no_upper and all(a["upper_source"] == "naive bound" and b["upper"] is None for a, b in no_upper)
 
 
 def test_cli_errors(tmp_path):

@@ -13,6 +13,7 @@ runs, so re-submitting the array redoes only unfinished work.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -110,10 +111,29 @@ def _validate(req: JobRequest) -> None:
         shell.identifier(req.account, "--account")
 
 
+def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
+    """Whether `lipgen solve` on a node would reuse the run in `rdir` (same settings, a normal end). The solver's
+    version is the one the run recorded: the nodes' solver cannot be asked from here."""
+    from lipgen.solve import RESULT, reusable, settings_record
+    from lipgen.solvers import Executable, SolveOptions
+
+    try:
+        old = json.loads((rdir / RESULT).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(old, dict):
+        return False
+    version = (old.get("settings") or {}).get("solver_version") or "unknown"
+    nodes = Executable(req.solver, [req.solver_path or req.solver], "executable", "the nodes' solver", version)
+    opts = SolveOptions(time_limit=req.time_limit, threads=req.threads, gap=req.gap, mem_limit=req.mem_limit,
+                        seed=req.seed)
+    return reusable(old, settings_record(req.solver, nodes, opts, req.warm_start, sidecar))
+
+
 def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The instances the solver can take (and, with only_unfinished, that have no finished run)."""
     from lipgen.instance import load_sidecar, sidecar_for
-    from lipgen.solve import find_instances, finished_result, run_dir
+    from lipgen.solve import find_instances, run_dir
 
     kept, skipped = [], []
     for inst in find_instances(list(req.instances)):
@@ -123,7 +143,7 @@ def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[
             skipped.append((inst, f"{req.solver} cannot take it: {verdict.get('why', '')}"))
         elif req.solver == "cbc" and sidecar.get("gzip"):
             skipped.append((inst, "CBC cannot read gzipped files"))
-        elif req.only_unfinished and finished_result(run_dir(runs_dir, inst, req.solver), sidecar) is not None:
+        elif req.only_unfinished and finished_here(req, run_dir(runs_dir, inst, req.solver), sidecar):
             skipped.append((inst, "finished"))
         else:
             kept.append(inst)

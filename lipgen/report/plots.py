@@ -73,7 +73,7 @@ def reference_values(rows: list[Row]) -> dict[str, tuple[float | None, str]]:
     best certified lower bound (`L >= v`); None when that is zero (nothing to divide by)."""
     ref: dict[str, tuple[float | None, str]] = {}
     for p in {_key(r) for r in rows}:
-        ups = [r.upper for r in rows if _key(r) == p and r.upper is not None]
+        ups = [r.upper_mip for r in rows if _key(r) == p and r.upper_mip is not None]
         los = [r.certified_lower for r in rows if _key(r) == p and r.certified_lower is not None]
         value, sign = (min(ups), "\u2264") if ups else (max(los), "\u2265") if los else (None, "")
         if value is None:
@@ -100,7 +100,7 @@ def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
     fig = _figure(min(24.0, max(6.5, 1.5 + n * (0.45 + 0.3 * k))), 6.4)
     ax, gx = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
     width = 0.75 / k
-    rel = [v / ref[_key(r)][0] for r in rows if ref[_key(r)][0] for v in (r.upper, r.certified_lower)
+    rel = [v / ref[_key(r)][0] for r in rows if ref[_key(r)][0] for v in (r.upper_mip, r.certified_lower)
            if v is not None]
     top = max(1.12, min(max(rel, default=1.0), CLIP) * 1.06)
     gaps = [100 * r.gap for r in rows if r.gap is not None]
@@ -117,7 +117,7 @@ def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
                 gx.annotate(gap_text(r.gap), (x, max(100 * r.gap, 0.0)), xytext=(0, 2), textcoords="offset points",
                             ha="center", va="bottom", fontsize=7, color=color, rotation=90 if crowded else 0)
             if scale is None:  # nothing to divide by: write the bounds instead
-                said = [f"{name} {v + 0.0:.3g}" for name, v in (("upper", r.upper), ("lower", r.certified_lower))
+                said = [f"{name} {v + 0.0:.3g}" for name, v in (("upper", r.upper_mip), ("lower", r.certified_lower))
                         if v is not None]
                 text = ", ".join(said) or "no bound: " + ", ".join(f"{b} {st}" for b, st in r.statuses.items())
                 ax.annotate(text, (x, 0.03), xycoords=("data", "axes fraction"), ha="center", va="bottom",
@@ -125,10 +125,10 @@ def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
                 continue
             edge = top * 0.97
             lo = None if r.certified_lower is None else min(r.certified_lower / scale, edge)
-            up = None if r.upper is None else min(r.upper / scale, edge)
+            up = None if r.upper_mip is None else min(r.upper_mip / scale, edge)
             if lo is not None and up is not None:
                 ax.vlines(x, lo, up, color=color, linewidth=3, alpha=0.35)
-            for value, marker, raw in ((lo, "^", r.certified_lower), (up, "v", r.upper)):
+            for value, marker, raw in ((lo, "^", r.certified_lower), (up, "v", r.upper_mip)):
                 if value is None:
                     continue
                 ax.plot([x], [value], marker=marker, markersize=8, color=color, linestyle="none",

@@ -3,8 +3,9 @@
 A run's outcome, as SCIP's check scripts count them: `solved` (optimal, stopped at the requested gap,
 or proven infeasible, with the bound it is meant to give), `limit` (time, node or memory limit,
 interrupted) or `fail` (killed, crashed, no or cut solution file, refused by a license, a solution the
-checker rejected, ...). A row is `fail` when one of its runs failed, `solved` when all are solved,
-`limit` otherwise. Time and nodes of a row are the sums over its runs: the effort for its bounds.
+checker rejected, ...). A row is `fail` when one of its runs failed or its bounds contradict each
+other, `solved` when all its runs are solved, `limit` otherwise. Time and nodes of a row are the sums
+over its runs: the effort for its bounds.
 """
 
 from __future__ import annotations
@@ -80,11 +81,15 @@ class Row:
     problem_class: str
     solver: str
     solver_version: str | None
-    upper: float | None
-    lower: float | None  # the strict problem's pattern value
-    certified_lower: float | None
+    upper: float | None  # the best valid upper bound: the solver's (MIP dual bound) or the naive one
+    upper_mip: float | None  # the solver's own upper bound
+    upper_source: str | None
+    lower: float | None  # the strict problem's value at the solution
+    certified_lower: float | None  # the solver's certified lower bound
     best_lower: float | None  # certified lower or the sampled anchor, whichever is larger
-    gap: float | None
+    lower_source: str | None
+    gap: float | None  # (upper - best_lower) / upper
+    consistency: str  # ok | inconsistent (an upper bound below a certified lower one)
     status: str  # solved | limit | fail
     statuses: dict  # bound kind -> the run's own status
     time: float | None
@@ -121,7 +126,9 @@ def make_rows(pairs: dict[tuple[str, str], dict[str, Run]]) -> list[Row]:
         summary = combine(_quantities(by_kind.get("upper")), _quantities(by_kind.get("lower")),
                           sidecar.get("anchors") or {})
         outcomes = [outcome(r) for r in runs]
-        status = FAIL if FAIL in outcomes else SOLVED if all(o == SOLVED for o in outcomes) else LIMIT
+        consistency = summary.get("consistency", "ok")
+        status = FAIL if FAIL in outcomes or consistency != "ok" else \
+            SOLVED if all(o == SOLVED for o in outcomes) else LIMIT
         times = [r.result.get("time") if _finite(r.result.get("time")) else r.result.get("wall_time") for r in runs]
         nodes = _sum(r.result.get("nodes") for r in runs)
         rows.append(Row(
@@ -131,8 +138,10 @@ def make_rows(pairs: dict[tuple[str, str], dict[str, Run]]) -> list[Row]:
             problem_class=str((by_kind.get("upper") or first).result.get("problem_class") or "?"),
             solver=solver, solver_version=next((r.result.get("solver_version") for r in runs
                                                 if r.result.get("solver_version")), None),
-            upper=summary["upper"], lower=summary["lower"], certified_lower=summary["certified_lower"],
-            best_lower=summary["best_lower"], gap=summary["gap"], status=status,
+            upper=summary["upper"], upper_mip=summary.get("upper_mip", summary["upper"]),
+            upper_source=summary.get("upper_source"), lower=summary["lower"],
+            certified_lower=summary["certified_lower"], best_lower=summary["best_lower"],
+            lower_source=summary.get("lower_source"), gap=summary["gap"], consistency=consistency, status=status,
             statuses={k: r.result.get("status") for k, r in by_kind.items()},
             time=_sum(times), nodes=None if nodes is None else int(nodes),
             wall_time=_sum(r.result.get("wall_time") for r in runs), checked=_checked(runs),
@@ -146,12 +155,12 @@ def mark_best(rows: list[Row]) -> None:
     groups: dict[str, list[Row]] = {}
     for r in rows:
         groups.setdefault(r.group, []).append(r)
-    for group in groups.values():
-        uppers = [r.upper for r in group if r.upper is not None]
+    for group in groups.values():  # the solvers' own bounds: a naive or sampled anchor is nobody's merit
+        uppers = [r.upper_mip for r in group if r.upper_mip is not None]
         lowers = [r.certified_lower for r in group if r.certified_lower is not None]
         for r in group:
-            if uppers and r.upper is not None:
-                r.best_upper = r.upper <= min(uppers) + BEST_REL_TOL * abs(min(uppers))
+            if uppers and r.upper_mip is not None:
+                r.best_upper = r.upper_mip <= min(uppers) + BEST_REL_TOL * abs(min(uppers))
             if lowers and r.certified_lower is not None:
                 r.best_certified_lower = r.certified_lower >= max(lowers) - BEST_REL_TOL * abs(max(lowers))
 

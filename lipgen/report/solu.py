@@ -10,8 +10,10 @@ checker rejected and runs that did not end normally:
     =inf=      NAME         a run proved the instance infeasible (and none found a solution)
     =unkn=     NAME         runs, but neither an incumbent nor a dual bound
 
-A run that stopped "optimal" without reporting a dual bound (CPLEX, CBC) proves primal minus its gap
-tolerance (lipgen.results.dual_bound), which is what it contributes.
+Duals are the solvers' own (result.json `dual`), without the safety margin lipgen subtracts before turning
+them into Lipschitz bounds; a run that stopped "optimal" (or at its gap) also proves primal - gap x |primal|
+(gap: the run's relative gap option, else 1e-4), which is what CPLEX and CBC runs without a final bound
+contribute.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from dataclasses import dataclass
 
 from lipgen.parsers import record as rec
 from lipgen.report.gather import Run
-from lipgen.results import dual_bound
+from lipgen.results import DEFAULT_GAP_TOL
 
 OPT_REL_TOL = 1e-6
+SLACK = 1e-12  # floating-point noise when a solver stops exactly at a gap of OPT_REL_TOL
 INFINITE = 1e19
 
 
@@ -65,6 +68,18 @@ def _normal(run: Run) -> bool:
     return run.result.get("status") in rec.NORMAL_END and not run.check_failed
 
 
+def proven_dual(run: Run) -> float | None:
+    """The dual bound a run proves (min sense), as the solver states it."""
+    res = run.result
+    dual = res.get("dual") if _finite(res.get("dual")) else None
+    primal = res.get("primal")
+    if res.get("status") in (rec.OPTIMAL, rec.GAP_LIMIT) and _finite(primal):
+        gap = (res.get("options") or {}).get("gap")
+        proven = primal - (DEFAULT_GAP_TOL if gap is None else gap) * abs(primal)
+        dual = proven if dual is None else max(dual, proven)
+    return dual
+
+
 def solu_entries(runs: list[Run]) -> tuple[list[SoluEntry], list[str]]:
     """The .solu entries of every instance, and messages about runs that contradict each other."""
     by_name: dict[str, list[Run]] = {}
@@ -76,15 +91,7 @@ def solu_entries(runs: list[Run]) -> tuple[list[SoluEntry], list[str]]:
         infeasible = any(r.result.get("status") == rec.INFEASIBLE for r in normal)
         feasible = [r for r in normal if r.result.get("status") != rec.INFEASIBLE]
         primals = [r.result["primal"] for r in feasible if _finite(r.result.get("primal"))]
-        duals = []
-        for r in feasible:
-            res = r.result
-            record = rec.SolveRecord(solver=r.solver, status=res["status"],
-                                     primal=res.get("primal") if _finite(res.get("primal")) else None,
-                                     dual=res.get("dual") if _finite(res.get("dual")) else None)
-            d = dual_bound(record, (res.get("options") or {}).get("gap"))
-            if d is not None:
-                duals.append(d)
+        duals = [d for d in map(proven_dual, feasible) if d is not None]
         primal = min(primals) if primals else None
         dual = max(duals) if duals else None
         if infeasible and primal is not None:
@@ -93,7 +100,7 @@ def solu_entries(runs: list[Run]) -> tuple[list[SoluEntry], list[str]]:
         if primal is not None and dual is not None and dual - primal > OPT_REL_TOL * max(1.0, abs(primal)):
             messages.append(f"{name}: the best dual bound {dual!r} exceeds the best incumbent {primal!r}: "
                             "the runs contradict each other")
-        tol = OPT_REL_TOL * max(1.0, abs(primal)) if primal is not None else 0.0
+        tol = OPT_REL_TOL * max(1.0, abs(primal)) + SLACK if primal is not None else 0.0
         if infeasible and primal is None:
             kind = "inf"
         elif primal is not None and dual is not None and abs(primal - dual) <= tol:

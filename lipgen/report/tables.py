@@ -9,9 +9,10 @@ import io
 from lipgen.report.rows import NODE_SHIFT, TIME_SHIFT, Row
 
 CSV_COLUMNS = ("network", "norms", "domain", "encoding", "problem_class", "solver", "solver_version",
-               "certified_lower", "upper", "gap", "best_lower", "lower", "status", "upper_status", "lower_status",
-               "time", "nodes", "wall_time", "best_upper", "best_certified_lower", "checked", "upper_run",
-               "lower_run")
+               "certified_lower", "upper", "gap", "upper_mip", "upper_source", "best_lower", "lower_source", "lower",
+               "consistency", "status", "upper_status", "lower_status", "time", "nodes", "wall_time", "best_upper",
+               "best_certified_lower", "checked", "upper_run", "lower_run")
+MIP = "MIP dual bound"
 
 
 def _csv_value(v) -> str:
@@ -54,14 +55,19 @@ def secs(t) -> str:
 def detail(r: Row) -> str:
     """`optimal`, or `upper time_limit, lower optimal` when the runs ended differently."""
     states = list(dict.fromkeys(r.statuses.values()))
-    if len(states) == 1 and len(r.statuses) == 2:
-        return str(states[0])
-    return ", ".join(f"{k} {v}" for k, v in r.statuses.items())
+    text = str(states[0]) if len(states) == 1 and len(r.statuses) == 2 else \
+        ", ".join(f"{k} {v}" for k, v in r.statuses.items())
+    return text + ("; inconsistent bounds" if r.consistency != "ok" else "")
+
+
+def upper_text(r: Row) -> str:
+    """The row's upper bound, saying so when it is not the solver's own (the naive bound)."""
+    return num(r.upper) + (" (naive)" if r.upper is not None and r.upper_source not in (None, MIP) else "")
 
 
 def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen results") -> str:
-    def cell(x, best: bool) -> str:
-        return f"**{num(x)}**" if best and x is not None else num(x)
+    def cell(text: str, best: bool) -> str:
+        return f"**{text}**" if best and text != "-" else text
 
     lines = [f"# {title}", "",
              "Per network, norms, domain and encoding: the certified lower bound and the upper bound of the "
@@ -72,7 +78,7 @@ def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen r
              "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     for r in rows:
         lines.append(f"| {_md(r.network)} | {r.norms} | {_md(r.domain)} | {r.encoding} | {r.solver} | "
-                     f"{cell(r.certified_lower, r.best_certified_lower)} | {cell(r.upper, r.best_upper)} | "
+                     f"{cell(num(r.certified_lower), r.best_certified_lower)} | {cell(upper_text(r), r.best_upper)} | "
                      f"{pct(r.gap)} | {r.status} | {_md(detail(r))} | {secs(r.time)} | "
                      f"{'-' if r.nodes is None else r.nodes} |")
     lines += ["", "## Solvers", "",
@@ -98,7 +104,7 @@ def render_text(rows: list[Row], summary: list[dict]) -> str:
               "Status")
     body = [(r.network, r.norms, r.domain, r.encoding, r.solver,
              num(r.certified_lower) + ("*" if r.best_certified_lower else " "),
-             num(r.upper) + ("*" if r.best_upper else " "), pct(r.gap),
+             upper_text(r) + ("*" if r.best_upper else " "), pct(r.gap),
              "-" if r.nodes is None else str(r.nodes), secs(r.time), f"{r.status} ({detail(r)})")
             for r in rows]
     right = {5, 6, 7, 8, 9}
