@@ -141,7 +141,7 @@ def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
                 ax.annotate("no upper bound", (x, lo), xytext=(0, 8), textcoords="offset points", ha="center",
                             va="bottom", fontsize=7, color=color, rotation=90)
     ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
-    ax.set_ylim(0.0, top)
+    ax.set_ylim(-0.04 * top, top)  # markers at 0 drawn whole
     ax.set_ylabel("bound / best upper bound")
     ax.set_title(f"Bounds of the Lipschitz constant ({_describe(benchmark)})\n"
                  "\u25b2 certified lower bound, \u25bc upper bound; 1 = the best upper bound, whose value is under "
