@@ -209,6 +209,8 @@ def test_plots(runs, tmp_path):
     for name in plots:
         w, h = png_size(tmp_path / "rep" / "plots" / name)
         assert 600 <= w <= 3000 and 400 <= h <= 1000
+    r = run_cli("collect", runs / "runs", "-o", tmp_path / "rep2", "--json")
+    assert r.returncode == 0 and len(json.loads(r.stdout)["rows"]) == 6
 
 
 def test_shifted_geometric_mean():

@@ -1,9 +1,9 @@
 """Solver settings files next to instances (SCIP `.set`, Gurobi `.prm`, CPLEX command file), from templates.
 
 They let someone without lipgen run a solver by hand with the settings lipgen would use: the
-parameters recommended in the sidecar (`sidecar["solvers"][name]["params"]`, possibly empty), what
-the problem class needs (Gurobi NonConvex=2, CPLEX optimalitytarget 3 for a nonconvex objective, as
-`lipgen solve` sets them), then the caller's parameters and limits, later ones winning.
+parameters recommended in the sidecar (`sidecar["solvers"][name]["params"]`, possibly empty; e.g.
+Gurobi NonConvex=2, CPLEX optimalitytarget 3 for a nonconvex objective), then the caller's parameters
+and limits, later ones winning.
 
     <stem>.scip.set     scip -s <stem>.scip.set -f <instance>
     <stem>.gurobi.prm   gurobi_cl InputFile=<stem>.gurobi.prm ResultFile=<stem>.sol <instance>
@@ -75,15 +75,6 @@ def limit_params(solver: str, *, time_limit=None, threads=None, gap=None, mem_li
     return {k: v for k, v in given.items() if v is not None}
 
 
-def class_params(solver: str, problem_class: str) -> dict:
-    """What `lipgen solve` adds for a nonconvex objective."""
-    from lipgen.formulation import NONCONVEX_MIQCQP, NONCONVEX_MIQP
-
-    if problem_class in (NONCONVEX_MIQP, NONCONVEX_MIQCQP):
-        return {"gurobi": {"NonConvex": 2}, "cplex": {"optimalitytarget": 3}}.get(solver, {})
-    return {}
-
-
 def merged_params(solver: str, *layers: dict | None) -> list[dict]:
     """[{name, value}] in first-seen order, a later layer overriding an earlier one's value."""
     merged: dict[str, dict] = {}
@@ -101,8 +92,7 @@ def render_settings(instance: Path, sidecar: dict, solver: str, solver_params: d
                     outdir: str | Path | None = None, limits: dict | None = None) -> tuple[Path, str]:
     """(path, text) of one settings file."""
     recommended = (sidecar.get("solvers", {}).get(solver) or {}).get("params") or {}
-    params = merged_params(solver, recommended, class_params(solver, sidecar.get("problem_class", "")),
-                           solver_params, limit_params(solver, **(limits or {})))
+    params = merged_params(solver, recommended, solver_params, limit_params(solver, **(limits or {})))
     path = settings_path(instance, solver, outdir)
     text = render(TEMPLATE[solver], {
         "solver": solver, "instance": instance.name, "file_name": path.name, "stem": path.name.removesuffix(
