@@ -97,7 +97,7 @@ def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
     colors = _colors(solvers)
     ref = reference_values(rows)
     n, k = len(problems), len(solvers)
-    fig = _figure(min(24.0, max(6.5, 1.5 + n * (0.45 + 0.3 * k))), 6.4)
+    fig = _figure(min(24.0, max(7.0, 1.5 + n * (0.45 + 0.3 * k))), 6.4)
     ax, gx = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
     width = 0.75 / k
     rel = [v / ref[_key(r)][0] for r in rows if ref[_key(r)][0] for v in (r.upper_mip, r.certified_lower)
@@ -143,9 +143,8 @@ def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:
     ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_ylim(-0.04 * top, top)  # markers at 0 drawn whole
     ax.set_ylabel("bound / best upper bound")
-    ax.set_title(f"Bounds of the Lipschitz constant ({_describe(benchmark)})\n"
-                 "\u25b2 certified lower bound, \u25bc upper bound; 1 = the best upper bound, whose value is under "
-                 "each network", fontsize=10)
+    ax.set_title(f"Lipschitz bounds, {_describe(benchmark)}\n"
+                 "\u25b2 certified lower, \u25bc upper bound; 1 = best upper bound (value below)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     if solvers:
         ax.legend(title="solver", loc="lower left", fontsize=9, framealpha=0.9)
