@@ -27,7 +27,7 @@ SIDECAR_VERSION = 2
 TARGETS = ("any", "scip", "gurobi", "cplex", "cbc")
 NETWORK_DIR = "networks"
 MANIFEST = "manifest.json"
-# free-license limits (SOLVERS.md 7), recorded so a refusal can be foreseen and explained
+# free-license limits (docs/solvers.md 7), recorded so a refusal can be foreseen and explained
 GUROBI_QUADRATIC_VAR_LIMIT = 200
 GUROBI_VAR_LIMIT = 2000
 CPLEX_LIMIT = 1000

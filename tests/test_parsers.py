@@ -1,4 +1,4 @@
-"""Parsers on the real sample outputs of SOLVERS.md and on files the four solvers write here for tiny models.
+"""Parsers on the real sample outputs of docs/solvers.md and on files the four solvers write here for tiny models.
 
 The samples are maximisation runs: numbers are checked exactly as the solvers printed them (no sign flips).
 The tiny models written below are minimisation problems, as lipgen's instances are.
@@ -162,7 +162,7 @@ def test_scip_sample_details():
 
 
 def test_scip_log_restarts_and_gap(tmp_path):
-    # the final block as SOLVERS.md section 5 shows it after restarts
+    # the final block as docs/solvers.md section 5 shows it after restarts
     log = tmp_path / "restarts.log"
     log.write_text("SCIP Status        : solving was interrupted [time limit reached]\n"
                    "Solving Time (sec) : 8.00\n"

@@ -217,3 +217,21 @@ def test_scaling_is_recorded_and_exact(tmp_path):
     exact = oracle_value(2, "2", "2")
     q = lipschitz_quantities(scip_solve(written[0].path), written[0].sidecar, net)
     assert q["upper"] == pytest.approx(exact, rel=1e-5) and q["upper"] >= exact
+
+
+@pytest.fixture(scope="module")
+def early_stopper():
+    """A 3-8-8-1 net (l1) on which every solver stops at a 5 % gap before proving optimality; its exact L."""
+    net = random_network(0, 3, [8, 8], 1, name="early")
+    return net, exact_lipschitz(net, *unit_box(3), "1", "1")
+
+
+@pytest.mark.parametrize("solver", ["scip", "gurobi", "cplex", "cbc"])
+def test_gap_limited_runs_say_so_and_stay_sound(solver, early_stopper, tmp_path):
+    """A run stopped by --gap is not "optimal", and its upper bound is still >= L."""
+    net, exact = early_stopper
+    generate(net, Box(*unit_box(3)), tmp_path / "inst", alpha="1", beta="1", bounds=("upper",))
+    res = solve_all(find_instances([tmp_path / "inst"]), solver, tmp_path / "runs",
+                    SolveOptions(time_limit=60, threads=1, gap=0.05))[0]
+    assert res["status"] == "gap_limit", (res["status"], res["status_text"])
+    assert res["lipschitz"]["upper"] >= exact

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from lipgen.errors import LipgenError
 from lipgen.parsers import record as rec
 
-# A number as solvers print it (SOLVERS.md section 5), including infinities.
+# A number as solvers print it (docs/solvers.md section 5), including infinities.
 NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf(?:inity)?)"
 
 # Statuses after which no incumbent is implied by the status itself.
@@ -52,6 +52,7 @@ class LogInfo:
     has_incumbent: bool | None = None  # False: the log says the run ended without any solution
     raw_status: str | None = None
     message: str = ""  # the error line for LICENSE_LIMIT / CRASHED, or a note on the status
+    gap_tolerance: float | None = None  # a relative gap the solver was told it may stop at (CBC's ratioGap)
 
 
 def read_text(path: str | os.PathLike, what: str) -> str:

@@ -1,4 +1,4 @@
-"""CPLEX: the XML solution file (`CPLEXSolution`) and the log, SOLVERS.md 4-5.
+"""CPLEX: the XML solution file (`CPLEXSolution`) and the log, docs/solvers.md 4-5.
 
 The log is either the callable library's (node table, `Total (root+branch&cut) = T sec.`, no status line)
 or the interactive optimizer's / `lipgen-cplex`'s, which adds `MIP - <status>[:  Objective = v]`,
@@ -186,4 +186,8 @@ def read_result(solution_path, log_path=None) -> rec.SolveRecord:
     """Status, objective, values and nodes from the XML; bound, gap and time from the log."""
     sol = parse_solution(solution_path) if is_file(solution_path) else None
     log = parse_log(log_path) if is_file(log_path) else None
-    return assemble(SOLVER, solution_path, sol, log)
+    r = assemble(SOLVER, solution_path, sol, log)
+    if r.status == rec.OPTIMAL and r.primal is not None:
+        # status 101 proves the incumbent optimal; the node table's last bound and gap are older than that
+        r.dual, r.gap = r.primal, 0.0
+    return r

@@ -1,5 +1,5 @@
 """Gurobi: the `.sol` file (values, no status), the `.json` result file (status, bound, gap, ...) and the
-log (`LogFile=`), SOLVERS.md 4-5. gurobi_cl and lipgen's `lipgen-gurobi-cl` print errors as `Error <code>: ...`."""
+log (`LogFile=`), docs/solvers.md 4-5. gurobi_cl and lipgen's `lipgen-gurobi-cl` print errors as `Error <code>: ...`."""
 
 from __future__ import annotations
 

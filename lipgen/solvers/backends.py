@@ -1,6 +1,6 @@
 """One backend per solver: find its executable, build its command line, write its MIP start file.
 
-Every backend speaks the solver's own command-line syntax (SOLVERS.md section 6), so a real `scip`,
+Every backend speaks the solver's own command-line syntax (docs/solvers.md section 6), so a real `scip`,
 `gurobi_cl`, `cplex` or `cbc` and lipgen's launchers (`lipgen-scip`, `lipgen-gurobi-cl`,
 `lipgen-cplex`, which take the same syntax) are interchangeable. Each run writes, in its working
 directory: `run.log` (the solver's log), `run.sol` (its native solution file), `run.out` (its
