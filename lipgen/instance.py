@@ -192,6 +192,9 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         out.append(Generated(path, sidecar_path, sidecar, form))
         if progress is not None:
             progress(path)
+    from .cluster.settings import write_settings_files  # here: cluster/ reads instances, not the other way
+
+    write_settings_files([g.path for g in out])  # SCIP .set, Gurobi .prm, CPLEX commands, for runs by hand
     update_manifest(outdir, [g.sidecar for g in out])
     return out
 
