@@ -131,15 +131,15 @@ def test_solu(runs, tmp_path):
 def test_refused_checksum_and_failed_check(runs, tmp_path):
     copy = tmp_path / "runs"
     shutil.copytree(runs / "runs", copy)
-    forged = next(copy.glob("tiny3__L1__*__upper__bigm__gurobi")) / "result.json"
+    forged = next(copy.glob("tiny3__L1__*__upper__bigm*__gurobi")) / "result.json"
     data = json.loads(forged.read_text())
     data["instance_sha256"] = "0" * 64  # as if it solved another file of the same name
     forged.write_text(json.dumps(data))
-    rejected = next(copy.glob("tiny1__Linf__*__lower__bigm__scip")) / "result.json"
+    rejected = next(copy.glob("tiny1__Linf__*__lower__bigm*__scip")) / "result.json"
     data = json.loads(rejected.read_text())
     data["check"] = {"ok": False, "reason": "x_0 violates row c3 by 0.5"}
     rejected.write_text(json.dumps(data))
-    accepted = next(copy.glob("tiny1__Linf__*__lower__bigm__gurobi")) / "result.json"
+    accepted = next(copy.glob("tiny1__Linf__*__lower__bigm*__gurobi")) / "result.json"
     data = json.loads(accepted.read_text())
     assert data["check"]["ok"] is True
     data["check"] = None  # as from a lipgen without the checker: not checked

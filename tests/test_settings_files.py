@@ -26,7 +26,7 @@ def test_generate_writes_settings_for_the_solvers_that_can_take_the_file(tmp_pat
     generate(tiny_network(1), Box(*unit_box(2)), tmp_path / "milp", alpha="inf", beta="inf", bounds=("upper",))
     generate(tiny_network(4), Box(*unit_box(2)), tmp_path / "ncvx", alpha="2", beta="2", bounds=("upper",))
     milp = sorted(p.name for p in (tmp_path / "milp").iterdir() if p.is_file())
-    stem = "tiny1__Linf__box-d7ed107d__upper__bigm"
+    stem = "tiny1__Linf__box-d7ed107d__upper__bigm-bwd"  # one output: auto is backward
     assert {f"{stem}.scip.set", f"{stem}.gurobi.prm", f"{stem}.cplex.cmd"} <= set(milp)
     ncvx = {p.name.split(".", 1)[1] for p in (tmp_path / "ncvx").iterdir() if p.is_file()}
     assert "cplex.cmd" not in ncvx and {"scip.set", "gurobi.prm"} <= ncvx  # CPLEX cannot take it: no file
@@ -36,7 +36,7 @@ def test_generate_writes_settings_for_the_solvers_that_can_take_the_file(tmp_pat
 
 def test_params_limits_and_overrides(tmp_path):
     generate(tiny_network(1), Box(*unit_box(2)), tmp_path, alpha="inf", beta="inf", bounds=("upper",))
-    sidecar_path = next(tmp_path.glob("*__upper__bigm.json"))
+    sidecar_path = next(tmp_path.glob("*__upper__bigm*.json"))
     sidecar = json.loads(sidecar_path.read_text())
     # what the recommended-parameters work will put into the sidecar
     sidecar["solvers"]["scip"]["params"] = {"limits/nodes": 5, "misc/catchctrlc": False}
@@ -66,7 +66,7 @@ def test_real_solvers_run_by_hand_with_the_files(tmp_path):
     the same command lines."""
     generate(tiny_network(1), Box(*unit_box(2)), tmp_path, alpha="inf", beta="inf", bounds=("upper",))
     write_settings_files(tmp_path, {"scip": {"limits/nodes": 1}, "gurobi": {"MIPFocus": 1}}, time_limit=30)
-    stem = "tiny1__Linf__box-d7ed107d__upper__bigm"
+    stem = "tiny1__Linf__box-d7ed107d__upper__bigm-bwd"  # one output: auto is backward
     inst = f"{stem}.mps"
     scip = run_by_hand([str(BIN / "lipgen-scip"), "-s", f"{stem}.scip.set", "-f", inst, "-l", "scip.log"], tmp_path)
     log = (tmp_path / "scip.log").read_text()
