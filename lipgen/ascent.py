@@ -23,6 +23,9 @@ from .network import Network, operator_norm_with_direction
 STARTS = 6  # best distinct sampled points the walk starts from
 STEPS = 40  # moves per start
 NEIGHBOURS = 48  # nearest hyperplanes tried per move
+SAMPLES = 256  # random points the starts are chosen from (besides the ones given)
+# multiply-adds the walk may spend (a few seconds here): a work count, so the result depends on the inputs alone
+WORK_BUDGET = 2e10
 OVERSHOOT = 1e-3  # how far past a hyperplane to step, relative to the distance to it (plus a floor)
 
 
@@ -57,6 +60,37 @@ def _hyperplanes(network: Network, x: np.ndarray, stability: list[Stability]) ->
     if not values:
         return np.zeros(0), np.zeros((0, network.n_inputs))
     return np.concatenate(values), np.vstack(grads)
+
+
+def step_cost(network: Network, neighbours: int = NEIGHBOURS) -> float:
+    """Multiply-adds of one move: every unstable neuron's gradient, then the Jacobians of the candidates."""
+    n0 = network.n_inputs
+    grads = sum(w.shape[0] * w.shape[1] * n0 for w in network.weights[:-1])
+    jac = sum(w.size for w in network.weights) * min(n0, network.n_outputs)
+    return float(grads + neighbours * jac)
+
+
+def start_points(network: Network, box: Box, alpha: str, beta: str, given=(), n: int = SAMPLES,
+                 seed: int = 0) -> np.ndarray:
+    """The given points, then random points of the box by decreasing ||J||."""
+    xs = box.sample(n, seed)
+    vals, _ = _norms(network, xs, alpha, beta)
+    order = np.argsort(-vals, kind="stable")
+    given = np.asarray(list(given), dtype=np.float64).reshape(-1, network.n_inputs)
+    return np.vstack([given, xs[order]])
+
+
+def search_lower_bound(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], given=(),
+                       work_budget: float = WORK_BUDGET) -> Ascent | None:
+    """The region walk within a work budget (None when not even one start fits)."""
+    cost = step_cost(network)
+    moves = int(work_budget // cost)
+    if moves < 2:
+        return None
+    n_starts = min(STARTS, max(1, moves // STEPS))
+    steps = min(STEPS, moves // n_starts)
+    starts = start_points(network, box, alpha, beta, given)
+    return ascend(network, box, alpha, beta, stability, starts, n_starts=n_starts, steps=steps)
 
 
 def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], starts: np.ndarray,

@@ -223,7 +223,10 @@ ThreadsOpt = typer.Option(1, "--threads", help="Threads per solver run.")
 GapOpt = typer.Option(1e-6, "--gap", help="Relative gap at which a solver may stop (the dual bound stays valid).")
 MemOpt = typer.Option(None, "--mem-limit", help="Memory limit per solver run, MB.")
 SeedOpt = typer.Option(None, "--seed", help="Solver random seed.")
-WarmOpt = typer.Option(False, "--warm-start", help="Start the solver from the best sampled point.")
+WarmOpt = typer.Option(True, "--warm-start/--no-warm-start", help="Start the solver from the best certified point "
+                                                                  "found before solving (a MIP start).")
+SolverDefaultsOpt = typer.Option(False, "--solver-defaults", help="Run the solver with its own defaults instead of "
+                                                                  "the parameters the sidecar recommends.")
 ForceOpt = typer.Option(False, "--force", help="Redo finished runs instead of reusing their result.json.")
 SolverPathOpt = typer.Option(None, "--solver-path", help="Solver executable to use (else $LIPGEN_<SOLVER>, "
                                                          "then PATH, then lipgen's launcher).")
@@ -241,14 +244,15 @@ WaitOpt = typer.Option(False, "--wait", help="When another lipgen is solving a r
 
 
 def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
-                         wait=False, label=None):
+                         wait=False, label=None, solver_defaults=False):
     from .progress import SolveDisplay
     from .solve import solve_all
 
     with SolveDisplay(err, f"solving with {solver}", len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
-                            force=force, wait=wait, on_done=display.done, on_live=display.live)
+                            force=force, wait=wait, on_done=display.done, on_live=display.live,
+                            solver_defaults=solver_defaults)
     for r in results:
         if r.get("leftovers_killed"):
             err.print(f"note: {r['instance']}: killed {len(r['leftovers_killed'])} solver process(es) that an earlier, "
@@ -280,6 +284,7 @@ def solve(
     seed: Optional[int] = SeedOpt,
     jobs: int = typer.Option(1, "--jobs", "-j", help="Solver runs at the same time."),
     warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
@@ -299,7 +304,7 @@ def solve(
     check_output_dir(output)
     found = find_instances(instances)
     results = _solve_with_progress(found, solver, output, opts, jobs, solver_path, warm_start, force, quiet=as_json,
-                                   wait=wait)
+                                   wait=wait, solver_defaults=solver_defaults)
     if as_json:
         emit_json(results)
     else:
@@ -341,6 +346,7 @@ def run(
     seed: Optional[int] = SeedOpt,
     jobs: int = typer.Option(2, "--jobs", "-j", help="Solver runs at the same time (the two problems)."),
     warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
@@ -373,7 +379,7 @@ def run(
                               target="any")
     results = _solve_with_progress([g.path for g in written], solver, workdir / "runs", opts, jobs, solver_path,
                                    warm_start, force, quiet=as_json, wait=wait,
-                                   label=lambda state: f"{state['bound']} problem")
+                                   label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
     by_kind = {r["bound"]: r for r in results}
     up, lo = by_kind["upper"], by_kind["lower"]
     summary = combine(up.get("lipschitz"), lo.get("lipschitz"), written[0].sidecar["anchors"])
@@ -414,6 +420,7 @@ def run(
         t.add_row("lower-bound problem (realised value)", fmt_num(summary["lower"], 8), status_of(lo),
                   fmt_num(lo.get("time"), 3), "strict MIP")
         t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("region walk (certified)", fmt_num(summary["search_lower"], 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "", "anchor")
         out.print(t)
         out.print(f"files in {workdir}")
@@ -617,6 +624,7 @@ def jobs(
                                                             "plus a margin)."),
     seed: Optional[int] = SeedOpt,
     warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
     solver_path: Optional[str] = typer.Option(None, "--solver-path", help="Solver executable on the compute nodes."),
     partition: Optional[str] = typer.Option(None, "--partition", help="Partition (SLURM) or queue (PBS, LSF)."),
     account: Optional[str] = typer.Option(None, "--account", help="Account (SLURM, PBS) or project (LSF)."),
@@ -645,6 +653,7 @@ def jobs(
 
     req = JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
                      time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem, seed=seed, warm_start=warm_start,
+                     solver_defaults=solver_defaults,
                      solver_path=solver_path, partition=partition, account=account, max_parallel=max_parallel,
                      chunk=array_chunk, wall_time=parse_duration(wall_time) if wall_time else None, job_name=job_name,
                      template=template, lipgen_command=shlex.split(lipgen_command) if lipgen_command else None,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
+from .ascent import search_lower_bound
 from .bounds import bounds_method as canonical_bounds_method
 from .bounds import compute_bounds, interval_bounds, stabilities
 from .domain import Box
@@ -147,7 +148,7 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
     if stability is None:
         stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
-    return {
+    out = {
         "naive_upper": naive_upper_bound(network, alpha, beta, stability),
         "sampled_lower": sampled.value,
         "sampled_points": n_samples,
@@ -155,6 +156,12 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
         "sampled_x": sampled.x.tolist(),
         "sampled_v": sampled.v.tolist(),
     }
+    # the region walk from the best sampled points: a certified point for the MIP start and the summary
+    found = search_lower_bound(network, box, alpha, beta, stability, given=[sampled.x])
+    if found is not None and found.value > 0:
+        out.update(search_lower=found.value, search_x=found.x.tolist(), search_v=found.v.tolist(),
+                   search_moves=found.steps)
+    return out
 
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
@@ -168,7 +175,8 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     layer_bounds = compute_bounds(network, box.lower, box.upper, bounds_method)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
-    estimate = anchors["sampled_lower"] if anchors["sampled_lower"] > 0 else anchors["naive_upper"]
+    best = max(anchors["sampled_lower"], anchors.get("search_lower", 0.0))
+    estimate = best if best > 0 else anchors["naive_upper"]
     forms = []
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)

@@ -253,11 +253,16 @@ class ScipBackend(Backend):
             args += ["-s", "lipgen.set"]
         # printzeros: a solution that lists every variable lets the checker tell a cut file from zeros
         commands = sets + ["set write printzeros TRUE", f"read {path(model)}"] + (
-            [f"read {path(start)}"] if start else []) + ["optimize", "display statistics",
+            [f"read {path(_local(start, inv.workdir))}"] if start else []) + ["optimize", "display statistics",
                                                          f"write solution {SOLUTION}", "quit"]
         for c in commands:
             args += ["-c", c]
         return args
+
+
+def _local(path: Path, workdir: Path) -> Path:
+    """A file in the solver's working directory by its bare name (no directory to quote)."""
+    return Path(path.name) if path.parent == workdir else path
 
 
 def _scip_value(v) -> str:
