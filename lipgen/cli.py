@@ -28,6 +28,10 @@ if not out.is_terminal:
     out.width = 160  # pipes and files: do not squeeze tables into 80 columns
 
 NORM_HELP = "Norm for input and output: 1, 2 or inf."
+OutputWeightsOpt = typer.Option(None, "--output-weights", help="The Lipschitz constant of the scalar c^T f for the "
+                                                               "weights c in this .npy file (one per output).")
+MarginOpt = typer.Option(None, "--margin", help="The Lipschitz constant of the logit difference f_I - f_J: I,J "
+                                                "(output indices from 0).")
 BoundsOpt = typer.Option("linear", "--bounds", help="Pre-activation bounds (the big-M values): interval, linear "
                                                      "(a CROWN-style relaxation, cheap; also `lp`) or obbt (two LPs "
                                                      "per unstable neuron with HiGHS, tightest).")
@@ -58,11 +62,14 @@ def resolve_norms(norm: str | None, input_norm: str | None, output_norm: str | N
     return parse_norm(input_norm, "--input-norm") or base, parse_norm(output_norm, "--output-norm") or base
 
 
-def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None):
+def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None,
+                            output_weights: Path | None = None, margin: str | None = None):
+    from . import covector
     from .domain import resolve_domain
     from .weights import load
 
     net = load(weights, layers=layers.split(",") if layers else None)
+    net = covector.apply(net, output_weights, margin)
     dom = resolve_domain(net, box=box, box_file=box_file, center=center, radius=radius, clip=clip)
     return net, dom
 
@@ -127,11 +134,13 @@ def inspect(
     samples: int = typer.Option(1000, "--samples", min=1, help="Random points for the sampled lower bound."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled points."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
 ):
     """Show layers, input domain, stable/unstable neurons and cheap Lipschitz bounds."""
     from .inspection import inspect_network
 
-    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip)
+    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, None, output_weights, margin)
     info = inspect_network(net, dom, n_samples=samples, seed=seed)
     if as_json:
         emit_json(info)
@@ -177,6 +186,8 @@ def generate(
     encoding: str = typer.Option("bigm", "--encoding", help="bigm (linear, default) or quadratic (bilinear)."),
     mode: str = ModeOpt,
     bounds: str = BoundsOpt,
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
     gzip: bool = typer.Option(False, "--gzip", help="Compress the instance files (.gz)."),
     target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, cbc or any: refuse files the target "
@@ -196,7 +207,7 @@ def generate(
     from .paths import check_output_dir
 
     check_output_dir(output)
-    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
+    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
     written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
                           bounds_method=bounds,
                           fmt=fmt, gzip=gzip, target=target)
@@ -338,6 +349,8 @@ def run(
     encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
     mode: str = ModeOpt,
     bounds: str = BoundsOpt,
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
     solver: str = SolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
@@ -369,7 +382,7 @@ def run(
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
     check_setup(solver, opts, jobs, solver_path)  # all of it before anything is written
-    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
+    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
     workdir = workdir or Path("lipgen-runs") / net.name
     for d in (workdir, workdir / "instances", workdir / "runs"):
         check_output_dir(d)

@@ -111,6 +111,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
             "source": network.meta.get("source"),
             "source_sha256": network.meta.get("source_sha256"),
             "layout": network.meta.get("layout"),
+            "covector": network.meta.get("covector"),
             "widths": network.widths,
         },
         "domain": dict(box.to_json(), tag=box.tag()),

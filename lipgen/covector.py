@@ -1,0 +1,79 @@
+"""Output covectors: the Lipschitz constant of a scalar c^T f (a logit difference e_I - e_J, or any weights c).
+
+The covector is folded into the last layer (W_K -> c^T W_K, b_K -> c^T b_K), giving a network with one output
+whose constant is the covector's; everything downstream (formulations, certificate, checker) sees an ordinary
+one-output network. The name says which covector it is and the sidecar records it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LipgenError
+from .network import Network
+
+
+def parse_margin(text: str, n_outputs: int) -> tuple[int, int]:
+    """'I,J' -> (I, J), two different output indices counted from 0."""
+    parts = str(text).replace(" ", "").split(",")
+    try:
+        i, j = (int(p) for p in parts)
+        if len(parts) != 2:
+            raise ValueError
+    except ValueError:
+        raise LipgenError(f"--margin {text!r} is not I,J (two output indices, e.g. 3,5)") from None
+    for k in (i, j):
+        if not 0 <= k < n_outputs:
+            raise LipgenError(f"--margin {text}: output {k} does not exist (the network has {n_outputs} outputs, "
+                              f"numbered 0 to {n_outputs - 1})")
+    if i == j:
+        raise LipgenError(f"--margin {text}: the two outputs must differ")
+    return i, j
+
+
+def load_weights(path: str | Path, n_outputs: int) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise LipgenError(f"--output-weights {path}: no such file")
+    try:
+        c = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise LipgenError(f"--output-weights {path}: cannot read it as .npy ({exc})") from None
+    if not isinstance(c, np.ndarray) or c.dtype.kind not in "iuf":
+        raise LipgenError(f"--output-weights {path}: expected an .npy array of numbers")
+    c = np.asarray(c, dtype=np.float64).reshape(-1) if c.ndim == 2 and 1 in c.shape else np.asarray(c, np.float64)
+    if c.shape != (n_outputs,):
+        raise LipgenError(f"--output-weights {path}: shape {c.shape}, but the network has {n_outputs} outputs")
+    if not np.all(np.isfinite(c)) or not np.any(c):
+        raise LipgenError(f"--output-weights {path}: the weights must be finite and not all zero")
+    return c
+
+
+def with_covector(network: Network, c: np.ndarray, label: str, meta: dict) -> Network:
+    """The one-output network x -> c^T f(x)."""
+    c = np.asarray(c, dtype=np.float64)
+    weights = network.weights[:-1] + [(c @ network.weights[-1])[None, :]]
+    biases = network.biases[:-1] + [np.array([c @ network.biases[-1]])]
+    covector = dict(meta, weights=c.tolist(), base_network=network.name, base_digest=network.digest())
+    return replace(network, weights=weights, biases=biases, name=f"{network.name}-{label}",
+                   meta=dict(network.meta, covector=covector))
+
+
+def apply(network: Network, output_weights: str | Path | None = None, margin: str | None = None) -> Network:
+    """The network itself, or its scalar c^T f for --output-weights / --margin (not both)."""
+    if output_weights is not None and margin is not None:
+        raise LipgenError("give --output-weights or --margin, not both")
+    if margin is not None:
+        i, j = parse_margin(margin, network.n_outputs)
+        c = np.zeros(network.n_outputs)
+        c[i], c[j] = 1.0, -1.0
+        return with_covector(network, c, f"m{i}-{j}", {"kind": "margin", "margin": [i, j]})
+    if output_weights is not None:
+        c = load_weights(output_weights, network.n_outputs)
+        tag = hashlib.sha256(c.astype("<f8").tobytes()).hexdigest()[:8]
+        return with_covector(network, c, f"c{tag}", {"kind": "weights", "file": str(output_weights)})
+    return network
