@@ -52,6 +52,16 @@ def resolve_norms(norm: str | None, input_norm: str | None, output_norm: str | N
     return parse_norm(input_norm, "--input-norm") or base, parse_norm(output_norm, "--output-norm") or base
 
 
+PROGRESS_WEIGHTS = 100_000  # networks at least this large take seconds to generate: report each stage
+
+
+def stage_log(net, quiet: bool = False):
+    """A callback printing `lipgen: <stage>` lines to stderr for large networks (None otherwise)."""
+    if quiet or sum(w.size for w in net.weights) < PROGRESS_WEIGHTS:
+        return None
+    return lambda line: err.print(f"lipgen: {line}", style="dim", soft_wrap=True)
+
+
 def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None):
     from .domain import resolve_domain
     from .weights import load
@@ -159,7 +169,7 @@ def generate(
         raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
     written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding,
-                          fmt=fmt, gzip=gzip, target=target)
+                          fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
                     "problem_class": g.sidecar["problem_class"], "statistics": g.sidecar["statistics"]}
@@ -300,7 +310,7 @@ def run(
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
     workdir = workdir or Path("lipgen-runs") / net.name
     written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
-                          target="any")
+                          target="any", log=stage_log(net, quiet=as_json))
     results = _solve_with_progress([g.path for g in written], solver, workdir / "runs",
                                    _solve_options(time_limit, threads, gap, mem_limit, seed), jobs, solver_path,
                                    warm_start, force, quiet=as_json)

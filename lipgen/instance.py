@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from .domain import Box
 from .errors import LipgenError
 from .formulation import Formulation, Spec, build, default_eps
 from .network import Network
-from .writers import file_suffix, render_model
+from .writers import file_suffix, write_model
 
 SIDECAR_VERSION = 1
 TARGETS = ("any", "scip", "gurobi", "cplex", "cbc")
@@ -82,7 +84,9 @@ def license_notes(form: Formulation) -> dict:
 
 
 def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name: str, fmt: str, gzip: bool,
-                 data: bytes, target: str, network_file: str, anchors: dict) -> dict:
+                 target: str, network_file: str, anchors: dict, data: bytes | None = None,
+                 sha256: str | None = None) -> dict:
+    """The sidecar of one written instance; its hash from `sha256`, else computed from the file's `data`."""
     m = form.model
     spec = form.spec
     solvers = {k: dict(v) for k, v in form.solvers.items()}
@@ -92,7 +96,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "sidecar_version": SIDECAR_VERSION,
         "lipgen_version": __version__,
         "instance": instance_name,
-        "instance_sha256": hashlib.sha256(data).hexdigest(),
+        "instance_sha256": sha256 if sha256 is not None else hashlib.sha256(data).hexdigest(),
         "format": fmt,
         "gzip": gzip,
         "sense": "min",
@@ -136,7 +140,7 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
     return {
         "naive_upper": naive_upper_bound(network, alpha, beta, hidden_stability(bounds)),
         "sampled_lower": sampled.value,
-        "sampled_points": n_samples,
+        "sampled_points": sampled.n_points,
         "sampled_seed": seed,
         "sampled_x": sampled.x.tolist(),
         "sampled_v": sampled.v.tolist(),
@@ -145,9 +149,15 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
-             fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None) -> list[Generated]:
-    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest."""
+             fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None,
+             log: Callable[[str], None] | None = None) -> list[Generated]:
+    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
+
+    progress(path) is called after each file; log(line) gets one line per finished stage (models
+    built, anchors, each file), only once every input has been checked.
+    """
     outdir = Path(outdir)
+    clock = _Stage(log)
     layer_bounds = interval_bounds(network, box.lower, box.upper)
     if eps is None and "lower" in bounds:
         eps = default_eps(layer_bounds)
@@ -157,7 +167,11 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds)
         check_target(form, target, gzip)
         forms.append(form)
+    clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
+                                    f"{f.model.A.nnz} nonzeros)" for f in forms))
     anchors = compute_anchors(network, box, alpha, beta, bounds=layer_bounds)
+    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled lower {anchors['sampled_lower']:.6g} "
+               f"({anchors['sampled_points']} points)")
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
@@ -165,17 +179,31 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     for form in forms:
         stem = form.model.name
         path = outdir / f"{stem}{suffix}"
-        data = render_model(form.model, fmt, gzip)
-        atomic.write_bytes(path, data)
-        sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, data=data,
+        written = write_model(form.model, path, fmt)
+        sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, sha256=written.sha256,
                                target=target, network_file=network_file, anchors=anchors)
         sidecar_path = outdir / f"{stem}.json"
         atomic.write_json(sidecar_path, sidecar)
         out.append(Generated(path, sidecar_path, sidecar, form))
+        clock.done(f"wrote {path.name} ({written.size / 1e6:.1f} MB)")
         if progress is not None:
             progress(path)
     update_manifest(outdir, [g.sidecar for g in out])
     return out
+
+
+class _Stage:
+    """Times the stages of `generate` and reports each one as it ends."""
+
+    def __init__(self, log: Callable[[str], None] | None):
+        self.log = log
+        self.start = time.perf_counter()
+
+    def done(self, what: str) -> None:
+        now = time.perf_counter()
+        if self.log is not None:
+            self.log(f"{what} [{now - self.start:.1f} s]")
+        self.start = now
 
 
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
