@@ -1,6 +1,7 @@
 """One measurement of `compare_writers.py`, run in its own process (so its peak memory is its own).
 
 Usage: python benchmarks/writer_child.py TOOL NETWORK.h5 NORM OUTDIR
+TOOL: lipgen, lipgen-lp, lipgen-gz, gurobipy, gurobipy-gz, highspy, cplex, pulp (-lp: LP files, -gz: .mps.gz).
 
 Builds lipgen's upper and lower models of the network on the box [0,1]^n (the common input), then
 times TOOL building and writing both as free MPS. For lipgen the build is lipgen's own formulation
@@ -166,6 +167,8 @@ LINEAR_ONLY = {"highspy", "pulp"}
 
 def main() -> None:
     tool, net_path, norm, outdir = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    base, _, variant = tool.partition("-")
+    suffix = {"": ".mps", "lp": ".lp", "gz": ".mps.gz"}[variant]
     outdir.mkdir(parents=True, exist_ok=True)
     net = load(net_path)
     lower, upper = np.zeros(net.n_inputs), np.ones(net.n_inputs)
@@ -176,20 +179,20 @@ def main() -> None:
     size = 0
     note = ""
     for model in models:
-        path = outdir / f"{tool}_{model.name}.mps"
-        if tool == "lipgen":
+        path = outdir / f"{tool}_{model.name}{suffix}"
+        if base == "lipgen":
             t = time.perf_counter()
             write_model(model, path)
             write_s += time.perf_counter() - t
         else:
-            if tool in LINEAR_ONLY and quadratic_parts(model):
+            if base in LINEAR_ONLY and quadratic_parts(model):
                 note = "linear part only"
-            b, w = SOLVER_TOOLS[tool](model, path)
+            b, w = SOLVER_TOOLS[base](model, path)
             build_s += b
             write_s += w
         size += path.stat().st_size
         path.unlink()
-    if tool == "lipgen":
+    if base == "lipgen":
         build_s = t_model
     print(json.dumps({"tool": tool, "build_s": build_s, "write_s": write_s, "bytes": size, "note": note,
                       "nonzeros": int(sum(m.A.nnz for m in models)), "pid": os.getpid()}))
