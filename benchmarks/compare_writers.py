@@ -151,9 +151,9 @@ def report(out_path: Path) -> str:
             gur_wall = _med([r["wall_s"] for r in rows["gurobipy"]])
             ref_mem = max(_med([r["peak_mb"] for r in rows[t]]) or 0 for t in ("gurobipy", "highspy")) or None
             lines += [f"#### {net}, l{norm} (two models, {nnz} nonzeros)", "",
-                      "| tool | build+write s | build s | write s | text MB/s | x gurobipy | process s | "
+                      "| tool | build+write s | build s | write s | text MB/s | write ns/nonzero | x gurobipy | process s | "
                       "x gurobipy process | peak MB | x max(gurobipy, HiGHS) | file MB | load | note |",
-                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
             for t in TOOLS:
                 rs = rows[t]
                 if not rs:
@@ -167,7 +167,8 @@ def report(out_path: Path) -> str:
                 lines.append(
                     f"| {t} | {_span([bw(r) for r in rs]) if t != 'generate' else '-'} | "
                     f"{_fmt(_med([r['build_s'] for r in rs]))} | {_fmt(_med([r['write_s'] for r in rs]))} | "
-                    f"{_fmt(rate, 0)} | {_fmt(main / gur if gur else None)} | {_span([r['wall_s'] for r in rs])} | "
+                    f"{_fmt(rate, 0)} | {_fmt(_med([1e9 * r['write_s'] / nnz for r in rs]) if nnz and t != 'generate' else None, 0)} | "
+                    f"{_fmt(main / gur if gur else None)} | {_span([r['wall_s'] for r in rs])} | "
                     f"{_fmt(wall / gur_wall if gur_wall else None)} | {_fmt(mem, 0)} | "
                     f"{_fmt(mem / ref_mem if ref_mem else None)} | {_fmt(_med([r['bytes'] for r in rs]) / 1e6, 1)} | "
                     f"{min(r['load1'] for r in rs):.1f}-{max(r['load1'] for r in rs):.1f} | {rs[0].get('note', '')} |")

@@ -239,11 +239,15 @@ def operator_norm_upper(w: np.ndarray, alpha: str, beta: str) -> float:
     m, n = w.shape
     if alpha == "2" and beta == "2":
         return spectral_norm_upper(w)
+    scale = -int(np.frexp(np.max(np.abs(w)))[1])  # exact power-of-two scaling: no square under- or overflows
+    w = np.ldexp(w, scale)
     if alpha == "1":
-        return round_up(float(vector_norm(w, beta, axis=0).max()), m)
-    if beta == "inf":
-        return round_up(float(vector_norm(w, dual_norm(alpha), axis=1).max()), n)
-    return round_up(float(vector_norm(vector_norm(w, dual_norm(alpha), axis=1), beta)), m + n)
+        value = round_up(float(vector_norm(w, beta, axis=0).max()), m)
+    elif beta == "inf":
+        value = round_up(float(vector_norm(w, dual_norm(alpha), axis=1).max()), n)
+    else:
+        value = round_up(float(vector_norm(vector_norm(w, dual_norm(alpha), axis=1), beta)), m + n)
+    return float(np.nextafter(np.ldexp(value, -scale), np.inf))
 
 
 # ------------------------------------------------------------------------------- rigorous bounds, rounding

@@ -137,6 +137,15 @@ def test_operator_norm_upper_is_an_upper_bound(alpha, beta):
             assert upper <= exact * (1 + 2e-9)  # the tight cases stay tight
 
 
+@pytest.mark.parametrize("scale", [1e-170, 1e170])
+def test_operator_norm_upper_survives_extreme_scales(scale):
+    w = np.random.default_rng(4).normal(size=(5, 7)) * scale
+    for alpha, beta in PAIRS:
+        upper = operator_norm_upper(w, alpha, beta)
+        assert np.isfinite(upper) and upper >= operator_norm(w / scale, alpha, beta) * scale * (1 - 1e-12)
+        assert upper <= operator_norm_upper(w / scale, alpha, beta) * scale * (1 + 1e-12)
+
+
 @pytest.mark.parametrize("norm", NORMS)
 def test_naive_bound_close_to_plain_product(norm):
     net = random_network(5, 30, [40, 35], 6)

@@ -16,7 +16,7 @@ import polars as pl
 
 from ..model import CONTINUOUS, Model
 from .mps import OBJ_NAME, check_model, file_label, format_numbers, true_binaries
-from .text import CHUNK, concat, number_strings, paste, strings
+from .text import CHUNK, concat, number_strings, strings
 
 WRAP = 200
 # words an LP reader may take as a keyword (or an exponent, e1) where a name is expected
@@ -24,9 +24,10 @@ _KEYWORDS = {"min", "max", "minimize", "maximize", "minimum", "maximum", "minimi
              "subject", "such", "that", "to", "bound", "bounds", "bin", "binary", "binaries", "gen", "general",
              "generals", "int", "integer", "integers", "semi", "semis", "semi-continuous", "sos", "sos1", "sos2",
              "end", "free", "inf", "infinity", "e", "lazy", "user", "cuts", "pwl", "general_constraints"}
-_SIGNS = strings(["", "+ ", "- "])  # first term, later positive term, negative term
 _SEPS = strings(["\n", "\n ", " "])  # a row's first token, a wrapped token, any other token
-_OPS = strings(["<= ", ">= ", "= "])
+# the words a token may start with: nothing, term signs, brackets, comparison operators
+_WORDS = ["", "+ ", "- ", "+ [", "[", "]", "] / 2", "<= ", ">= ", "= "]
+_BLANK, _PLUS, _MINUS, _OPEN_AFTER, _OPEN, _CLOSE, _CLOSE_HALF, _OPS = 0, 1, 2, 3, 4, 5, 6, 7  # _OPS + sense
 
 
 def _check_lp_names(names: np.ndarray, what: str) -> None:
@@ -41,32 +42,41 @@ def _check_lp_names(names: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} name {lst[int(np.flatnonzero(bad)[0])]!r} is reserved in the LP format")
 
 
-class _Terms:
-    """Terms of a block of expressions, one row after another, ready for `_expressions`.
+class _Tables:
+    """String tables a token is pasted from, each ending in blank entries, with their lengths.
 
-    rows: sorted row index (block-local) of each linear (lin_*) or quadratic (q_*) term.
+    A token is head + word + number + var + times, any part possibly blank: a row head ` name:`,
+    a term `- 3 x` or `+ 2 x * y` / `2 x ^2`, a filler `0 x`, a bracket, a tail `<= 3`.
     """
 
     def __init__(self, vn: np.ndarray):
         n = len(vn)
-        self.var = strings([f" {x}" for x in vn.tolist()])  # ' name' after a coefficient
-        self.times = strings([f" * {x}" for x in vn.tolist()] + [" ^2"])  # second factor, or a square
-        self.square = n
-        self.filler = f"0 {vn[0]}"
+        self.n = n
+        var = [f" {x}" for x in vn.tolist()] + [""]  # blank: n
+        times = [f" * {x}" for x in vn.tolist()] + [" ^2", ""]  # square: n, blank: n + 1
+        self.var, self.var_len = strings(var), _lengths(var)
+        self.times, self.times_len = strings(times), _lengths(times)
+        self.words, self.words_len = strings(_WORDS), _lengths(_WORDS)
 
 
-def _signed(coefs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, pl.Series]:
+def _lengths(items: list[str]) -> np.ndarray:
+    return np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+
+
+def _signs(coefs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The word before each term: none for a row's first positive term, else + or -."""
     first = np.ones(len(rows), bool)
     first[1:] = rows[1:] != rows[:-1]
-    sign = np.where(coefs < 0, 2, np.where(first, 0, 1))
-    return sign, number_strings(np.abs(coefs))
+    return np.where(coefs < 0, _MINUS, np.where(first, _BLANK, _PLUS))
 
 
-def _expressions(terms: _Terms, heads: list[str], tails: pl.Series | None, lin, quad, close: str) -> bytes:
+def _expressions(tabs: _Tables, heads: list[str], tails, lin, quad, close: int) -> bytes:
     """The text of m expressions `head lin + [ quad close tail`, each starting on a new line.
 
-    lin = (row, coef, col) and quad = (row, coef, i, j), rows sorted and block-local. A row with no
-    term at all gets a zero term (`0 x`) so every reader sees a well-formed expression.
+    lin = (row, coef, col), quad = (row, coef, i, j), rows sorted and block-local; tails = (sense,
+    rhs) or None. A row with no term at all gets a zero term (`0 x`) so every reader sees a
+    well-formed expression. Tokens are laid out by index arithmetic, their widths (hence the line
+    breaks) computed from the table lengths before any text is made.
     """
     m = len(heads)
     lr, lc, lcol = lin
@@ -74,43 +84,49 @@ def _expressions(terms: _Terms, heads: list[str], tails: pl.Series | None, lin, 
     nl = np.bincount(lr, minlength=m)
     nq = np.bincount(qr, minlength=m)
     empty = (nl == 0) & (nq == 0)
-    has_q = (nq > 0).astype(np.int64)
-    has_tail = 1 if tails is not None else 0
-    total = 1 + nl + empty + 2 * has_q + nq + has_tail
+    has_q = nq > 0
+    total = 1 + nl + empty + 2 * has_q + nq + (tails is not None)
     start = np.cumsum(total) - total
-    # position of every token inside the block, kind by kind
-    lin_rank = np.arange(len(lr)) - np.repeat(np.cumsum(nl) - nl, nl)
-    q_rank = np.arange(len(qr)) - np.repeat(np.cumsum(nq) - nq, nq)
+    size = int(total.sum())
     qrows = np.flatnonzero(has_q)
-    erows = np.flatnonzero(empty)
-    pos = np.concatenate([start, start[lr] + 1 + lin_rank, start[erows] + 1, start[qrows] + 1 + nl[qrows],
-                          start[qr] + 2 + nl[qr] + q_rank, start[qrows] + 2 + nl[qrows] + nq[qrows]]
-                         + ([start + total - 1] if tails is not None else []))
-    lsign, lnum = _signed(lc, lr)
-    qsign, qnum = _signed(qc, qr)
-    kinds = [strings(heads),
-             paste([_SIGNS.gather(lsign), lnum, terms.var.gather(lcol)]),
-             pl.repeat(terms.filler, len(erows), dtype=pl.String, eager=True),
-             strings(np.where(nl[qrows] > 0, "+ [", "[").tolist()),
-             paste([_SIGNS.gather(qsign), qnum, terms.var.gather(qi),
-                    terms.times.gather(np.where(qi == qj, terms.square, qj))]),
-             pl.repeat(close, len(qrows), dtype=pl.String, eager=True)]
+    n_lin, n_q = len(lr), len(qr)
+    numbers = [number_strings(np.abs(lc)), number_strings(np.abs(qc))]
     if tails is not None:
-        kinds.append(tails)
-    tokens = pl.concat([k.alias("t") for k in kinds])
-    where = np.empty(len(pos), np.int64)
-    where[pos] = np.arange(len(pos))
-    tokens = tokens.gather(where)
-    width = tokens.str.len_bytes().to_numpy().astype(np.int64) + 1
+        numbers.append(number_strings(tails[1]))
+    numbers.append(strings(["0", ""]))
+    nums = pl.concat(numbers)
+    zero, blank = len(nums) - 2, len(nums) - 1
+
+    head = np.full(size, m)
+    word = np.full(size, _BLANK)
+    num = np.full(size, blank)
+    var = np.full(size, tabs.n)
+    times = np.full(size, tabs.n + 1)
+    head[start] = np.arange(m)
+    at = start[lr] + 1 + np.arange(n_lin) - np.repeat(np.cumsum(nl) - nl, nl)
+    word[at], num[at], var[at] = _signs(lc, lr), np.arange(n_lin), lcol
+    at = start[empty] + 1
+    num[at], var[at] = zero, 0
+    word[start[qrows] + 1 + nl[qrows]] = np.where(nl[qrows] > 0, _OPEN_AFTER, _OPEN)
+    at = start[qr] + 2 + nl[qr] + np.arange(n_q) - np.repeat(np.cumsum(nq) - nq, nq)
+    word[at], num[at], var[at], times[at] = _signs(qc, qr), n_lin + np.arange(n_q), qi, np.where(qi == qj, tabs.n, qj)
+    word[start[qrows] + 2 + nl[qrows] + nq[qrows]] = close
+    if tails is not None:
+        at = start + total - 1
+        word[at], num[at] = _OPS + tails[0], n_lin + n_q + np.arange(m)
+
+    head_len = _lengths(heads + [""])
+    width = (head_len[head] + tabs.words_len[word] + nums.str.len_bytes().to_numpy().astype(np.int64)[num]
+             + tabs.var_len[var] + tabs.times_len[times] + 1)
     before = np.cumsum(width) - width
-    offset = before - np.repeat(before[start], total)
-    bucket = offset // WRAP
-    first = np.zeros(len(width), bool)
+    bucket = (before - np.repeat(before[start], total)) // WRAP
+    first = np.zeros(size, bool)
     first[start] = True
-    newline = np.zeros(len(width), bool)
+    newline = np.zeros(size, bool)
     newline[1:] = bucket[1:] != bucket[:-1]
     sep = np.where(first, 0, np.where(newline, 1, 2))
-    return concat([_SEPS.gather(sep), tokens])
+    return concat([_SEPS.gather(sep), strings(heads + [""]).gather(head), tabs.words.gather(word), nums.gather(num),
+                   tabs.var.gather(var), tabs.times.gather(times)])
 
 
 def _blocks(row_tokens: np.ndarray) -> list[tuple[int, int]]:
@@ -125,7 +141,7 @@ def _blocks(row_tokens: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
-def _objective(model: Model, terms: _Terms) -> bytes:
+def _objective(model: Model, tabs: _Tables) -> bytes:
     i, j, c = model.obj_q
     used = np.zeros(model.n_vars, dtype=bool)
     used[model.A.indices] = True
@@ -134,10 +150,10 @@ def _objective(model: Model, terms: _Terms) -> bytes:
     cols = np.flatnonzero((model.obj != 0) | ~used)
     lin = (np.zeros(len(cols), np.int64), model.obj[cols], cols)
     quad = (np.zeros(len(c), np.int64), 2.0 * c, i, j)  # `[ ] / 2` halves: write 2x
-    return _expressions(terms, [f" {OBJ_NAME}:"], None, lin, quad, "] / 2")
+    return _expressions(tabs, [f" {OBJ_NAME}:"], None, lin, quad, _CLOSE_HALF)
 
 
-def _constraints(model: Model, terms: _Terms, rn: np.ndarray) -> Iterator[bytes]:
+def _constraints(model: Model, tabs: _Tables, rn: np.ndarray) -> Iterator[bytes]:
     m = model.n_rows
     a = model.A
     r, i, j, c = model.q_rows
@@ -151,8 +167,8 @@ def _constraints(model: Model, terms: _Terms, rn: np.ndarray) -> Iterator[bytes]
         qa, qb = q_start[lo], q_start[hi]
         lin = (np.repeat(np.arange(hi - lo), nl[lo:hi]), a.data[la:lb], a.indices[la:lb])
         quad = (r[qa:qb] - lo, c[qa:qb], i[qa:qb], j[qa:qb])
-        tails = paste([_OPS.gather(model.sense[lo:hi].astype(np.int64)), number_strings(model.rhs[lo:hi])])
-        yield _expressions(terms, [f" {x}:" for x in names[lo:hi]], tails, lin, quad, "]")
+        tails = (model.sense[lo:hi].astype(np.int64), model.rhs[lo:hi])
+        yield _expressions(tabs, [f" {x}:" for x in names[lo:hi]], tails, lin, quad, _CLOSE)
 
 
 def _bounds(model: Model, vn: np.ndarray) -> list[str]:
@@ -185,11 +201,11 @@ def iter_lp(model: Model) -> Iterator[bytes]:
     if model.obj_constant != 0:
         raise ValueError(f"model {model.name!r}: an objective constant cannot be written portably in LP "
                          "(Gurobi reads it as a variable); write MPS instead")
-    terms = _Terms(vn)
+    tabs = _Tables(vn)
     yield f"\\Problem name: {file_label(model.name)}\nMinimize".encode("ascii")
-    yield _objective(model, terms)
+    yield _objective(model, tabs)
     yield b"\nSubject To"
-    yield from _constraints(model, terms, rn)
+    yield from _constraints(model, tabs, rn)
     bins = true_binaries(model)
     ints = (model.vtype != CONTINUOUS) & ~bins
     out = ["", "Bounds"] + _bounds(model, vn)
