@@ -38,8 +38,8 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="lipgen-speed-"))
     gz = ".gz" if args.gzip else ""
     print(f"load average {os.getloadavg()[0]:.2f}")
-    print("| network | bound | vars | rows | nonzeros | build (s) | MPS (s) | MPS MB | MPS MB/s | MPS ns/nonzero "
-          "| LP (s) | LP MB | LP MB/s |")
+    print(f"| network | bound | vars | rows | nonzeros | build (s) | MPS{gz} (s) | MPS MB | MPS text MB/s "
+          f"| MPS ns/nonzero | LP{gz} (s) | LP MB | LP text MB/s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for n_in, hidden, n_out in SIZES:
         net = network(n_in, hidden, n_out)
@@ -51,16 +51,16 @@ def main() -> None:
             form = build(net, box.lower, box.upper, Spec("inf", "inf", kind), bounds=bounds)
             t1 = time.perf_counter()
             mps = out / f"{label}_{kind}.mps{gz}"
-            mps_size = write_model(form.model, mps).size
+            mps_w = write_model(form.model, mps)
             t2 = time.perf_counter()
             lp = out / f"{label}_{kind}.lp{gz}"
-            lp_size = write_model(form.model, lp).size
+            lp_w = write_model(form.model, lp)
             t3 = time.perf_counter()
             st = form.model.stats()
             print(f"| {label} | {kind} | {st['variables']} | {st['constraints']} | {st['nonzeros']} | {t1 - t0:.2f} "
-                  f"| {t2 - t1:.2f} | {mps_size / 1e6:.1f} | {mps_size / 1e6 / (t2 - t1):.0f} "
-                  f"| {1e9 * (t2 - t1) / st['nonzeros']:.0f} | {t3 - t2:.2f} | {lp_size / 1e6:.1f} "
-                  f"| {lp_size / 1e6 / (t3 - t2):.0f} |", flush=True)
+                  f"| {t2 - t1:.2f} | {mps_w.size / 1e6:.1f} | {mps_w.text_size / 1e6 / (t2 - t1):.0f} "
+                  f"| {1e9 * (t2 - t1) / st['nonzeros']:.0f} | {t3 - t2:.2f} | {lp_w.size / 1e6:.1f} "
+                  f"| {lp_w.text_size / 1e6 / (t3 - t2):.0f} |", flush=True)
             if args.out is None:
                 mps.unlink()
                 lp.unlink()

@@ -185,7 +185,8 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         sidecar_path = outdir / f"{stem}.json"
         atomic.write_json(sidecar_path, sidecar)
         out.append(Generated(path, sidecar_path, sidecar, form))
-        clock.done(f"wrote {path.name} ({written.size / 1e6:.1f} MB)")
+        clock.done(f"wrote {path.name} ({written.size / 1e6:.1f} MB" +
+                   (f", {written.text_size / 1e6:.1f} MB of text)" if gzip else ")"))
         if progress is not None:
             progress(path)
     update_manifest(outdir, [g.sidecar for g in out])

@@ -183,6 +183,7 @@ def test_streamed_file_matches_rendered_bytes_and_hash(fmt, tmp_path):
         assert raw == render_model(model, fmt, gz)
         assert written.size == len(raw) and written.sha256 == hashlib.sha256(raw).hexdigest()
         assert (gzip.decompress(raw) if gz else raw) == b"".join(chunks)
+        assert written.text_size == sum(map(len, chunks))
 
 
 def test_failed_render_leaves_no_file(tmp_path):

@@ -29,10 +29,11 @@ _INFLIGHT = 6  # blocks queued or compressing at once: bounds the memory held by
 
 @dataclass
 class Written:
-    """What went to disk: size and SHA-256 of the file's bytes (compressed if gzip)."""
+    """What went to disk: size and SHA-256 of the file's bytes (compressed if gzip), and the text's size."""
 
     size: int
     sha256: str
+    text_size: int
 
 
 def _deflate(block: bytes) -> bytes:
@@ -102,6 +103,7 @@ def write_chunks(path: str | os.PathLike, chunks: Iterable[bytes], gzip: bool = 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     digest = hashlib.sha256()
     total = 0
+    text = 0
     pending: queue.Queue = queue.Queue(maxsize=_INFLIGHT)
     failure: list[BaseException] = []
 
@@ -126,7 +128,13 @@ def write_chunks(path: str | os.PathLike, chunks: Iterable[bytes], gzip: bool = 
             writer = threading.Thread(target=drain, args=(fh,), daemon=True)
             writer.start()
             try:
-                for piece in (gzip_stream(chunks, pool) if gzip else chunks):
+                def counted():
+                    nonlocal text
+                    for chunk in chunks:
+                        text += len(chunk)
+                        yield chunk
+
+                for piece in (gzip_stream(counted(), pool) if gzip else counted()):
                     if failure:
                         break
                     pending.put(piece)
@@ -139,4 +147,4 @@ def write_chunks(path: str | os.PathLike, chunks: Iterable[bytes], gzip: bool = 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return Written(total, digest.hexdigest())
+    return Written(total, digest.hexdigest(), text)
