@@ -12,8 +12,10 @@ from .network import NORMS, Network, mul_up, operator_norm_upper, operator_norm_
 
 BATCH = 128  # points per batched Jacobian product: (BATCH * n_out) x width blocks, a few MB
 SCREEN_TOL = 1e-3  # float32 screening keeps every point within this relative margin of the best for float64
-WORK_BUDGET = 1e11  # multiply-adds the sampling may spend by default (~10 s here); a work count keeps runs
-MIN_POINTS = 100  # deterministic where a time budget would not
+# default cap on the sampling's multiply-adds (a few seconds here): a work count, not a clock, so the
+# number of points, hence the value, depends on the network alone
+WORK_BUDGET = 1e11
+MIN_POINTS = 100
 
 
 def naive_upper_bound(network: Network, alpha: str, beta: str, stability: list[Stability] | None = None) -> float:

@@ -3,8 +3,9 @@
 gzip: one member (mtime 0, no file name, OS byte 255) whose deflate stream is cut into independent
 blocks of BLOCK input bytes, each compressed on its own (like `pigz -i`) so blocks can run on
 several cores while the text is still being rendered. The block size is fixed, so the bytes depend
-only on the text, never on timing, thread count or how the text was chunked; any gzip reader
-(zlib's gzread in SCIP, Gurobi, CPLEX, Python) reads it as one ordinary member.
+only on the text (and the zlib library: a different deflate implementation such as zlib-ng would
+give other, equally valid bytes), never on timing, thread count or how the text was chunked; any
+gzip reader (zlib's gzread in SCIP, Gurobi, CPLEX, Python) reads it as one ordinary member.
 """
 
 from __future__ import annotations
