@@ -28,6 +28,9 @@ if not out.is_terminal:
     out.width = 160  # pipes and files: do not squeeze tables into 80 columns
 
 NORM_HELP = "Norm for input and output: 1, 2 or inf."
+ModeOpt = typer.Option("auto", "--mode", help="forward (push a direction through the layers), backward (pull an "
+                                              "output covector back, as LipMIP) or auto (backward when the output "
+                                              "side is smaller, unless it makes an l2 problem nonconvex).")
 
 BoxOpt = typer.Option(None, "--box", help="Input domain: the same interval LO,HI for every input, e.g. 0,1 or -1,1.")
 BoxFileOpt = typer.Option(None, "--box-file", help="Input domain from an .npz file with arrays `lower` and `upper`.")
@@ -72,7 +75,18 @@ def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, 
 
 
 def emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    sys.stdout.write(json.dumps(_tidy(obj), indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _tidy(obj):
+    """-0.0 (from L = -obj with obj = 0) printed as 0.0."""
+    if isinstance(obj, float):
+        return obj + 0.0
+    if isinstance(obj, dict):
+        return {k: _tidy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_tidy(v) for v in obj]
+    return obj
 
 
 def _json_default(o):
@@ -91,8 +105,22 @@ def fmt_num(x, digits: int = 6) -> str:
     if x is None:
         return "-"
     if isinstance(x, float):
-        return f"{x:.{digits}g}"
+        return f"{x + 0.0:.{digits}g}"  # + 0.0: never "-0"
     return str(x)
+
+
+GAP_NOISE = 1e-9  # a relative gap this far below zero is rounding, not a contradiction
+
+
+def clean_gap(gap: float | None) -> float | None:
+    """A relative gap without its rounding noise (-3.8e-16 is 0)."""
+    if gap is None:
+        return None
+    return 0.0 if -GAP_NOISE < gap <= 0 else gap
+
+
+DOMAIN_ORIGIN = {"box": "box from --box", "ball": "l-inf ball from --center/--radius", "file": "box from --box-file",
+                 "network": "box stored in the weights file"}
 
 
 @app.command()
@@ -125,14 +153,17 @@ def inspect(
                   f"[{layer['lower_min']:.4g}, {layer['upper_max']:.4g}]")
     out.print(t)
     d = info["domain"]
-    out.print(f"Domain: {d['kind']} {d['tag']}, lower in [{min(d['lower']):.4g}, {max(d['lower']):.4g}], "
-              f"upper in [{min(d['upper']):.4g}, {max(d['upper']):.4g}], {len(d['lower'])} inputs")
+    out.print(f"Domain ({DOMAIN_ORIGIN.get(d['kind'], d['kind'])}, tag {d['tag']}): {len(d['lower'])} inputs, "
+              f"lower in [{fmt_num(min(d['lower']), 4)}, {fmt_num(max(d['lower']), 4)}], "
+              f"upper in [{fmt_num(min(d['upper']), 4)}, {fmt_num(max(d['upper']), 4)}]")
     t = Table(title=f"Cheap Lipschitz bounds ({info['samples']} sampled points)")
     for c in ("norm", "sampled lower bound", "naive upper bound"):
         t.add_column(c)
     for p, b in info["bounds"].items():
         t.add_row(p, fmt_num(b["sampled_lower"]), fmt_num(b["naive_upper"]))
     out.print(t)
+    for w in info["warnings"]:
+        err.print(f"warning: {w}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -151,6 +182,7 @@ def generate(
     eps: Optional[float] = typer.Option(None, "--eps", help="Margin of the strict (lower-bound) problem "
                                         "[default: 1e-5 x the largest pre-activation magnitude, at least 1e-5]."),
     encoding: str = typer.Option("bigm", "--encoding", help="bigm (linear, default) or quadratic (bilinear)."),
+    mode: str = ModeOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
     gzip: bool = typer.Option(False, "--gzip", help="Compress the instance files (.gz)."),
     target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, cbc or any: refuse files the target "
@@ -167,8 +199,11 @@ def generate(
         raise LipgenError(f"--bound {bound!r} is not supported: use upper, lower or both")
     if fmt not in ("mps", "lp"):
         raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
+    from .paths import check_output_dir
+
+    check_output_dir(output)
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
-    written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding,
+    written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
                           fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
@@ -206,16 +241,25 @@ def _solve_options(time_limit, threads, gap, mem_limit, seed):
     return SolveOptions(time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem_limit, seed=seed)
 
 
-def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+WaitOpt = typer.Option(False, "--wait", help="When another lipgen is solving a run, wait for it (and reuse its result "
+                                             "when the settings are the same) instead of skipping the run.")
 
+
+def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
+                         wait=False, label=None):
+    from .progress import SolveDisplay
     from .solve import solve_all
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=quiet) as progress:
-        task = progress.add_task(f"solving with {solver}", total=len(instances))
-        return solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
-                         force=force, on_done=lambda r: progress.advance(task))
+    with SolveDisplay(err, f"solving with {solver}", len(instances), label=label,
+                      enabled=not quiet and err.is_terminal) as display:
+        results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
+                            force=force, wait=wait, on_done=display.done, on_live=display.live)
+    for r in results:
+        if r.get("leftovers_killed"):
+            err.print(f"note: {r['instance']}: killed {len(r['leftovers_killed'])} solver process(es) that an earlier, "
+                      f"dead lipgen left running (pid {', '.join(map(str, r['leftovers_killed']))})", markup=False,
+                      soft_wrap=True)
+    return results
 
 
 def _lip_value(res: dict):
@@ -224,8 +268,9 @@ def _lip_value(res: dict):
 
 
 def _result_ok(res: dict) -> bool:
+    """The run gave its bound: a dual bound (upper problem) or a certified point (lower problem)."""
     q = res.get("lipschitz") or {}
-    return (q.get("upper") if res.get("bound") == "upper" else q.get("lower")) is not None
+    return (q.get("upper") if res.get("bound") == "upper" else q.get("certified_lower")) is not None
 
 
 @app.command()
@@ -242,17 +287,24 @@ def solve(
     warm_start: bool = WarmOpt,
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
+    wait: bool = WaitOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ):
     """Run a solver on instance files; write per run the solution, the log and result.json.
 
-    Exit code 0 when every run gave its bound, 1 when some did not, 2 on bad input.
+    A run that ended normally is reused when solver, its version, limits, gap, threads, seed, warm start and the
+    instance are the same. Exit code 0 when every run gave its bound, 1 when some did not, 2 on bad input;
+    130/143 when interrupted by SIGINT/SIGTERM (the solvers are stopped).
     """
-    from .solve import find_instances
+    from .paths import check_output_dir
+    from .solve import check_setup, find_instances
 
+    opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
+    check_setup(solver, opts, jobs, solver_path)
+    check_output_dir(output)
     found = find_instances(instances)
-    results = _solve_with_progress(found, solver, output, _solve_options(time_limit, threads, gap, mem_limit, seed),
-                                   jobs, solver_path, warm_start, force, quiet=as_json)
+    results = _solve_with_progress(found, solver, output, opts, jobs, solver_path, warm_start, force, quiet=as_json,
+                                   wait=wait)
     if as_json:
         emit_json(results)
     else:
@@ -262,11 +314,11 @@ def solve(
         for r in results:
             q = r.get("lipschitz") or {}
             t.add_row(r["instance"], r["bound"], r["status"], fmt_num(_lip_value(r)), fmt_num(q.get("certified_lower")),
-                      fmt_num(r.get("time"), 3), "reused" if r.get("skipped") else "")
+                      fmt_num(r.get("time"), 3), "reused" if r.get("reused") else "")
         out.print(t)
-        for r in results:
-            if not _result_ok(r):
-                err.print(f"{r['instance']}: {r['status_text']}", markup=False, soft_wrap=True)
+    for r in results:
+        if not _result_ok(r):
+            err.print(f"{r['instance']}: {r['status_text']}", markup=False, soft_wrap=True)
     if not all(_result_ok(r) for r in results):
         raise typer.Exit(FAILED_EXIT)
 
@@ -284,6 +336,7 @@ def run(
     clip: Optional[str] = ClipOpt,
     eps: Optional[float] = typer.Option(None, "--eps", help="Margin of the strict (lower-bound) problem."),
     encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
+    mode: str = ModeOpt,
     solver: str = SolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
@@ -294,6 +347,7 @@ def run(
     warm_start: bool = WarmOpt,
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
+    wait: bool = WaitOpt,
     workdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Working directory for instances and runs "
                                                                        "[default: lipgen-runs/<network>]."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
@@ -301,49 +355,91 @@ def run(
 ):
     """The main job: generate the upper- and lower-bound problems, solve both, print the certified bounds.
 
-    Exit code 0 when both bounds were obtained, 1 when one is missing, 2 on bad input.
+    Exit code 0 when both bounds were obtained, 1 when one is missing, 2 on bad input; 130/143 when interrupted
+    by SIGINT/SIGTERM (the solvers are stopped and their runs redone next time).
     """
     from .instance import generate as do_generate
+    from .paths import check_output_dir
+    from .progress import status_after_a_second
     from .results import combine
+    from .solve import check_setup
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
+    opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
+    check_setup(solver, opts, jobs, solver_path)  # all of it before anything is written
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
     workdir = workdir or Path("lipgen-runs") / net.name
-    written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
-                          target="any", log=stage_log(net, quiet=as_json))
-    results = _solve_with_progress([g.path for g in written], solver, workdir / "runs",
-                                   _solve_options(time_limit, threads, gap, mem_limit, seed), jobs, solver_path,
-                                   warm_start, force, quiet=as_json)
+    for d in (workdir, workdir / "instances", workdir / "runs"):
+        check_output_dir(d)
+    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
+        written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
+                              mode=mode,
+                              target="any", log=stage_log(net, quiet=as_json))
+    results = _solve_with_progress([g.path for g in written], solver, workdir / "runs", opts, jobs, solver_path,
+                                   warm_start, force, quiet=as_json, wait=wait,
+                                   label=lambda state: f"{state['bound']} problem")
     by_kind = {r["bound"]: r for r in results}
     up, lo = by_kind["upper"], by_kind["lower"]
     summary = combine(up.get("lipschitz"), lo.get("lipschitz"), written[0].sidecar["anchors"])
-    status = up["status"] if up["status"] == lo["status"] else f"{up['status']}/{lo['status']}"
+    status = up["status"] if up["status"] == lo["status"] else f"upper: {up['status']}, lower: {lo['status']}"
+    if summary["consistency"] != "ok":
+        status = summary["consistency"]
+    sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
+    domain = sidecars["upper"]["domain"]
     summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
-                   domain=written[0].sidecar["domain"]["tag"], solver=solver, workdir=str(workdir),
+                   domain=domain["tag"], domain_bounds={"kind": domain["kind"], "lower": domain["lower"],
+                                                        "upper": domain["upper"]},
+                   eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"], solver=solver,
+                   solver_version=up.get("solver_version") or lo.get("solver_version"), workdir=str(workdir),
+                   reused=all(r.get("reused") for r in results),
                    problems={k: {"status": r["status"], "status_text": r["status_text"], "time": r.get("time"),
                                  "wall_time": r.get("wall_time"), "run_dir": r.get("run_dir"),
-                                 "instance": r["instance"]} for k, r in by_kind.items()})
+                                 "instance": r["instance"], "solver_version": r.get("solver_version"),
+                                 "reused": bool(r.get("reused"))} for k, r in by_kind.items()})
+    summary["gap"] = clean_gap(summary.get("gap"))
     if as_json:
         emit_json(summary)
     else:
         t = Table(title=f"Lipschitz constant of {net.name}, {norm_label(alpha, beta)}, domain {summary['domain']}, "
-                        f"{solver}")
+                        f"{solver}" + (f" {summary['solver_version']}" if summary["solver_version"] else ""))
         for c in ("quantity", "value", "status", "time (s)"):
             t.add_column(c)
-        t.add_row("certified lower bound", fmt_num(summary["certified_lower"], 8), "", "")
-        t.add_row("lower bound (strict problem)", fmt_num(summary["lower"], 8), lo["status"], fmt_num(lo.get("time"), 3))
-        t.add_row("upper bound (non-strict problem)", fmt_num(summary["upper"], 8), up["status"],
-                  fmt_num(up.get("time"), 3))
-        t.add_row("relative gap", fmt_num(summary["gap"], 3), "", "")
-        t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "")
-        t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "")
+
+        def status_of(r):
+            return r["status"] + (" (reused)" if r.get("reused") else "")
+
+        t.add_column("from")
+        t.add_row("lower bound (certified)", fmt_num(summary["best_lower"], 8), "", "", summary["lower_source"] or "")
+        t.add_row("upper bound", fmt_num(summary["upper"], 8), "", "", summary["upper_source"] or "")
+        t.add_row("relative gap", fmt_num(summary["gap"], 3), summary["consistency"], "", "")
+        t.add_row("upper-bound problem (dual bound)", fmt_num(summary["upper_mip"], 8), status_of(up),
+                  fmt_num(up.get("time"), 3), "non-strict MIP")
+        t.add_row("lower-bound problem (realised value)", fmt_num(summary["lower"], 8), status_of(lo),
+                  fmt_num(lo.get("time"), 3), "strict MIP")
+        t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "", "anchor")
         out.print(t)
-        for r in results:
-            if not _result_ok(r):
-                err.print(f"{r['bound']} problem: {r['status_text']}", markup=False, soft_wrap=True)
         out.print(f"files in {workdir}")
-    if summary["upper"] is None or summary["certified_lower"] is None:
+    for r in results:
+        if not _result_ok(r):
+            err.print(f"{r['bound']} problem: {r['status_text']}", markup=False, soft_wrap=True)
+    lo_q = lo.get("lipschitz") or {}
+    if lo_q.get("lower") is None and lo_q.get("lower_reason"):
+        err.print(f"lower-bound problem: its value is not used: {lo_q['lower_reason']}", markup=False, soft_wrap=True)
+    if summary["certified_lower"] is None and all(_result_ok(r) for r in results):
+        err.print(f"no certified point: {_no_certificate_reason(results)}", markup=False, soft_wrap=True)
+    if summary["consistency"] != "ok":
+        err.print(f"inconsistent: the upper bound {summary['upper']!r} is below the certified lower bound "
+                  f"{summary['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
+                  soft_wrap=True)
+    if summary["upper"] is None or summary["best_lower"] is None or summary["consistency"] != "ok":
         raise typer.Exit(FAILED_EXIT)
+
+
+def _no_certificate_reason(results: list[dict]) -> str:
+    reasons = [f"{r['bound']} problem: {q['certificate']['reason']}" for r in results
+               if (q := r.get("lipschitz") or {}).get("certificate")]
+    return "; ".join(reasons) or "no solution point to certify"
 
 
 def norm_label(alpha: str, beta: str) -> str:
@@ -361,9 +457,16 @@ def parse(
                                                             "[default: 1e-4, CPLEX's default]."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Read one existing solution file back into Lipschitz bounds."""
+    """Read one existing solution file back into Lipschitz bounds.
+
+    Exit code 0 when the file gives the problem's bound, 1 when it does not (e.g. a file cut short: the table
+    says why), 2 on bad input (a file of another solver, or no solution file at all).
+    """
+    from .check import check_record
     from .instance import load_sidecar, network_of, sidecar_for
     from .parsers import parse as parse_solution
+    from .parsers import record as rec
+    from .parsers import sniff
     from .results import lipschitz_quantities
     from .solvers.backends import SOLVERS
 
@@ -375,15 +478,42 @@ def parse(
         raise LipgenError(f"{solution}: no such solution file")
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
+    kind = sniff.solution_kind(solution)
+    if kind is not None and kind != solver:
+        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
+                          f"(use --solver {kind})")
+    if log is not None and (log_kind := sniff.log_kind(log)) not in (None, solver):
+        raise LipgenError(f"{log}: a {sniff.NAMES[log_kind]} log, not a {sniff.NAMES[solver]} one")
     json_result = solution if solution.suffix == ".json" else None
     record = parse_solution(solver, solution, log, result_json=json_result)
-    q = lipschitz_quantities(record, sidecar, network_of(sidecar, sidecar_path), gap_tol=gap)
+    if record.status == rec.TRUNCATED_SOLUTION and kind is None and not sniff.is_empty(solution):
+        raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
+    network = network_of(sidecar, sidecar_path)
+    check = check_record(record, sidecar, network, solution)
+    if check is not None and not check.ok:
+        # not this instance's solution, or cut short: nothing it says can be trusted
+        res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": "refused",
+               "status_text": f"refused: {check.message}", "check": check.to_dict(), "lipschitz": None}
+        if as_json:
+            emit_json(res)
+        err.print(f"{solution}: {res['status_text']}", markup=False, soft_wrap=True)
+        raise typer.Exit(FAILED_EXIT)
+    q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
     res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": record.status,
            "status_text": q["status_text"], "primal": record.primal, "dual": record.dual, "gap": record.gap,
-           "time": record.time, "nodes": record.nodes, "lipschitz": q}
+           "time": record.time, "nodes": record.nodes, "lipschitz": q,
+           "check": None if check is None else check.to_dict()}
     if as_json:
         emit_json(res)
-        return
+    else:
+        _parse_table(solution, solver, sidecar, res)
+    if not _result_ok(res):
+        err.print(f"no {sidecar['bound']} bound: {res['status_text']}", markup=False, soft_wrap=True)
+        raise typer.Exit(FAILED_EXIT)
+
+
+def _parse_table(solution: Path, solver: str, sidecar: dict, res: dict) -> None:
+    q = res["lipschitz"]
     t = Table(title=f"{solution.name} ({solver}, {sidecar['bound']} problem of {sidecar['instance']})")
     t.add_column("quantity")
     t.add_column("value")
@@ -394,6 +524,57 @@ def parse(
     out.print(t)
     if q["certificate"] and q["certified_lower"] is None:
         err.print(f"not certified: {q['certificate']['reason']}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def check(
+    solution: Path = typer.Argument(..., help="A solver's solution file."),
+    instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
+    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc: the format of the solution file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Check a solution against its instance, like MIPLIB's solution checker.
+
+    The instance's rows are rebuilt from the sidecar's network; the report gives the largest violation of
+    rows, bounds and integrality and whether the stated objective matches the values. Exit code 0 when the
+    solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
+    """
+    from .check import check_record
+    from .instance import load_sidecar, network_of, sidecar_for
+    from .parsers import parse as parse_solution
+    from .solvers.backends import SOLVERS
+
+    if solver not in SOLVERS:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
+    sidecar = load_sidecar(sidecar_path)
+    if not solution.is_file():
+        raise LipgenError(f"{solution}: no such solution file")
+    record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
+    result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
+    if result is None:
+        why = record.message or f"status {record.status}"
+        res = {"ok": False, "message": f"the file holds no solution ({why})"}
+    else:
+        res = result.to_dict()
+    res.update(instance=sidecar["instance"], solver=solver, values=len(record.values))
+    if as_json:
+        emit_json(res)
+    else:
+        t = Table(title=f"{solution.name} against {sidecar['instance']} ({solver})")
+        t.add_column("check")
+        t.add_column("value")
+        t.add_row("verdict", "accepted" if res["ok"] else "refused")
+        t.add_row("values in the file", str(res["values"]))
+        for key, label in (("missing", "instance variables missing"), ("unknown", "names not in the instance"),
+                           ("max_violation", "largest violation"), ("worst", "where"),
+                           ("objective_stated", "objective stated"), ("objective_recomputed", "objective recomputed")):
+            if key in res:
+                t.add_row(label, fmt_num(res[key], 10))
+        out.print(t)
+        (out if res["ok"] else err).print(res["message"], markup=False, soft_wrap=True)
+    if not res["ok"]:
+        raise typer.Exit(FAILED_EXIT)
 
 
 @app.command()
@@ -425,18 +606,129 @@ def convert(
 
 
 @app.command()
+def jobs(
+    instances: list[Path] = typer.Argument(..., help="Instance files or directories made by `lipgen generate`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Job folder: script, task list, logs/, settings/."),
+    scheduler: str = typer.Option("slurm", "--scheduler", help="slurm (sbatch), pbs (qsub) or lsf (bsub)."),
+    solver: str = SolverOpt,
+    runs: Optional[Path] = typer.Option(None, "--runs", help="Where the tasks write their runs, as `lipgen solve "
+                                                            "-o` [default: JOB_DIR/runs]."),
+    time_limit: Optional[float] = TimeOpt,
+    threads: int = typer.Option(1, "--threads", help="Threads per solver run (the CPUs each task asks for)."),
+    gap: float = GapOpt,
+    mem: Optional[float] = typer.Option(None, "--mem", help="Memory limit per solver run, MB (the job asks for it "
+                                                            "plus a margin)."),
+    seed: Optional[int] = SeedOpt,
+    warm_start: bool = WarmOpt,
+    solver_path: Optional[str] = typer.Option(None, "--solver-path", help="Solver executable on the compute nodes."),
+    partition: Optional[str] = typer.Option(None, "--partition", help="Partition (SLURM) or queue (PBS, LSF)."),
+    account: Optional[str] = typer.Option(None, "--account", help="Account (SLURM, PBS) or project (LSF)."),
+    max_parallel: Optional[int] = typer.Option(None, "--max-parallel", help="Array tasks running at once."),
+    array_chunk: int = typer.Option(1, "--array-chunk", help="Instances per array task (solved one after another)."),
+    wall_time: Optional[str] = typer.Option(None, "--wall-time", help="Wall time per task (seconds, HH:MM:SS or "
+                                                                     "D-HH:MM:SS) [default: from --time-limit]."),
+    job_name: Optional[str] = typer.Option(None, "--job-name", help="Job name [default: lipgen-SOLVER]."),
+    template: Optional[Path] = typer.Option(None, "--template", help="Your copy of templates/jobs/SCHEDULER.sh.j2 "
+                                                                     "(site modules, extra directives)."),
+    lipgen_command: Optional[str] = typer.Option(None, "--lipgen-command", help="How compute nodes start lipgen, "
+                                                 "e.g. 'lipgen' [default: this Python with -m lipgen]."),
+    only_unfinished: bool = typer.Option(False, "--only-unfinished", help="Leave out instances whose run in "
+                                                                          "--runs is finished."),
+    submit: bool = typer.Option(False, "--submit", help="Submit the array job and store its id in JOB_DIR/job_id."),
+):
+    """Write an array job (one task per instance, or --array-chunk per task) for SLURM, PBS or LSF.
+
+    Each task runs `lipgen solve` on its lines of the task list into the runs folder; re-submitting redoes
+    only unfinished runs. Collect the results with `lipgen collect`.
+    """
+    import shlex
+
+    from .cluster import JobRequest, make_job, submit_job
+    from .cluster.schedulers import get_scheduler, parse_duration
+
+    req = JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
+                     time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem, seed=seed, warm_start=warm_start,
+                     solver_path=solver_path, partition=partition, account=account, max_parallel=max_parallel,
+                     chunk=array_chunk, wall_time=parse_duration(wall_time) if wall_time else None, job_name=job_name,
+                     template=template, lipgen_command=shlex.split(lipgen_command) if lipgen_command else None,
+                     only_unfinished=only_unfinished)
+    job = make_job(req)
+    v = job.variables
+    memory = f"{v['job_mem_mb']} MB" if v["job_mem_mb"] else "the partition's default"
+    out.print(f"{job.script}: {v['n_instances']} instance(s) in {v['n_tasks']} task(s), solver {solver}, wall time "
+              f"{v['wall_hms'] or 'the partition default'}, memory {memory}", markup=False)
+    out.print(f"task list {job.task_list}, runs into {job.runs_dir}", markup=False)
+    for inst, why in job.skipped:
+        err.print(f"left out {inst}: {why}", markup=False, soft_wrap=True)
+    for note in job.notes:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
+    if submit:
+        job_id = submit_job(job)
+        out.print(f"submitted job {job_id} (stored in {job.job_dir / 'job_id'})", markup=False)
+    else:
+        out.print(f"submit with: cd {shlex.quote(str(job.job_dir))} && {get_scheduler(scheduler).manual_submit()}",
+                  markup=False)
+
+
+@app.command()
+def collect(
+    runs: list[Path] = typer.Argument(..., help="Runs folders (from `lipgen solve -o` or cluster jobs), searched "
+                                                "for result.json files."),
+    output: Path = typer.Option(..., "-o", "--output", help="Report folder: results.csv/.json/.md/.txt, .solu, "
+                                                            "plots."),
+    instances: Optional[list[Path]] = typer.Option(None, "--instances", help="Folders of the instances' sidecars, "
+                                                   "when the runs were made on another machine [default: where each "
+                                                   "result says its instance was]."),
+    plots: bool = typer.Option(False, "--plots", help="Also draw PNG plots (needs matplotlib: pip install "
+                                                      "'lipgen[plots]')."),
+    name: str = typer.Option("results", "--name", help="Name of the report files: NAME.csv, NAME.solu, ..."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report's JSON."),
+):
+    """Gather result.json files into tables (CSV, JSON, Markdown, text), a MIPLIB-style .solu and plots.
+
+    Results whose instance checksum differs from its sidecar are refused, with a message, never mixed in.
+    """
+    from .report import collect as do_collect
+
+    report = do_collect(runs, output, instance_dirs=instances, plots=plots, name=name)
+    for msg in report.messages:
+        err.print(msg, markup=False, soft_wrap=True)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    out.print(report.text_table, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"wrote {', '.join(str(p) for p in report.files)}", markup=False, soft_wrap=True)
+
+
+@app.command()
 def version():
     """Print lipgen's version."""
     out.print(__version__)
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
-    try:
-        app()
-    except LipgenError as exc:
-        err.print(f"lipgen: error: {exc}", soft_wrap=True, markup=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("lipgen: interrupted")
-        sys.exit(130)
+    """Entry point: user errors become one line on stderr and exit code 2; SIGINT/SIGTERM stop every solver
+    lipgen started, print one line and exit with 130/143."""
+    from .interrupts import Interrupted, interrupts_raise
+
+    with interrupts_raise() as signals:
+        try:
+            app()
+        except LipgenError as exc:
+            err.print(f"lipgen: error: {exc}", soft_wrap=True, markup=False)
+            sys.exit(exc.exit_code)
+        except Interrupted:
+            pass  # reported below
+        except KeyboardInterrupt:
+            err.print("lipgen: interrupted", markup=False)
+            sys.exit(130)
+        except SystemExit:
+            if signals.caught is None:  # click turns an interrupt into exit code 130 without a word
+                raise
+    if signals.caught is None:
+        return
+    from .solvers.runner import stop_all
+
+    stop_all()  # every solver is stopped by whoever started it; this only makes sure
+    err.print(signals.caught.message(), soft_wrap=True, markup=False)
+    sys.exit(signals.caught.exit_code)

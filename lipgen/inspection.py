@@ -5,18 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import classify, interval_bounds
+from .bounds import interval_bounds, stabilities
+from .degeneracy import warnings as degeneracy_warnings
 from .domain import Box
 from .network import NORMS, Network
 
 
 def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0) -> dict:
     bounds = interval_bounds(net, box.lower, box.upper)
-    stab = [classify(b) for b in bounds[:-1]]
+    stab = stabilities(net, bounds)
     layers = []
     for k, (w, b) in enumerate(zip(net.weights, net.biases)):
         hidden = k < len(net.weights) - 1
-        entry = {"index": k, "shape": list(w.shape), "activation": "relu" if hidden else "linear",
+        # numbered from 1, like the variables (z1_i, s1_i, ...) and every message
+        entry = {"index": k + 1, "shape": list(w.shape), "activation": "relu" if hidden else "linear",
                  "lower_min": float(bounds[k].lower.min()), "upper_max": float(bounds[k].upper.max())}
         if hidden:
             entry.update(stab[k].counts())
@@ -36,4 +38,5 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         "domain": dict(box.to_json(), tag=box.tag()),
         "samples": n_samples,
         "bounds": per_norm,
+        "warnings": degeneracy_warnings(net, stab, box.lower, box.upper),
     }

@@ -11,24 +11,25 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import hidden_stability, interval_bounds
+from .bounds import interval_bounds, stabilities
 from .domain import Box
 from .errors import LipgenError
-from .formulation import Formulation, Spec, build, default_eps
+from .formulation import Formulation, Spec, build, prepare, resolve_mode
+from .formulation.activation import ActivationProblem
 from .network import Network
 from .writers import file_suffix, write_model
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 TARGETS = ("any", "scip", "gurobi", "cplex", "cbc")
 NETWORK_DIR = "networks"
 MANIFEST = "manifest.json"
-# free-license limits (SOLVERS.md 7), recorded so a refusal can be foreseen and explained
+# free-license limits (docs/solvers.md 7), recorded so a refusal can be foreseen and explained
 GUROBI_QUADRATIC_VAR_LIMIT = 200
 GUROBI_VAR_LIMIT = 2000
 CPLEX_LIMIT = 1000
@@ -38,9 +39,14 @@ def norm_tag(alpha: str, beta: str) -> str:
     return f"L{alpha}" if alpha == beta else f"L{alpha}to{beta}"
 
 
+def encoding_tag(spec: Spec) -> str:
+    """`bigm` or `quadratic`, with `-bwd` for backward mode (spec.mode resolved)."""
+    return spec.encoding + ("-bwd" if spec.mode == "backward" else "")
+
+
 def instance_stem(network: Network, box: Box, spec: Spec) -> str:
-    """e.g. `mynet__L2__box-1a2b3c4d__upper__bigm`."""
-    return "__".join([network.name, norm_tag(spec.alpha, spec.beta), box.tag(), spec.bound, spec.encoding])
+    """e.g. `mynet__L2__box-1a2b3c4d__upper__bigm` (forward) or `...__upper__bigm-bwd` (backward)."""
+    return "__".join([network.name, norm_tag(spec.alpha, spec.beta), box.tag(), spec.bound, encoding_tag(spec)])
 
 
 def network_copy_name(network: Network) -> str:
@@ -114,15 +120,22 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "bound": spec.bound,
         "eps": form.eps,
         "encoding": spec.encoding,
+        "mode": spec.mode,
         "bounds_method": "interval",
+        "scaling": form.scaling.to_json(),
         "objective_transform": form.objective_transform,
-        "objective_to_lipschitz": {"neg": "L = -obj", "sqrt_neg": "L = sqrt(-obj)"}[form.objective_transform],
-        "bound_meaning": ("upper bound of L: use the solver's dual (best) bound, not the incumbent"
-                          if spec.bound == "upper" else
-                          "lower bound of L: any incumbent's value is a lower bound"),
+        "objective_to_lipschitz": {"neg": "L = objective_scale * -obj",
+                                   "sqrt_neg": "L = objective_scale * sqrt(-obj)"}[form.objective_transform],
+        "bound_meaning": ("upper bound of L: use the solver's dual (best) bound, not the incumbent, widened by the "
+                          "solver's tolerances (docs/formulation.md)" if spec.bound == "upper" else
+                          "lower bound of L: an incumbent's value counts once its input point is checked to lie "
+                          "in its activation region (docs/formulation.md)"),
+        "neurons": form.states,
         "naming": form.naming,
         "input_vars": [f"x_{i}" for i in range(network.n_inputs)],
-        "direction_vars": [f"v_{i}" for i in range(network.n_inputs)],
+        "direction_vars": [f"v_{i}" for i in range(network.n_inputs)] if spec.mode == "forward" else [],
+        "covector_vars": ([f"cov_{j}" for j in range(network.n_outputs)]
+                          if spec.mode == "backward" and network.n_outputs > 1 else []),
         "statistics": m.stats(),
         "layers": form.layers,
         "problem_class": form.problem_class,
@@ -133,12 +146,12 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
 
 
 def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
-                    bounds: list | None = None) -> dict:
-    if bounds is None:
-        bounds = interval_bounds(network, box.lower, box.upper)
+                    stability: list | None = None) -> dict:
+    if stability is None:
+        stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
     return {
-        "naive_upper": naive_upper_bound(network, alpha, beta, hidden_stability(bounds)),
+        "naive_upper": naive_upper_bound(network, alpha, beta, stability),
         "sampled_lower": sampled.value,
         "sampled_points": sampled.n_points,
         "sampled_seed": seed,
@@ -149,29 +162,33 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
-             fmt: str = "mps", gzip: bool = False, target: str = "any", progress=None,
-             log: Callable[[str], None] | None = None) -> list[Generated]:
+             mode: str = "auto", fmt: str = "mps", gzip: bool = False, target: str = "any",
+             progress=None, log: Callable[[str], None] | None = None) -> list[Generated]:
     """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
 
-    progress(path) is called after each file; log(line) gets one line per finished stage (models
-    built, anchors, each file), only once every input has been checked.
+    progress(path) is called after each file; log(line) gets one line per finished stage (anchors,
+    models built, each file), the first ones only once every input has been checked.
     """
     outdir = Path(outdir)
+    check_network_name(outdir, network)
     clock = _Stage(log)
     layer_bounds = interval_bounds(network, box.lower, box.upper)
-    if eps is None and "lower" in bounds:
-        eps = default_eps(layer_bounds)
+    stability = stabilities(network, layer_bounds)
+    anchors = compute_anchors(network, box, alpha, beta, stability=stability)
+    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled lower {anchors['sampled_lower']:.6g} "
+               f"({anchors['sampled_points']} points)", hold=True)
+    estimate = anchors["sampled_lower"] if anchors["sampled_lower"] > 0 else anchors["naive_upper"]
     forms = []
     for kind in bounds:
-        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding)
-        form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds)
+        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
+        spec.check()
+        spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
+        form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
+                     stability=stability, estimate=estimate)
         check_target(form, target, gzip)
         forms.append(form)
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
                                     f"{f.model.A.nnz} nonzeros)" for f in forms))
-    anchors = compute_anchors(network, box, alpha, beta, bounds=layer_bounds)
-    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled lower {anchors['sampled_lower']:.6g} "
-               f"({anchors['sampled_points']} points)")
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
@@ -189,22 +206,57 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                    (f", {written.text_size / 1e6:.1f} MB of text)" if gzip else ")"))
         if progress is not None:
             progress(path)
+    from .cluster.settings import write_settings_files  # here: cluster/ reads instances, not the other way
+
+    write_settings_files([g.path for g in out])  # SCIP .set, Gurobi .prm, CPLEX commands, for runs by hand
     update_manifest(outdir, [g.sidecar for g in out])
     return out
 
 
 class _Stage:
-    """Times the stages of `generate` and reports each one as it ends."""
+    """Times the stages of `generate` and reports each one as it ends (held ones with the next one)."""
 
     def __init__(self, log: Callable[[str], None] | None):
         self.log = log
         self.start = time.perf_counter()
+        self.held: list[str] = []
 
-    def done(self, what: str) -> None:
+    def done(self, what: str, hold: bool = False) -> None:
         now = time.perf_counter()
-        if self.log is not None:
-            self.log(f"{what} [{now - self.start:.1f} s]")
+        self.held.append(f"{what} [{now - self.start:.1f} s]")
         self.start = now
+        if not hold:
+            for line in self.held:
+                if self.log is not None:
+                    self.log(line)
+            self.held = []
+
+
+def check_network_name(outdir: Path, network: Network) -> None:
+    """Refuse, before writing, a network whose name an other network already has in `outdir`: their instance
+    files would overwrite each other."""
+    digest = network.digest()
+    try:
+        entries = json.loads((outdir / MANIFEST).read_text()).get("instances", [])
+    except (OSError, ValueError, AttributeError):
+        entries = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("network") != network.name:
+            continue
+        try:
+            other = json.loads((outdir / entry["sidecar"]).read_text())["network"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if other.get("digest") != digest:
+            raise LipgenError(
+                f"{outdir} already holds instances of another network named '{network.name}' (from "
+                f"{other.get('source') or other.get('file')}); this one comes from "
+                f"{network.meta.get('source') or 'memory'}: rename one network or use another output directory")
+    for copy in sorted((outdir / NETWORK_DIR).glob(f"{network.name}-*.h5")):
+        if copy.stem[len(network.name) + 1:] != digest[:12] and copy.stem.count("-") == network.name.count("-") + 1:
+            raise LipgenError(f"{outdir} already holds another network named '{network.name}' ({copy}); this one "
+                              f"comes from {network.meta.get('source') or 'memory'}: rename one network or use "
+                              "another output directory")
 
 
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
@@ -252,8 +304,11 @@ def load_sidecar(path: str | Path) -> dict:
         raise LipgenError(f"{path}: no such sidecar file") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LipgenError(f"{path}: not a lipgen sidecar ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict) or data.get("sidecar_version") != SIDECAR_VERSION:
-        raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version {SIDECAR_VERSION})")
+    if not isinstance(data, dict) or "sidecar_version" not in data:
+        raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
+    if data["sidecar_version"] != SIDECAR_VERSION:
+        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
+                          f"(this one reads version {SIDECAR_VERSION}); generate the instance again")
     return data
 
 
@@ -285,3 +340,23 @@ def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:
 def box_of(sidecar: dict) -> Box:
     return Box.from_json(sidecar["domain"])
 
+
+
+def spec_of(sidecar: dict) -> Spec:
+    return Spec(alpha=sidecar["norms"]["input"], beta=sidecar["norms"]["output"], bound=sidecar["bound"],
+                eps=sidecar["eps"], encoding=sidecar["encoding"], mode=sidecar["mode"])
+
+
+def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
+    """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
+    box = box_of(sidecar)
+    return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"])
+
+
+def rebuild_model(sidecar: dict, network: Network):
+    """The instance's Model, rebuilt from its sidecar and network; its statistics must match the sidecar's."""
+    model = formulation_of(sidecar, network).build(instance_stem_of(sidecar["instance"])).build()
+    if model.stats() != sidecar["statistics"]:
+        raise LipgenError(f"{sidecar['instance']}: the rebuilt instance differs from the sidecar's statistics (made by "
+                          "another lipgen version?); generate it again")
+    return model

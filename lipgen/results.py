@@ -1,29 +1,34 @@
-"""From a solver's answer to Lipschitz bounds (FORMULATION.md 6), using only the sidecar and the network.
+"""From a solver's answer to Lipschitz bounds (docs/formulation.md, sections 5-6), using only the sidecar and the
+network.
 
-- upper-bound (non-strict) problem: the transformed *dual* bound is the upper bound of L;
-- lower-bound (strict) problem: the incumbent is a lower bound; we recompute it in float64 from the
-  solution's activation pattern and direction instead of trusting the solver's objective;
-- certified lower bound: from the solution's input point, recompute the pre-activations, check none
-  is on a ReLU boundary, and take the norm of the real Jacobian there. It does not trust tolerances.
+- upper-bound (non-strict) problem: the solver's *dual* bound, widened by what the solvers' tolerances allow
+  in the scaled problem and mapped back (L <= Lambda * T(dual - tol));
+- lower-bound (strict) problem: its value counts only when the solution's x, recomputed in float64, realises
+  the solution's activation pattern; otherwise the solver's value is kept apart with the reason;
+- certified lower bound: the Jacobian at the solution's x, recomputed with a rounding error bound
+  (lipgen/certificate.py); it does not trust the solver.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .bounds import classify, interval_bounds
+from .bounds import Stability
+from .certificate import Certificate, certify_point
 from .domain import Box
 from .formulation import lipschitz_from_objective
-from .network import Network, operator_norm, vector_norm
+from .network import Network, dual_norm, vector_norm
 from .parsers import record as rec
 
-# A recomputed pre-activation counts as "on a ReLU boundary" below this, relative to its layer's scale.
-BOUNDARY_TOL = 1e-9
-# Points a solver returns may leave the box by its feasibility tolerance; farther than this is an error.
-BOX_TOL = 1e-6
 INFINITE = 1e19  # solvers write +-1e20 (SCIP) or 1e100 (Gurobi) for "no value"
+# Widening of a dual bound of the scaled problem (objective of order 1): the solvers' absolute tolerances
+# (CPLEX's absolute MIP gap 1e-6, feasibility tolerances 1e-6) plus a relative part for large objectives.
+DUAL_ABS_TOL = 1e-6
+DUAL_REL_TOL = 1e-6
+# CPLEX's default relative MIP gap: the loosest any solver calls "optimal" by default
+DEFAULT_GAP_TOL = 1e-4
+# Anchors are computed in float64 without error bounds: they are trusted up to this relative rounding.
+ANCHOR_REL_TOL = 1e-10
 
 STATUS_TEXT = {
     rec.OPTIMAL: "solved to optimality",
@@ -44,73 +49,70 @@ STATUS_TEXT = {
 }
 
 
-@dataclass
-class Certificate:
-    value: float | None  # a lower bound of L, or None when the point could not be certified
-    reason: str  # why not, or how it was obtained
-    margin: float | None = None  # smallest |pre-activation| at the point
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "reason": self.reason, "margin": self.margin}
-
-
 def _vector(values: dict, names: list[str]) -> np.ndarray:
     return np.array([float(values.get(n, 0.0)) for n in names])
 
 
-def certify(network: Network, box: Box, alpha: str, beta: str, values: dict, input_vars: list[str],
-            direction_vars: list[str]) -> Certificate:
-    """Certified lower bound of L from a solution's input point (and direction)."""
-    x = _vector(values, input_vars)
-    v = _vector(values, direction_vars)
-    if not np.all(np.isfinite(x)):
-        return Certificate(None, "the solution's input point is not finite")
-    outside = np.maximum(box.lower - x, 0) + np.maximum(x - box.upper, 0)
-    worst = int(np.argmax(outside / (1 + np.abs(x))))
-    if outside[worst] > BOX_TOL * (1 + abs(x[worst])):
-        return Certificate(None, f"the solution's input x_{worst} = {x[worst]:.9g} is outside the domain")
-    x = np.clip(x, box.lower, box.upper)  # still in the closed box: its region meets the interior
-    zs = network.preactivations(x)
-    margin = None
-    for k, z in enumerate(zs[:-1], start=1):
-        z = z[0]
-        scale = max(1.0, float(np.max(np.abs(z)))) if z.size else 1.0
-        i = int(np.argmin(np.abs(z))) if z.size else 0
-        if z.size and abs(z[i]) <= BOUNDARY_TOL * scale:
-            return Certificate(None, f"pre-activation z{k}_{i} = {z[i]:.3g} at the solution's input point is on a "
-                                     "ReLU boundary, so the Jacobian there is not defined", float(abs(z[i])))
-        if z.size:
-            margin = float(abs(z[i])) if margin is None else min(margin, float(abs(z[i])))
-    j = network.jacobians(x)[0]
-    value = operator_norm(j, alpha, beta)
-    nv = float(vector_norm(v, alpha))
-    if nv > 0:
-        value = max(value, float(vector_norm(j @ v, beta)) / nv)
-    return Certificate(float(value), "norm of the Jacobian recomputed in float64 at the solution's input point",
-                       margin)
-
-
-def pattern_value(network: Network, box: Box, sidecar: dict, values: dict) -> float | None:
-    """||J_s v||_beta / ||v||_alpha for the activation pattern s and direction v of a solution."""
-    alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
-    v = _vector(values, sidecar["direction_vars"])
-    nv = float(vector_norm(v, alpha))
-    if nv == 0:
-        return None
-    eps = sidecar["eps"] if sidecar["bound"] == "lower" else None
-    pattern = []
-    for k, b in enumerate(interval_bounds(network, box.lower, box.upper)[:-1], start=1):
-        st = classify(b, eps)
-        s = st.active.astype(float)
-        unst = np.flatnonzero(st.unstable)
-        s[unst] = np.round(_vector(values, [f"s{k}_{i}" for i in unst.tolist()]))
-        pattern.append(s)
-    j = network.jacobian_of_pattern(pattern)
-    return float(vector_norm(j @ v, beta)) / nv
-
-
 def _finite(x: float | None) -> bool:
     return x is not None and np.isfinite(x) and abs(x) < INFINITE
+
+
+def sidecar_stability(sidecar: dict) -> list[Stability]:
+    """The neuron classification the instance was built with."""
+    return [Stability.from_code(code) for code in sidecar["neurons"]]
+
+
+def solution_point(sidecar: dict, values: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(x, v) of a solution in the network's own input space."""
+    sc = sidecar["scaling"]
+    xs = _vector(values, sidecar["input_vars"])
+    x = np.asarray(sc["input_center"]) + np.asarray(sc["input_scale"]) * xs
+    return x, _vector(values, sidecar["direction_vars"])
+
+
+def certify(network: Network, sidecar: dict, values: dict) -> Certificate:
+    """Certified lower bound of L from a solution's input point and direction."""
+    x, v = solution_point(sidecar, values)
+    return certify_point(network, Box.from_json(sidecar["domain"]), sidecar["norms"]["input"],
+                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar))
+
+
+def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
+    """The output covector w of a backward-mode solution (w = 1 for one output)."""
+    names = sidecar.get("covector_vars") or []
+    if not names:
+        return np.ones(1)
+    c = _vector(values, names)
+    return 2 * np.round(c) - 1 if sidecar["norms"]["output"] == "1" else c
+
+
+def realised_value(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
+    """The solution's objective recomputed in float64 for its own pattern s (||J_s v|| / ||v|| forward,
+    ||J_s^T w|| / ||w|| backward), when the solution's x realises s; else (None, why)."""
+    alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
+    if cert.pattern is None:
+        return None, f"the solution's point certifies no region: {cert.reason}"
+    for k, (st, certified) in enumerate(zip(sidecar_stability(sidecar), cert.pattern), start=1):
+        unst = np.flatnonzero(st.unstable)
+        s = np.round(_vector(values, [f"s{k}_{i}" for i in unst.tolist()]))
+        differ = np.flatnonzero(s != certified[unst])
+        if differ.size:
+            i = int(unst[differ[0]])
+            return None, (f"the solution sets s{k}_{i} = {int(s[differ[0]])} but its input point lies on the other "
+                          f"side of that neuron (the solver used its tolerances); {differ.size} binaries of layer "
+                          f"{k} disagree")
+    j = network.jacobian_of_pattern(cert.pattern)
+    if sidecar["mode"] == "backward":
+        w = solution_covector(sidecar, values)
+        nw = float(vector_norm(w, dual_norm(beta)))
+        if nw == 0:
+            return None, "the solution's covector is zero"
+        return float(vector_norm(j.T @ w, dual_norm(alpha))) / nw, "realised at the solution's input point"
+    _, v = solution_point(sidecar, values)
+    nv = float(vector_norm(v, alpha))
+    if nv == 0:
+        return None, "the solution's direction is zero"
+    return float(vector_norm(j @ v, beta)) / nv, "realised at the solution's input point"
 
 
 def explain(record: rec.SolveRecord, sidecar: dict) -> str:
@@ -118,8 +120,8 @@ def explain(record: rec.SolveRecord, sidecar: dict) -> str:
     text = STATUS_TEXT.get(record.status, record.status)
     if record.status == rec.INFEASIBLE:
         if sidecar["bound"] == "lower":
-            return (f"infeasible: with margin eps = {sidecar['eps']:.3g} no activation region is left inside the "
-                    "domain; lower --eps or widen the domain")
+            return (f"infeasible: with margin eps = {sidecar['eps']:.3g} (a distance in the scaled box) no activation "
+                    "region is left inside the domain; lower --eps or widen the domain")
         return "infeasible: the domain leaves no point (check the domain and the weights)"
     if record.status == rec.TIME_LIMIT:
         text += " with an incumbent" if record.has_solution else " without an incumbent"
@@ -128,20 +130,20 @@ def explain(record: rec.SolveRecord, sidecar: dict) -> str:
     return text
 
 
-# CPLEX's default relative MIP gap: the loosest any solver calls "optimal" by default
-DEFAULT_GAP_TOL = 1e-4
-ABS_GAP_TOL = 1e-6
-
-
 def dual_bound(record: rec.SolveRecord, gap_tol: float | None) -> float | None:
-    """The best bound (min sense). An optimal run proves primal - gap_tol |primal| too, which is tighter than
-    the stale node-table bound some logs end with (CPLEX prints no final bound when optimal; CBC none at all)."""
+    """The best bound (min sense) of the scaled problem, widened by the solvers' tolerances.
+
+    An optimal run also proves primal - gap_tol |primal|, which is tighter than the stale node-table bound some
+    logs end with (CPLEX prints no final bound when optimal; CBC none at all).
+    """
     dual = record.dual if _finite(record.dual) else None
     if record.status in (rec.OPTIMAL, rec.GAP_LIMIT) and _finite(record.primal):
         tol = DEFAULT_GAP_TOL if gap_tol is None else gap_tol
-        proven = record.primal - tol * abs(record.primal) - ABS_GAP_TOL
+        proven = record.primal - tol * abs(record.primal)
         dual = proven if dual is None else max(dual, proven)
-    return dual
+    if dual is None:
+        return None
+    return dual - DUAL_ABS_TOL - DUAL_REL_TOL * abs(dual)
 
 
 def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Network,
@@ -150,37 +152,55 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
 
     gap_tol: the relative gap the solver was allowed to stop at (None: unknown, assume 1e-4).
     """
-    transform = sidecar["objective_transform"]
-    box = Box.from_json(sidecar["domain"])
-    alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
+    transform, scale = sidecar["objective_transform"], sidecar["scaling"]["objective_scale"]
     normal = record.status in rec.NORMAL_END and record.status != rec.INFEASIBLE
     out = {"bound": sidecar["bound"], "status": record.status, "status_text": explain(record, sidecar),
-           "upper": None, "lower": None, "lower_solver": None, "incumbent_value": None, "certified_lower": None,
-           "certificate": None}
+           "upper": None, "lower": None, "lower_solver": None, "lower_reason": None, "incumbent_value": None,
+           "certified_lower": None, "certificate": None}
     if normal and _finite(record.primal):
-        out["incumbent_value"] = lipschitz_from_objective(record.primal, transform)
+        out["incumbent_value"] = lipschitz_from_objective(record.primal, transform, scale)
     dual = dual_bound(record, gap_tol)
     if sidecar["bound"] == "upper" and normal and dual is not None:
-        out["upper"] = lipschitz_from_objective(dual, transform)
+        out["upper"] = lipschitz_from_objective(dual, transform, scale)
     if normal and record.has_solution and record.values:
-        if sidecar["bound"] == "lower":
-            out["lower_solver"] = out["incumbent_value"]
-            out["lower"] = pattern_value(network, box, sidecar, record.values)
-        cert = certify(network, box, alpha, beta, record.values, sidecar["input_vars"], sidecar["direction_vars"])
+        cert = certify(network, sidecar, record.values)
         out["certificate"] = cert.to_dict()
         out["certified_lower"] = cert.value
+        if sidecar["bound"] == "lower":
+            out["lower_solver"] = out["incumbent_value"]
+            out["lower"], out["lower_reason"] = realised_value(network, sidecar, record.values, cert)
     return out
 
 
+def _best(candidates: list[tuple[str, float | None]], pick) -> tuple[float | None, str | None]:
+    valid = [(v, k) for k, v in candidates if v is not None and np.isfinite(v)]
+    if not valid:
+        return None, None
+    value, source = pick(valid, key=lambda t: t[0])
+    return value, source
+
+
 def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
-    """One line of the main table from the upper and lower problems' quantities."""
-    ub = upper["upper"] if upper else None
-    lb = lower["lower"] if lower else None
-    certs = [q["certified_lower"] for q in (upper, lower) if q and q["certified_lower"] is not None]
-    cert = max(certs) if certs else None
-    best_lower = max([x for x in (cert, anchors.get("sampled_lower")) if x is not None], default=None)
-    gap = None
-    if ub is not None and best_lower is not None:
-        gap = (ub - best_lower) / ub if ub > 0 else 0.0
-    return {"upper": ub, "lower": lb, "certified_lower": cert, "best_lower": best_lower, "gap": gap,
-            "sampled_lower": anchors.get("sampled_lower"), "naive_upper": anchors.get("naive_upper")}
+    """One line of the main table: the best upper and lower bounds over every source, and which gave each.
+
+    An upper bound below a certified lower bound cannot happen when every rule holds; it is reported as
+    consistency "inconsistent" with both numbers, never as a negative gap.
+    """
+    mip_upper = upper["upper"] if upper else None
+    certs = {f"certified ({q['bound']} problem)": q["certified_lower"] for q in (upper, lower) if q}
+    cert = max([c for c in certs.values() if c is not None], default=None)
+    sampled, naive = anchors.get("sampled_lower"), anchors.get("naive_upper")
+    best_upper, upper_source = _best([("MIP dual bound", mip_upper),
+                                      ("naive bound", None if naive is None else naive * (1 + ANCHOR_REL_TOL))], min)
+    best_lower, lower_source = _best(list(certs.items()) + [
+        ("sampled points", None if sampled is None else sampled * (1 - ANCHOR_REL_TOL))], max)
+    consistency, gap = "ok", None
+    if best_upper is not None and best_lower is not None:
+        if best_upper < best_lower:
+            consistency = "inconsistent"
+        else:
+            gap = (best_upper - best_lower) / best_upper if best_upper > 0 else 0.0
+    return {"upper": best_upper, "upper_source": upper_source, "upper_mip": mip_upper,
+            "lower": lower["lower"] if lower else None, "certified_lower": cert, "best_lower": best_lower,
+            "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_lower": sampled,
+            "naive_upper": naive}

@@ -1,30 +1,51 @@
-"""Run a solver on instance files (one subprocess each, J at a time) and turn each run into a result.json.
+"""Run a solver on instance files (J solver processes at a time) and turn each run into a result.json.
 
 A run directory `<runs>/<instance stem>__<solver>/` holds the start file, the solver's native solution
-file and log, and `result.json`, written last: a run without it is unfinished and is redone.
+file and log, and `result.json`, written last. One lipgen at a time works in a run directory (its
+`.lock`, see runlock.py); another one skips it, or waits with `wait=True`. A finished run is reused only
+when it ended normally (optimal, infeasible, or a limit reached) with the very same settings: solver and
+its version, time limit, gap, threads, seed, memory limit, warm start and the instance's checksum.
+Anything else (failed, killed, interrupted, other settings) is redone.
+
+Solvers run as subprocesses watched from the calling thread. If that thread is interrupted (^C, or the
+SIGINT/SIGTERM that `interrupts.interrupts_raise` turns into an exception), every solver still running is
+killed with its process group and its run is recorded as interrupted before the exception goes on.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, atomic
+from .check import check_record
 from .errors import LipgenError
-from .formulation import NONCONVEX_MIQCQP, NONCONVEX_MIQP
+from .formulation import NONCONVEX_MIQCQP, NONCONVEX_MIQP, lipschitz_from_objective
 from .instance import instance_stem_of, load_sidecar, network_of, sidecar_for
+from .interrupts import Interrupted, deferred
 from .parsers import parse
 from .parsers import record as rec
+from .parsers.live import LogFollower
+from .paths import check_output_dir
 from .results import lipschitz_quantities
-from .solvers import SolveOptions, get_backend, log_tail, run, write_mip_start
+from .runlock import LOCK_NAME, RunLock
+from .solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
 from .solvers.backends import MIP_START, SOLVERS
+from .solvers.runner import SolverProcess, kill_leftovers
 from .warmstart import start_values
 
 RESULT = "result.json"
 INSTANCE_SUFFIXES = (".mps", ".mps.gz", ".lp", ".lp.gz")
+# Runs that ended normally: their numbers are what the solver can say with these settings.
+REUSABLE = (rec.OPTIMAL, rec.INFEASIBLE, rec.TIME_LIMIT, rec.GAP_LIMIT, rec.NODE_LIMIT, rec.MEMORY_LIMIT)
+LOCKED = "locked"  # another lipgen works on the run; not written to disk
+UNSUPPORTED = "unsupported"
+TICK = 0.1  # seconds between looks at the running solvers
+LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
 def find_instances(paths: list[str | Path]) -> list[Path]:
@@ -41,6 +62,10 @@ def find_instances(paths: list[str | Path]) -> list[Path]:
             raise LipgenError(f"{p}: no such file or directory")
     if not found:
         raise LipgenError(f"no instance files (.mps, .lp) in {', '.join(map(str, paths))}")
+    unique: dict[Path, Path] = {}
+    for f in found:  # each file once, where it is first named
+        unique.setdefault(f.resolve(), f)
+    found = list(unique.values())
     for f in found:
         if not sidecar_for(f).is_file():
             raise LipgenError(f"{f}: its sidecar {sidecar_for(f).name} is missing (make instances with lipgen generate)")
@@ -51,110 +76,305 @@ def run_dir(runs: Path, instance: Path, solver: str) -> Path:
     return runs / f"{instance_stem_of(instance.name)}__{solver}"
 
 
+def check_setup(solver: str, opts: SolveOptions, jobs: int = 1, solver_path: str | None = None) -> Executable:
+    """Every solve option checked, and the solver found, before anything is written."""
+    if solver not in SOLVERS:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+    opts.validate()
+    if not isinstance(jobs, int) or jobs < 1:
+        raise LipgenError(f"--jobs must be at least 1, got {jobs}")
+    return get_backend(solver).locate(solver_path)
+
+
 def options_record(opts: SolveOptions) -> dict:
     d = asdict(opts)
     d["mip_start"] = str(d["mip_start"]) if d["mip_start"] else None
     return d
 
 
-def finished_result(rdir: Path, sidecar: dict) -> dict | None:
-    """The stored result of a finished run of this very instance, if any."""
+def settings_record(solver: str, exe: Executable, opts: SolveOptions, warm_start: bool, sidecar: dict) -> dict:
+    """Everything that decides what a run gives: a finished run is reused only under equal settings."""
+    settings = {"solver": solver, "solver_version": exe.version, "time_limit": opts.time_limit, "gap": opts.gap,
+                "threads": opts.threads, "seed": opts.seed, "mem_limit": opts.mem_limit, "extra": opts.extra,
+                "warm_start": bool(warm_start), "instance_sha256": sidecar["instance_sha256"]}
+    return json.loads(json.dumps(settings))  # as it reads back from result.json
+
+
+def reusable(old: dict, settings: dict) -> bool:
+    """Whether a stored result may stand for a run with `settings`."""
+    return (old.get("settings") == settings and old.get("status") in REUSABLE and not old.get("killed")
+            and old.get("returncode") == 0)
+
+
+def finished_result(rdir: Path, settings: dict) -> dict | None:
+    """The stored result of this run directory when it may be reused with `settings`."""
     try:
         old = json.loads((rdir / RESULT).read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
-    return old if old.get("instance_sha256") == sidecar["instance_sha256"] else None
+    return old if isinstance(old, dict) and reusable(old, settings) else None
 
 
-def base_result(instance: Path, sidecar: dict, solver: str, opts: SolveOptions) -> dict:
+def base_result(instance: Path, sidecar: dict, solver: str, opts: SolveOptions, settings: dict) -> dict:
     return {"lipgen_version": __version__, "instance": instance.name, "instance_path": str(instance.resolve()),
             "instance_sha256": sidecar["instance_sha256"], "sidecar": sidecar_for(instance).name,
             "network": sidecar["network"]["name"], "norms": sidecar["norms"], "domain": sidecar["domain"].get("tag"),
             "bound": sidecar["bound"], "encoding": sidecar["encoding"], "problem_class": sidecar["problem_class"],
-            "solver": solver, "options": options_record(opts)}
+            "solver": solver, "solver_version": settings["solver_version"], "options": options_record(opts),
+            "settings": settings}
 
 
-def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, *, solver_path: str | None = None,
-                   warm_start: bool = False, force: bool = False, kill_grace: float | None = None) -> dict:
-    """Solve one instance (or reuse its finished run) and return its result record."""
-    instance, runs = Path(instance), Path(runs)
-    sidecar_path = sidecar_for(instance)
-    sidecar = load_sidecar(sidecar_path)
-    rdir = run_dir(runs, instance, solver)
-    if not force and (old := finished_result(rdir, sidecar)) is not None:
-        return dict(old, skipped=True)
-    result = base_result(instance, sidecar, solver, opts)
-    verdict = sidecar["solvers"].get(solver, {"ok": False, "why": f"unknown solver {solver}"})
-    if not verdict["ok"]:
-        return _finish(rdir, dict(result, status="unsupported", status_text=verdict["why"]), write=False)
-    if solver == "cbc" and sidecar.get("gzip"):
-        return _finish(rdir, dict(result, status="unsupported",
-                                  status_text="CBC cannot read gzipped files; generate without --gzip"), write=False)
-    backend = get_backend(solver)
-    try:
-        exe = backend.locate(solver_path)
-    except LipgenError as exc:
-        return _finish(rdir, dict(result, status=rec.NOT_INSTALLED, status_text=str(exc)), write=False)
-    network = network_of(sidecar, sidecar_path)
-    if rdir.exists():
-        shutil.rmtree(rdir)
-    rdir.mkdir(parents=True)
-    # Gurobi NonConvex=2 / CPLEX optimalitytarget 3 (what the sidecar's per-solver params say)
-    opts = replace(opts, nonconvex=sidecar["problem_class"] in (NONCONVEX_MIQP, NONCONVEX_MIQCQP))
-    if warm_start:
-        opts = replace(opts, mip_start=write_mip_start(solver, rdir / MIP_START, start_values(network, sidecar)))
-    inv = backend.command(exe, instance, rdir, opts)
-    outcome = run(inv, rdir, opts.time_limit, kill_grace=kill_grace)
-    log = inv.log_path if inv.log_path.exists() else inv.stdout_path
-    json_result = next((p for p in inv.extra_outputs if p.suffix == ".json" and p.exists()), None)
-    record = parse(solver, inv.solution_path, log, result_json=json_result)
-    if outcome.killed:
-        record = replace(record, status=rec.KILLED, primal=None, dual=None, values={},
-                         message=f"killed after {outcome.wall_time:.1f} s (time limit plus grace); log tail: "
-                                 + log_tail(log, 5).replace("\n", " | "))
-    elif outcome.returncode != 0 and record.status in rec.NORMAL_END:
-        record = replace(record, status=rec.CRASHED, primal=None, dual=None, values={},
-                         message=f"exit code {outcome.returncode}; log tail: " + log_tail(log, 5).replace("\n", " | "))
-    record.solver_version = record.solver_version or exe.version
-    quantities = lipschitz_quantities(record, sidecar, network, gap_tol=opts.gap)
-    result.update({
-        "solver_version": record.solver_version,
-        "invocation": {"argv": inv.argv, "executable": exe.description, "kind": exe.kind, "notes": inv.notes},
-        "status": record.status, "status_text": quantities["status_text"],
-        "primal": record.primal, "dual": record.dual, "gap": record.gap, "time": record.time,
-        "wall_time": outcome.wall_time, "nodes": record.nodes, "n_solutions": record.n_solutions,
-        "returncode": outcome.returncode, "killed": outcome.killed,
-        "lipschitz": quantities,
-        "files": {"solution": inv.solution_path.name if inv.solution_path.exists() else None,
-                  "log": log.name if log.exists() else None},
-    })
-    return _finish(rdir, result)
+@dataclass
+class _Task:
+    """One instance of the batch, from its claim to its result."""
+
+    index: int
+    instance: Path
+    sidecar_path: Path
+    sidecar: dict
+    rdir: Path
+    settings: dict
+    lock: RunLock | None = None
+    proc: SolverProcess | None = None
+    inv: Invocation | None = None
+    opts: SolveOptions | None = None
+    follower: LogFollower | None = None
+    cleaned: list[int] = field(default_factory=list)
 
 
-def _finish(rdir: Path, result: dict, write: bool = True) -> dict:
-    result.setdefault("lipschitz", None)
-    result["run_dir"] = str(rdir)
-    if write:
-        atomic.write_json(rdir / RESULT, result)
-    return result
+class _Batch:
+    def __init__(self, instances, solver, runs, opts, exe, *, jobs, warm_start, force, wait, kill_grace, on_done,
+                 on_live):
+        self.solver, self.runs, self.opts, self.exe = solver, Path(runs), opts, exe
+        self.backend = get_backend(solver)
+        self.jobs, self.warm_start, self.force, self.wait = jobs, warm_start, force, wait
+        self.kill_grace, self.on_done, self.on_live = kill_grace, on_done, on_live
+        self.tasks: list[_Task] = []
+        for i, inst in enumerate(map(Path, instances)):  # every sidecar read before any solver starts
+            sidecar_path = sidecar_for(inst)
+            sidecar = load_sidecar(sidecar_path)
+            self.tasks.append(_Task(i, inst, sidecar_path, sidecar, run_dir(self.runs, inst, solver),
+                                    settings_record(solver, exe, opts, warm_start, sidecar)))
+        seen: dict[Path, Path] = {}
+        for t in self.tasks:
+            other = seen.setdefault(t.rdir.resolve(), t.instance)
+            if other.resolve() != t.instance.resolve():
+                raise LipgenError(f"{other} and {t.instance} would share the run directory {t.rdir}: solve them "
+                                  "into different output directories")
+        self.results: list[dict | None] = [None] * len(self.tasks)
+        self.running: list[_Task] = []
+        self._networks: dict = {}
+
+    # -- the loop ------------------------------------------------------------------------------------------
+    def run(self) -> list[dict]:
+        queue = deque(self.tasks)
+        waiting: deque[_Task] = deque()
+        next_live = time.monotonic() + LIVE_EVERY
+        try:
+            while queue or waiting or self.running:
+                for t in list(self.running):
+                    if (outcome := t.proc.poll()) is not None:
+                        result = self._finish(t, outcome)
+                        self.running.remove(t)
+                        self._done(t, result)
+                for source in (waiting, queue):
+                    for _ in range(len(source)):
+                        if len(self.running) >= self.jobs:
+                            break
+                        t = source.popleft()
+                        result = self._claim(t)
+                        if result is _WAIT:
+                            waiting.append(t)
+                        elif result is not None:
+                            self._done(t, result)
+                if self.on_live is not None and time.monotonic() >= next_live:
+                    self.on_live(self._live(waiting))
+                    next_live = time.monotonic() + LIVE_EVERY
+                if self.running or waiting:
+                    time.sleep(TICK)
+        except BaseException as exc:
+            self._stop(exc)
+            raise
+        finally:
+            for t in self.tasks:
+                if t.lock is not None:
+                    t.lock.release()
+        return self.results
+
+    def _done(self, t: _Task, result: dict) -> None:
+        if t.lock is not None:
+            t.lock.release()
+            t.lock = None
+        self.results[t.index] = result
+        if self.on_done is not None:
+            self.on_done(result)
+
+    # -- claiming a run: reuse it, skip it, wait for it, or start it ------------------------------------------
+    def _claim(self, t: _Task):
+        verdict = t.sidecar["solvers"].get(self.solver, {"ok": False, "why": f"unknown solver {self.solver}"})
+        if not verdict["ok"]:
+            return self._unsaved(t, UNSUPPORTED, verdict["why"])
+        if self.solver == "cbc" and t.sidecar.get("gzip"):
+            return self._unsaved(t, UNSUPPORTED, "CBC cannot read gzipped files; generate without --gzip")
+        lock = RunLock(t.rdir)
+        if not lock.acquire():
+            if not self.force and (old := finished_result(t.rdir, t.settings)) is not None:
+                return dict(old, reused=True, run_dir=str(t.rdir))  # the other lipgen may be reading it too
+            if self.wait:
+                return _WAIT
+            return self._unsaved(t, LOCKED, f"skipped: {lock.describe_holder()} is working on {t.rdir} "
+                                            "(use --wait to wait for it)")
+        t.lock = lock
+        if not self.force and (old := finished_result(t.rdir, t.settings)) is not None:
+            return dict(old, reused=True, run_dir=str(t.rdir))
+        self._start(t)
+        return None
+
+    def _unsaved(self, t: _Task, status: str, text: str) -> dict:
+        opts = self.opts
+        return dict(base_result(t.instance, t.sidecar, self.solver, opts, t.settings), status=status,
+                    status_text=text, lipschitz=None, run_dir=str(t.rdir), reused=False)
+
+    def _start(self, t: _Task) -> None:
+        if t.lock.previous.get("state") not in (None, "locked", "finished"):
+            t.cleaned = kill_leftovers(t.rdir)  # a dead lipgen's solver, still running
+        _empty_run_dir(t.rdir)
+        # Gurobi NonConvex=2 / CPLEX optimalitytarget 3 (what the sidecar's per-solver params say)
+        t.opts = replace(self.opts, nonconvex=t.sidecar["problem_class"] in (NONCONVEX_MIQP, NONCONVEX_MIQCQP))
+        if self.warm_start:
+            values = start_values(self._network(t), t.sidecar)
+            t.opts = replace(t.opts, mip_start=write_mip_start(self.solver, t.rdir / MIP_START, values))
+        t.inv = self.backend.command(self.exe, t.instance, t.rdir, t.opts)
+        t.lock.record(state="running")
+        with deferred():  # an interrupt must find the solver in `running`
+            t.proc = SolverProcess(t.inv, t.rdir, t.opts.time_limit, kill_grace=self.kill_grace)
+            self.running.append(t)
+        t.lock.record(state="running", solver_pid=t.proc.pid)
+        t.follower = LogFollower(self.solver, t.inv.log_path)
+
+    def _network(self, t: _Task):
+        key = (t.sidecar_path.parent.resolve(), t.sidecar["network"]["file"])
+        if key not in self._networks:
+            self._networks[key] = network_of(t.sidecar, t.sidecar_path)
+        return self._networks[key]
+
+    # -- a run ends --------------------------------------------------------------------------------------------
+    def _finish(self, t: _Task, outcome) -> dict:
+        inv, opts = t.inv, t.opts
+        log = inv.log_path if inv.log_path.exists() else inv.stdout_path
+        json_result = next((p for p in inv.extra_outputs if p.suffix == ".json" and p.exists()), None)
+        record = parse(self.solver, inv.solution_path, log, result_json=json_result)
+        if outcome.killed:
+            record = replace(record, status=rec.KILLED, primal=None, dual=None, values={},
+                             message=f"killed after {outcome.wall_time:.1f} s (time limit plus grace); log tail: "
+                                     + log_tail(log, 5).replace("\n", " | "))
+        elif outcome.returncode != 0 and record.status in rec.NORMAL_END:
+            record = replace(record, status=rec.CRASHED, primal=None, dual=None, values={},
+                             message=f"exit code {outcome.returncode}; log tail: " + log_tail(log, 5).replace("\n", " | "))
+        record.solver_version = record.solver_version or self.exe.version
+        quantities = lipschitz_quantities(record, t.sidecar, self._network(t), gap_tol=opts.gap)
+        check = check_record(record, t.sidecar, self._network(t), inv.solution_path)
+        if check is not None and not check.ok:
+            quantities["status_text"] += f"; the solution fails the check: {check.message}"
+        result = base_result(t.instance, t.sidecar, self.solver, opts, t.settings)
+        result.update({
+            "solver_version": record.solver_version,
+            "invocation": {"argv": inv.argv, "executable": self.exe.description, "kind": self.exe.kind,
+                           "notes": inv.notes},
+            "status": record.status, "status_text": quantities["status_text"],
+            "primal": record.primal, "dual": record.dual, "gap": record.gap, "time": record.time,
+            "wall_time": outcome.wall_time, "nodes": record.nodes, "n_solutions": record.n_solutions,
+            "returncode": outcome.returncode, "killed": outcome.killed,
+            "lipschitz": quantities,
+            "check": None if check is None else check.to_dict(),
+            "files": {"solution": inv.solution_path.name if inv.solution_path.exists() else None,
+                      "log": log.name if log.exists() else None},
+        })
+        return self._save(t, result, state="finished")
+
+    def _save(self, t: _Task, result: dict, state: str) -> dict:
+        result.setdefault("lipschitz", None)
+        result["run_dir"] = str(t.rdir)
+        if t.cleaned:
+            result["leftovers_killed"] = t.cleaned
+        atomic.write_json(t.rdir / RESULT, result)
+        t.lock.record(state=state)
+        return dict(result, reused=False)
+
+    def _stop(self, exc: BaseException) -> None:
+        """Kill every solver still running, then record those runs as interrupted (never reused)."""
+        running, self.running = self.running, []
+        for t in running:
+            t.proc.kill()
+        if isinstance(exc, Interrupted):
+            why, by = f"interrupted by {exc.name}", exc.name
+        elif isinstance(exc, KeyboardInterrupt):
+            why, by = "interrupted", "SIGINT"
+        else:
+            why, by = f"stopped because lipgen failed ({type(exc).__name__}: {exc})", None
+        for t in running:
+            outcome = t.proc.outcome
+            result = base_result(t.instance, t.sidecar, self.solver, t.opts, t.settings)
+            result.update(status=rec.INTERRUPTED, status_text=f"{why} after {outcome.wall_time:.1f} s; lipgen "
+                                                              "stopped the solver (the run is redone next time)",
+                          stopped_by=by, wall_time=outcome.wall_time, returncode=outcome.returncode, killed=False,
+                          invocation={"argv": t.inv.argv, "executable": self.exe.description, "kind": self.exe.kind,
+                                      "notes": t.inv.notes})
+            try:
+                self._save(t, result, state="interrupted")
+            except OSError:
+                pass  # no result.json: the run counts as unfinished, which is true
+        if isinstance(exc, Interrupted):
+            exc.stopped += [t.instance.name for t in running]
+
+    # -- progress --------------------------------------------------------------------------------------------
+    def _live(self, waiting) -> list[dict]:
+        """Where every running solver stands, in Lipschitz terms, from its growing log."""
+        out = []
+        for t in self.running:
+            b = t.follower.update()
+            transform, scale = t.sidecar["objective_transform"], t.sidecar["scaling"]["objective_scale"]
+            to_l = (lambda v: None if v is None else lipschitz_from_objective(v, transform, scale))
+            out.append({"instance": t.instance.name, "bound": t.sidecar["bound"], "state": "running",
+                        "elapsed": t.proc.elapsed, "incumbent": to_l(b.primal), "best_bound": to_l(b.dual),
+                        "gap": b.relative_gap()})
+        out += [{"instance": t.instance.name, "bound": t.sidecar["bound"], "state": "waiting"} for t in waiting]
+        return out
+
+
+_WAIT = object()  # a run locked by another lipgen, to be tried again (--wait)
+
+
+def _empty_run_dir(rdir: Path) -> None:
+    """Remove what an earlier run left in `rdir`; the lock file stays (it is held)."""
+    for p in rdir.iterdir():
+        if p.name == LOCK_NAME:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
-              solver_path: str | None = None, warm_start: bool = False, force: bool = False,
-              kill_grace: float | None = None, on_done=None) -> list[dict]:
-    """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`."""
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
-    opts.validate()
-    if jobs < 1:
-        raise LipgenError(f"--jobs must be at least 1, got {jobs}")
+              solver_path: str | None = None, warm_start: bool = False, force: bool = False, wait: bool = False,
+              kill_grace: float | None = None, on_done=None, on_live=None) -> list[dict]:
+    """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
-    def one(inst: Path) -> dict:
-        res = solve_instance(inst, solver, runs, opts, solver_path=solver_path, warm_start=warm_start, force=force,
-                             kill_grace=kill_grace)
-        if on_done is not None:
-            on_done(res)
-        return res
+    Each result has `reused` (True: an earlier run with the same settings), and `status` `locked` when another
+    lipgen held the run (unless `wait`). `on_done(result)` is called as each finishes, `on_live(states)` about
+    once a second with where each running solver stands (its log's incumbent and bound, as Lipschitz values).
+    """
+    exe = check_setup(solver, opts, jobs, solver_path)
+    check_output_dir(runs, "output")
+    batch = _Batch(instances, solver, runs, opts, exe, jobs=jobs, warm_start=warm_start, force=force, wait=wait,
+                   kill_grace=kill_grace, on_done=on_done, on_live=on_live)
+    return batch.run()
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, instances))
+
+def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, *, solver_path: str | None = None,
+                   warm_start: bool = False, force: bool = False, wait: bool = False,
+                   kill_grace: float | None = None) -> dict:
+    """Solve one instance (or reuse its finished run) and return its result record."""
+    return solve_all([instance], solver, runs, opts, solver_path=solver_path, warm_start=warm_start, force=force,
+                     wait=wait, kill_grace=kill_grace)[0]

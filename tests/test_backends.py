@@ -135,7 +135,8 @@ def test_scip_argv(models, tmp_path):
     assert inv.argv == [
         "/opt/scip/bin/scip", "-l", "run.log", "-q",
         "-c", "set limits time 60", "-c", "set limits gap 0.01", "-c", "set limits memory 2048",
-        "-c", "set randomization randomseedshift 7", "-c", f"read {models / 'milp.mps'}", "-c", f"read {start}",
+        "-c", "set randomization randomseedshift 7", "-c", "set write printzeros TRUE",
+        "-c", f"read {models / 'milp.mps'}", "-c", f"read {start}",
         "-c", "optimize", "-c", "display statistics", "-c", "write solution run.sol", "-c", "quit"]
     assert inv.solution_path == tmp_path / "w" / "run.sol" and inv.log_path == tmp_path / "w" / "run.log"
     assert inv.notes == ["SCIP solves with one thread: threads=2 ignored"]

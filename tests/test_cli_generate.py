@@ -35,7 +35,8 @@ def test_inspect_json_and_table(tiny_file):
 def test_generate_writes_instances_sidecars_manifest_deterministically(tiny_file, tmp_path):
     outs = []
     for name in ("a", "b"):
-        r = run_cli("generate", tiny_file, "--norm", "2", "--box", "-1,1", "--gzip", "-o", tmp_path / name)
+        r = run_cli("generate", tiny_file, "--norm", "2", "--box", "-1,1", "--gzip", "--mode", "forward", "-o",
+                    tmp_path / name)
         assert r.returncode == 0, r.stderr
         outs.append(tmp_path / name)
     files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())

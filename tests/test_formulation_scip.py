@@ -45,7 +45,9 @@ def assert_sound_and_tight(res: dict, exact: float, tight: bool = True) -> None:
     assert res["certified_lower"] <= exact * (1 + 1e-12), (res, exact)  # sound: never above L
     assert res["sampled_lower"] <= exact * (1 + 1e-12) <= res["naive_upper"] * (1 + 1e-12)
     if tight:
-        assert res["upper"] == pytest.approx(exact, rel=REL)
+        # the upper bound is the dual bound widened by the solvers' tolerances: about 2e-6 of the objective's
+        # scale, which is all there is when L = 0 (case 5)
+        assert res["upper"] == pytest.approx(exact, rel=REL, abs=1e-5)
         assert res["lower"] == pytest.approx(exact, rel=REL)
         assert res["certified_lower"] == pytest.approx(exact, rel=REL)
 

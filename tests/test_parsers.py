@@ -1,4 +1,4 @@
-"""Parsers on the real sample outputs of SOLVERS.md and on files the four solvers write here for tiny models.
+"""Parsers on the real sample outputs of docs/solvers.md and on files the four solvers write here for tiny models.
 
 The samples are maximisation runs: numbers are checked exactly as the solvers printed them (no sign flips).
 The tiny models written below are minimisation problems, as lipgen's instances are.
@@ -162,7 +162,7 @@ def test_scip_sample_details():
 
 
 def test_scip_log_restarts_and_gap(tmp_path):
-    # the final block as SOLVERS.md section 5 shows it after restarts
+    # the final block as docs/solvers.md section 5 shows it after restarts
     log = tmp_path / "restarts.log"
     log.write_text("SCIP Status        : solving was interrupted [time limit reached]\n"
                    "Solving Time (sec) : 8.00\n"
@@ -239,8 +239,9 @@ def test_scip_truncated(scip_runs, tmp_path):
 def test_gurobi_samples():
     g = SAMPLES / "gurobi"
     a = gurobi.read_result(g / "A.sol", g / "A.log", g / "A.json")
+    # "Optimal solution found (tolerance 1.00e-04)" with a gap of 2.1e-5 left: the gap limit, not optimality
     assert (a.status, a.primal, a.dual, a.gap, a.nodes, a.n_solutions) == (
-        rec.OPTIMAL, 6.1365024969373989, 6.1366341233482844, 2.1449744533010474e-05, 1, 2)
+        rec.GAP_LIMIT, 6.1365024969373989, 6.1366341233482844, 2.1449744533010474e-05, 1, 2)
     assert a.time == 2.8550624847412109e-03 and a.solver_version == "13.0.3"
     assert a.values == {"x1": 7.0058086579591394e-01, "x2": 5.6178778362207282e-01, "s": 1.0, "t": 1.0}
 
@@ -352,18 +353,19 @@ def test_cplex_samples():
     c = SAMPLES / "cplex"
     a = cplex.parse_solution(c / "A.sol")
     assert (a.status, a.raw_status, a.objective, a.nodes) == (
-        rec.OPTIMAL, "102 integer optimal, tolerance", 6.1365037922977246, 0)
+        rec.GAP_LIMIT, "102 integer optimal, tolerance", 6.1365037922977246, 0)
     assert a.values == {"x1": 0.70076364785854428, "x2": 0.56159280225928188, "s": 1.0, "t": 1.0}
     r = cplex.read_result(c / "A.sol", c / "A.log")
     assert (r.status, r.primal, r.dual, r.gap, r.time, r.nodes, r.solver_version) == (
-        rec.OPTIMAL, 6.1365037922977246, 6.1365, 0.0, 0.02, 0, "22.2.0.0")
+        rec.GAP_LIMIT, 6.1365037922977246, 6.13645, 0.0, 0.02, 0, "22.2.0.0")
 
     r = cplex.read_result(c / "cvp45.sol", c / "cvp45.log")
-    assert (r.status, r.primal, r.dual, r.time, r.nodes) == (rec.TIME_LIMIT, 2088.16835986363, 235.8984, 10.0, 3500)
+    assert (r.status, r.primal, r.time, r.nodes) == (rec.TIME_LIMIT, 2088.16835986363, 10.0, 3500)
+    assert r.dual == pytest.approx(235.89835, rel=1e-15)  # the printed 235.8984 minus half its last digit
     assert r.gap == pytest.approx(0.887, **APPROX) and r.values["x15"] == 3.0 and len(r.values) == 45
 
     r = cplex.read_result(c / "msplit.sol", c / "msplit.log")  # no .sol: CPLEX had no solution to write
-    assert (r.status, r.primal, r.dual, r.gap, r.time) == (rec.TIME_LIMIT, None, 0.0, None, 5.0)
+    assert (r.status, r.primal, r.dual, r.gap, r.time) == (rec.TIME_LIMIT, None, -0.00005, None, 5.0)
     r = cplex.read_result(c / "infeas.sol", c / "infeas.log")  # the library log has no status line
     assert (r.status, r.primal, r.dual) == (rec.UNKNOWN, None, None) and "no status line" in r.message
 
@@ -371,23 +373,24 @@ def test_cplex_samples():
 def test_cplex_sample_logs():
     c = SAMPLES / "cplex"
     a = cplex.parse_log(c / "A.log")
-    assert (a.status, a.primal, a.dual, a.gap, a.time, a.has_incumbent) == (None, 6.1365, 6.1365, 0.0, 0.02, True)
+    assert (a.status, a.primal, a.dual, a.gap, a.time, a.has_incumbent) == (None, 6.1365, 6.13645, 0.0, 0.02, True)
     v = cplex.parse_log(c / "cvp45.log")  # last node line: "*  3486+ 2774  2088.1684  235.8984  88.70%"
-    assert (v.status, v.primal, v.dual, v.time) == (rec.TIME_LIMIT, 2088.1684, 235.8984, 10.0)
+    assert (v.status, v.primal, v.time) == (rec.TIME_LIMIT, 2088.1684, 10.0)
+    assert v.dual == pytest.approx(235.89835, rel=1e-15)
     m = cplex.parse_log(c / "msplit.log")  # "156033  1173    infeasible    0.0000   356373"
-    assert (m.status, m.primal, m.dual, m.gap, m.has_incumbent) == (rec.TIME_LIMIT, None, 0.0, None, False)
+    assert (m.status, m.primal, m.dual, m.gap, m.has_incumbent) == (rec.TIME_LIMIT, None, -0.00005, None, False)
     i = cplex.parse_log(c / "infeas.log")  # error 1217 (no solution to write) is not a failure
     assert (i.status, i.has_incumbent, i.time, i.message) == (None, False, 0.0, "")
 
 
 @pytest.mark.parametrize("line, expected", [
-    ("      0     2        0.0045    45     3812.3533        9.7818      376   99.74%", (3812.3533, 9.7818, 0.9974)),
-    ("*  3486+ 2774                         2088.1684      235.8984            88.70%", (2088.1684, 235.8984, 0.887)),
-    ("    105    95        cutoff           2481.5643        9.7818     2502   99.61%", (2481.5643, 9.7818, 0.9961)),
+    ("      0     2        0.0045    45     3812.3533        9.7818      376   99.74%", (3812.3533, 9.78175, 0.9974)),
+    ("*  3486+ 2774                         2088.1684      235.8984            88.70%", (2088.1684, 235.89835, 0.887)),
+    ("    105    95        cutoff           2481.5643        9.7818     2502   99.61%", (2481.5643, 9.78175, 0.9961)),
     ("      0     0        cutoff              0.7500                     15    0.00%", (0.75, None, 0.0)),
-    ("*   120    12      integral     0       12.0000       11.0000      345    8.33%", (12.0, 11.0, 0.0833)),
+    ("*   120    12      integral     0       12.0000       11.0000      345    8.33%", (12.0, 10.99995, 0.0833)),
     ("      0     0        6.1365     1        5.6365     Cuts: 3       40    8.87%", (5.6365, None, 0.0887)),
-    ("      0     0        0.0744    45                      0.0744      292         ", (None, 0.0744, None)),
+    ("      0     0        0.0744    45                      0.0744      292         ", (None, 0.07435, None)),  # the printed bound's rounded-down end
     ("      0     0        6.2544     0                     Cone: 3        5         ", (None, None, None)),
     ("Elapsed time = 8.91 sec. (22815.17 ticks, tree = 0.56 MB, solutions = 9)", None),
 ])
@@ -540,7 +543,9 @@ def test_dispatch():
     for solver, sol, log in (("scip", "A.sol", "A.log"), ("cplex", "A.sol", "A.log"), ("cbc", "opt.sol", "opt.log"),
                              ("gurobi", "A.sol", "A.log")):
         r = parse(solver, SAMPLES / solver / sol, SAMPLES / solver / log)
-        assert r.solver == solver and r.status == rec.OPTIMAL and r.primal is not None
+        # the CPLEX (status 102) and Gurobi (gap 2.1e-5) samples stopped at their gap tolerance
+        assert r.solver == solver and r.status == (rec.GAP_LIMIT if solver in ("cplex", "gurobi") else rec.OPTIMAL)
+        assert r.primal is not None
     with pytest.raises(LipgenError, match="unknown solver 'xpress'"):
         parse("xpress", "a.sol")
     with pytest.raises(LipgenError, match="only Gurobi"):

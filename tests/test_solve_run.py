@@ -65,10 +65,16 @@ def test_scip_warm_start_and_reuse(tmp_path):
     check_against_oracle(results, oracle_value(6, "2", "2"))
     log = (tmp_path / "runs" / (inst[0].name.split(".")[0] + "__scip") / "run.log").read_text()
     assert "start.mst" in log
-    again = solve_all(inst, "scip", tmp_path / "runs", OPTS)
-    assert all(r.get("skipped") for r in again)
+    logs = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*/run.log")}
+    again = solve_all(inst, "scip", tmp_path / "runs", OPTS, warm_start=True)
+    assert all(r["reused"] for r in again)
+    assert {p: p.stat().st_mtime_ns for p in logs} == logs  # nothing ran again
+    assert [r["lipschitz"] for r in again] == [r["lipschitz"] for r in results]
+    cold = solve_all(inst, "scip", tmp_path / "runs", OPTS)  # without the warm start: other settings
+    assert not any(r["reused"] for r in cold)
+    assert all(r["settings"]["warm_start"] is False for r in cold)
     forced = solve_all(inst, "scip", tmp_path / "runs", OPTS, force=True)
-    assert not any(r.get("skipped") for r in forced)
+    assert not any(r["reused"] for r in forced)
 
 
 def test_scip_through_a_real_executable_path(tmp_path):
@@ -94,9 +100,18 @@ def test_run_main_job_json(tmp_path):
     exact = oracle_value(0, "2", "2")
     assert res["certified_lower"] <= exact * (1 + 1e-12) <= res["upper"] * (1 + 1e-7)
     assert res["upper"] == pytest.approx(exact, rel=REL) and res["lower"] == pytest.approx(exact, rel=REL)
-    assert set(res["status"].split("/")) <= SOLVED and res["gap"] < 1e-4
-    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "-o", tmp_path / "work")  # reuses finished runs
-    assert r.returncode == 0 and "certified lower bound" in r.stdout
+    assert {p["status"] for p in res["problems"].values()} <= SOLVED and 0 <= res["gap"] < 1e-4
+    assert res["reused"] is False and not any(p["reused"] for p in res["problems"].values())
+    logs = {p: p.stat().st_mtime_ns for p in (tmp_path / "work" / "runs").glob("*/run.log")}
+    assert len(logs) == 2
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "-o", tmp_path / "work", "--json")  # reuses both runs
+    assert r.returncode == 0, r.stderr
+    again = json.loads(r.stdout)
+    assert again["reused"] is True and all(p["reused"] for p in again["problems"].values())
+    assert {p: p.stat().st_mtime_ns for p in logs} == logs
+    assert (again["upper"], again["certified_lower"]) == (res["upper"], res["certified_lower"])
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "-o", tmp_path / "work")
+    assert r.returncode == 0 and "lower bound (certified)" in r.stdout and "(reused)" in r.stdout
 
 
 def harder_network():
@@ -127,7 +142,7 @@ def test_time_limit_keeps_bounds_valid(tmp_path):
 
 def test_killed_solver(tmp_path):
     exe = tmp_path / "sleepy"
-    exe.write_text("#!/bin/sh\necho 'SCIP version 0 (fake)'\nsleep 60\n")
+    exe.write_text("#!/bin/sh\necho 'SCIP version 0 (fake)'\n[ \"$1\" = -v ] && exit 0\nsleep 60\n")
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
     generate(tiny_network(1), Box(*unit_box(2)), tmp_path / "inst", bounds=("upper",))
     res = solve_all(find_instances([tmp_path / "inst"]), "scip", tmp_path / "runs", SolveOptions(time_limit=0.5),
@@ -183,7 +198,8 @@ def test_parse_command_and_truncated_solution(tmp_path):
         cut = tmp_path / f"cut_{r['bound']}.sol"
         cut.write_text(text[: len(text) // 2].rsplit("\n", 1)[0] + "\nx_0   0.12")
         p = run_cli("parse", cut, "--instance", sidecar, "--solver", "scip", "--json")
-        assert p.returncode == 0, p.stderr
+        assert p.returncode == 1, p.stderr  # no bound from a file cut short
         res = json.loads(p.stdout)
         assert res["status"] == "truncated_solution", res
         assert res["lipschitz"]["lower"] is None and res["lipschitz"]["certified_lower"] is None
+        assert len(p.stderr.strip().splitlines()) == 1 and "cut short" in p.stderr

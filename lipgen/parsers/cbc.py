@@ -1,4 +1,4 @@
-"""CBC: the `-solu` solution file and the log (CBC's stdout), SOLVERS.md 4-5 (CBC 2.10.3 as bundled with pulp)."""
+"""CBC: the `-solu` solution file and the log (CBC's stdout), docs/solvers.md 4-5 (CBC 2.10.3 as bundled with pulp)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ _OBJ = re.compile(rf"^Objective value:\s*({NUM})", _M)
 _BOUND = re.compile(rf"^(?:Lower|Upper) bound:\s*({NUM})", _M)
 _GAP = re.compile(rf"^Gap:\s*({NUM})", _M)
 _NODES = re.compile(r"^Enumerated nodes:\s*(\d+)", _M)
+_RATIO = re.compile(rf"^ratioGap was changed from {NUM} to ({NUM})", _M)
 _WALL = re.compile(rf"^Time \(Wallclock seconds\):\s*({NUM})", _M | re.IGNORECASE)
 _TOTAL = re.compile(rf"^Total time \(CPU seconds\):\s*{NUM}\s*\(Wallclock seconds\):\s*({NUM})", _M)
 _CPU = re.compile(rf"^Time \(CPU seconds\):\s*({NUM})", _M)
@@ -127,6 +128,8 @@ def parse_log_text(text: str) -> LogInfo:
         info.gap = number(m.group(1))  # CBC prints a fraction (negative for -max runs)
     if (m := last(_NODES, text)):
         info.nodes = int(m.group(1))
+    if (m := last(_RATIO, text)):
+        info.gap_tolerance = number(m.group(1))
     if (m := last(_WALL, text) or last(_TOTAL, text)):
         info.time = number(m.group(1))
     if (m := last(_RESULT, text)):
@@ -160,6 +163,9 @@ def _status_of(sol: SolutionFile, log: LogInfo | None) -> str | None:
     """The file's status, unless the log is more precise (node limit, or the infeasible-at-time-limit fault)."""
     if log is None or log.status is None:
         return sol.status
+    if sol.status == rec.OPTIMAL and log.gap_tolerance:
+        # CBC prunes within its ratio gap and reports no bound: "optimal" proves only that gap
+        return rec.GAP_LIMIT
     if sol.status == rec.INFEASIBLE and log.status == rec.TIME_LIMIT and log.message == BUG_NOTE:
         return rec.TIME_LIMIT
     if sol.status == rec.INTERRUPTED and log.status in (rec.NODE_LIMIT, rec.TIME_LIMIT, rec.GAP_LIMIT):

@@ -4,6 +4,7 @@ are combined into one SolveRecord."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal, InvalidOperation
 import os
 import re
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from lipgen.errors import LipgenError
 from lipgen.parsers import record as rec
 
-# A number as solvers print it (SOLVERS.md section 5), including infinities.
+# A number as solvers print it (docs/solvers.md section 5), including infinities.
 NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf(?:inity)?)"
 
 # Statuses after which no incumbent is implied by the status itself.
@@ -51,6 +52,7 @@ class LogInfo:
     has_incumbent: bool | None = None  # False: the log says the run ended without any solution
     raw_status: str | None = None
     message: str = ""  # the error line for LICENSE_LIMIT / CRASHED, or a note on the status
+    gap_tolerance: float | None = None  # a relative gap the solver was told it may stop at (CBC's ratioGap)
 
 
 def read_text(path: str | os.PathLike, what: str) -> str:
@@ -80,6 +82,22 @@ def number(text: str | None, infinity: float = math.inf) -> float | None:
     if not math.isfinite(value) or abs(value) >= infinity:
         return None
     return value
+
+
+def number_floor(text: str | None, infinity: float = math.inf) -> float | None:
+    """A printed number's smallest possible value: its value minus half a unit of its last printed digit.
+
+    Logs that round a bound (CPLEX's node table prints 4 decimals) give it only to that precision; a bound
+    read from them must be moved by the rounding to stay a bound.
+    """
+    value = number(text, infinity)
+    if value is None:
+        return None
+    try:
+        exponent = Decimal(text.strip()).as_tuple().exponent
+    except InvalidOperation:
+        return value
+    return value - 0.5 * 10.0 ** exponent if isinstance(exponent, int) else value
 
 
 def percent(text: str | None) -> float | None:

@@ -1,4 +1,4 @@
-"""CPLEX: the XML solution file (`CPLEXSolution`) and the log, SOLVERS.md 4-5.
+"""CPLEX: the XML solution file (`CPLEXSolution`) and the log, docs/solvers.md 4-5.
 
 The log is either the callable library's (node table, `Total (root+branch&cut) = T sec.`, no status line)
 or the interactive optimizer's / `lipgen-cplex`'s, which adds `MIP - <status>[:  Objective = v]`,
@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 
 from lipgen.parsers import record as rec
 from lipgen.parsers.common import (NUM, LogInfo, SolutionFile, assemble, first_error, is_file, last, last_run, number,
+                                   number_floor,
                                    percent, read_text, truncated)
 
 SOLVER = "cplex"
@@ -24,7 +25,7 @@ CODES = {
     5: (rec.OPTIMAL, True), 6: (rec.UNKNOWN, True), 10: (rec.INTERRUPTED, True), 11: (rec.TIME_LIMIT, True),
     12: (rec.INTERRUPTED, True), 13: (rec.INTERRUPTED, True), 21: (rec.INTERRUPTED, True),
     22: (rec.INTERRUPTED, True), 23: (rec.UNKNOWN, True), 24: (rec.UNKNOWN, True), 25: (rec.TIME_LIMIT, True),
-    101: (rec.OPTIMAL, True), 102: (rec.OPTIMAL, True), 103: (rec.INFEASIBLE, False),
+    101: (rec.OPTIMAL, True), 102: (rec.GAP_LIMIT, True), 103: (rec.INFEASIBLE, False),
     104: (rec.INTERRUPTED, True), 105: (rec.NODE_LIMIT, True), 106: (rec.NODE_LIMIT, False),
     107: (rec.TIME_LIMIT, True), 108: (rec.TIME_LIMIT, False), 109: (rec.CRASHED, True),
     110: (rec.CRASHED, False), 111: (rec.MEMORY_LIMIT, True), 112: (rec.MEMORY_LIMIT, False),
@@ -170,9 +171,11 @@ def _node_line(line: str) -> tuple[float | None, float | None, float | None] | N
     numbers = [number(t) for t in body]
     if None in numbers or len(numbers) > 2:
         return None
+    # the bound column is rounded to a few decimals: only its rounded-down end is a bound
+    bound = number_floor(body[-1]) if body and (gap is None or len(numbers) == 2) else None
     if gap is not None:
-        return (numbers[0], numbers[1] if len(numbers) == 2 else None, gap) if numbers else None
-    return None, numbers[0] if numbers else None, None
+        return (numbers[0], bound, gap) if numbers else None
+    return None, bound, None
 
 
 def _count(token: str) -> bool:
@@ -183,4 +186,8 @@ def read_result(solution_path, log_path=None) -> rec.SolveRecord:
     """Status, objective, values and nodes from the XML; bound, gap and time from the log."""
     sol = parse_solution(solution_path) if is_file(solution_path) else None
     log = parse_log(log_path) if is_file(log_path) else None
-    return assemble(SOLVER, solution_path, sol, log)
+    r = assemble(SOLVER, solution_path, sol, log)
+    if r.status == rec.OPTIMAL and r.primal is not None:
+        # status 101 proves the incumbent optimal; the node table's last bound and gap are older than that
+        r.dual, r.gap = r.primal, 0.0
+    return r

@@ -1,5 +1,5 @@
 """Gurobi: the `.sol` file (values, no status), the `.json` result file (status, bound, gap, ...) and the
-log (`LogFile=`), SOLVERS.md 4-5. gurobi_cl and lipgen's `lipgen-gurobi-cl` print errors as `Error <code>: ...`."""
+log (`LogFile=`), docs/solvers.md 4-5. gurobi_cl and lipgen's `lipgen-gurobi-cl` print errors as `Error <code>: ...`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from lipgen.parsers.common import (NUM, LogInfo, SolutionFile, assemble, first_e
                                    percent, read_text, truncated)
 
 SOLVER = "gurobi"
+GAP_CLOSED = 1e-9  # |primal - dual| below this (relative) counts as a closed gap
 NO_VALUE = 1e100  # Gurobi's "undefined" (ObjVal without a solution, MIPGap without a bound)
 LICENSE_NOTE = ("Gurobi's size-limited license refused the model (at most 2000 variables and 2000 constraints, "
                 "and at most 200 variables once any quadratic term exists)")
@@ -198,7 +199,12 @@ def read_result(solution_path, log_path=None, result_json=None) -> rec.SolveReco
     res = parse_json(result_json) if is_file(result_json) else None
     log = parse_log(log_path) if is_file(log_path) else None
     merged = _merge(sol, res)
-    return assemble(SOLVER, solution_path if solution_path is not None else result_json, merged, log)
+    r = assemble(SOLVER, solution_path if solution_path is not None else result_json, merged, log)
+    if r.status == rec.OPTIMAL and r.primal is not None and r.dual is not None and (
+            abs(r.primal - r.dual) > GAP_CLOSED * max(1.0, abs(r.primal))):
+        # Gurobi says "optimal" whenever MIPGap is reached; a gap left open is the gap limit
+        r.status = rec.GAP_LIMIT
+    return r
 
 
 def _merge(sol: SolutionFile | None, res: SolutionFile | None) -> SolutionFile | None:

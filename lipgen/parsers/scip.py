@@ -1,4 +1,4 @@
-"""SCIP: the solution file of `write solution` / `writeBestSol` and the log (`-l` or stdout), SOLVERS.md 4-5."""
+"""SCIP: the solution file of `write solution` / `writeBestSol` and the log (`-l` or stdout), docs/solvers.md 4-5."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from lipgen.solvers.backends import (BACKENDS, SOLVERS, Backend, Executable, Invocation, SolveOptions, get_backend,
                                      write_mip_start)
-from lipgen.solvers.runner import RunOutcome, log_tail, run
+from lipgen.solvers.runner import RunOutcome, SolverProcess, kill_leftovers, log_tail, run, stop_all
 
 __all__ = ["BACKENDS", "SOLVERS", "Backend", "Executable", "Invocation", "SolveOptions", "RunOutcome",
-           "get_backend", "log_tail", "run", "write_mip_start"]
+           "SolverProcess", "get_backend", "kill_leftovers", "log_tail", "run", "stop_all", "write_mip_start"]

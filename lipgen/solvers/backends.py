@@ -1,6 +1,6 @@
 """One backend per solver: find its executable, build its command line, write its MIP start file.
 
-Every backend speaks the solver's own command-line syntax (SOLVERS.md section 6), so a real `scip`,
+Every backend speaks the solver's own command-line syntax (docs/solvers.md section 6), so a real `scip`,
 `gurobi_cl`, `cplex` or `cbc` and lipgen's launchers (`lipgen-scip`, `lipgen-gurobi-cl`,
 `lipgen-cplex`, which take the same syntax) are interchangeable. Each run writes, in its working
 directory: `run.log` (the solver's log), `run.sol` (its native solution file), `run.out` (its
@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
@@ -46,7 +46,7 @@ class Executable:
     @cached_property
     def version(self) -> str | None:
         """The solver's version; for an executable, asked from it once (None if it does not say)."""
-        return self.known_version or _probe_version(self.solver, self.argv)
+        return self.known_version or _probe_version(self.solver, tuple(self.argv))
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,14 @@ class SolveOptions:
     extra: dict = field(default_factory=dict)  # raw solver parameters, in the solver's own naming
 
     def validate(self) -> None:
-        checks = (("time limit", self.time_limit, lambda v: v > 0), ("threads", self.threads, lambda v: v >= 1),
-                  ("gap", self.gap, lambda v: v >= 0), ("memory limit", self.mem_limit, lambda v: v > 0),
-                  ("seed", self.seed, lambda v: 0 <= v <= 2_000_000_000))
-        for name, value, ok in checks:
+        checks = (("time limit", "--time-limit", self.time_limit, lambda v: v > 0, "a positive number of seconds"),
+                  ("threads", "--threads", self.threads, lambda v: v >= 1, "at least 1"),
+                  ("gap", "--gap", self.gap, lambda v: v >= 0, "0 or a positive relative gap, e.g. 1e-4"),
+                  ("memory limit", "--mem-limit", self.mem_limit, lambda v: v > 0, "a positive number of MB"),
+                  ("seed", "--seed", self.seed, lambda v: 0 <= v <= 2_000_000_000, "between 0 and 2000000000"))
+        for name, option, value, ok, rule in checks:
             if value is not None and not (math.isfinite(value) and ok(value)):
-                raise LipgenError(f"invalid {name}: {value}")
+                raise LipgenError(f"invalid {name} ({option} {value}): must be {rule}")
 
 
 @dataclass
@@ -93,13 +95,14 @@ def _fmt(value) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def _probe_version(solver: str, argv: list[str]) -> str | None:
+@lru_cache(maxsize=None)
+def _probe_version(solver: str, argv: tuple[str, ...]) -> str | None:
     args, pattern = {"scip": (["-v"], r"SCIP version (\S+)"),
                      "gurobi": (["--version"], r"version (\d+\.\d+\.\d+)"),
                      "cplex": (["-c", "quit"], r"Optimizer (\d[\d.]*\d)"),
                      "cbc": (["-quit"], r"Version: (\S+)")}[solver]
     try:
-        out = subprocess.run(argv + args, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
+        out = subprocess.run(list(argv) + args, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
                              errors="replace").stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -248,8 +251,10 @@ class ScipBackend(Backend):
             # through a settings file, which also takes the advanced parameters that `set` hides in menus
             inv.inputs["lipgen.set"] = "".join(f"{k} = {_scip_value(v)}\n" for k, v in opts.extra.items())
             args += ["-s", "lipgen.set"]
-        commands = sets + [f"read {path(model)}"] + ([f"read {path(start)}"] if start else []) + [
-            "optimize", "display statistics", f"write solution {SOLUTION}", "quit"]
+        # printzeros: a solution that lists every variable lets the checker tell a cut file from zeros
+        commands = sets + ["set write printzeros TRUE", f"read {path(model)}"] + (
+            [f"read {path(start)}"] if start else []) + ["optimize", "display statistics",
+                                                         f"write solution {SOLUTION}", "quit"]
         for c in commands:
             args += ["-c", c]
         return args

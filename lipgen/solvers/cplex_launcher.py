@@ -73,6 +73,8 @@ class Tee:
                 self._fh = open(self.log_name, "a", encoding="utf-8")
                 self._fh.write(f"\nLog started (V{self.version}) {datetime.datetime.now():%a %b %d %H:%M:%S %Y}\n\n")
             self._fh.write(text)
+            if "\n" in text:
+                self._fh.flush()  # whole lines reach the file at once: lipgen follows the log while CPLEX runs
 
     def line(self, text: str = "") -> None:
         self.write(text + "\n")

@@ -1,0 +1,100 @@
+"""The MIQCQP of docs/formulation.md, built into a solver-neutral Model with numpy.
+
+Naming scheme (neuron indices are the original ones of the weights file, layers count from 1):
+  x_i scaled input (x = c + h x'), v_i direction (vp_i / vm_i its l1 split), z{k}_i scaled pre-activation,
+  a{k}_i scaled post-activation (unstable neurons), s{k}_i activation binary (unstable neurons), t{k}_i scaled
+  derivative before the ReLU, y{k}_i after it (unstable neurons), g_j scaled output derivative,
+  w / w_j / c_j / sg_j objective helpers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..bounds import LayerBounds, Stability, interval_bounds, stabilities
+from ..model import Model
+from ..network import Network
+from .activation import ActivationProblem
+from .backward import BackwardFormulation
+from .forward import ForwardFormulation
+from .scaling import Scaling, compute_scaling
+from .spec import (BOUND_KINDS, CONVEX_MIQCP, DEFAULT_EPS, ENCODINGS, MILP, MODES, NONCONVEX_MIQCQP, NONCONVEX_MIQP,
+                   Spec, classify_problem, lipschitz_from_objective, objective_from_lipschitz, objective_transform,
+                   resolve_mode)
+
+NAMING = {"input": "x_{i} (scaled: x = input_center + input_scale * x')", "pre_activation": "z{k}_{i} (scaled)",
+          "activation": "s{k}_{i}", "post_activation": "a{k}_{i} (scaled)"}
+NAMING_FORWARD = {"direction": "v_{i}", "output_derivative": "g_{j} (scaled by 1 / objective_scale)",
+                  "derivative": "t{k}_{i} (scaled)", "derivative_after_relu": "y{k}_{i} (scaled)"}
+NAMING_BACKWARD = {"covector": "cov_{j} (selection or sign binaries, or the l2 ball)",
+                   "pulled_back": "r{k}_{i} (scaled; r0_{i} by 1 / objective_scale)",
+                   "pulled_back_after_relu": "q{k}_{i} (scaled)"}
+
+
+@dataclass
+class Formulation:
+    """A built problem plus what is needed to read its solutions back."""
+
+    model: Model
+    spec: Spec
+    eps: float | None  # the strict margin (scaled distance); None for the upper problem
+    objective_transform: str  # "neg": L = scale * -obj;  "sqrt_neg": L = scale * sqrt(-obj)
+    scaling: Scaling
+    problem_class: str
+    solvers: dict  # solver -> {"ok": bool, "why": str, "params": {...}}
+    layers: list[dict] = field(default_factory=list)  # per hidden layer: neuron counts
+    states: list[str] = field(default_factory=list)  # per hidden layer: one letter A/I/U per neuron
+    naming: dict = field(default_factory=dict)
+    plan: ActivationProblem | None = None
+
+    @property
+    def objective_scale(self) -> float:
+        return self.scaling.objective
+
+
+def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
+    """A cheap estimate of L for the objective's scale: the sampled lower bound, else the naive upper bound."""
+    from ..anchors import naive_upper_bound, sampled_lower_bound
+
+    value = sampled_lower_bound(network, lower, upper, alpha, beta, n=200).value
+    return value if value > 0 else naive_upper_bound(network, alpha, beta)
+
+
+def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
+            stability: list[Stability] | None = None, estimate: float | None = None) -> ActivationProblem:
+    """Bounds, classification, scaling and index sets of the problem, without building the model.
+
+    The plan's spec has its mode resolved (`auto` becomes forward or backward)."""
+    spec.check()
+    spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
+    if bounds is None:
+        bounds = interval_bounds(network, lower, upper)
+    if stability is None:
+        stability = stabilities(network, bounds)
+    if estimate is None:
+        estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta)
+    scaling = compute_scaling(network, lower, upper, stability, estimate)
+    cls = BackwardFormulation if spec.mode == "backward" else ForwardFormulation
+    return cls(network, lower, upper, spec, bounds, stability, scaling)
+
+
+def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, name: str | None = None,
+          bounds: list[LayerBounds] | None = None, stability: list[Stability] | None = None,
+          estimate: float | None = None) -> Formulation:
+    """Build the upper-bound (non-strict) or lower-bound (strict) problem for `network` on the box."""
+    plan = prepare(network, lower, upper, spec, bounds, stability, estimate)
+    spec = plan.spec
+    model = plan.build(name or f"{network.name}_{spec.bound}").build()
+    cls, solvers = classify_problem(spec, network.n_outputs)
+    naming = dict(NAMING, **(NAMING_BACKWARD if spec.mode == "backward" else NAMING_FORWARD))
+    return Formulation(model=model, spec=spec, eps=spec.margin, scaling=plan.scaling,
+                       objective_transform=objective_transform(spec, network.n_outputs), problem_class=cls,
+                       solvers=solvers, layers=[st.counts() for st in plan.stability],
+                       states=[st.code() for st in plan.stability], naming=naming, plan=plan)
+
+
+__all__ = ["BOUND_KINDS", "CONVEX_MIQCP", "DEFAULT_EPS", "ENCODINGS", "MILP", "MODES", "resolve_mode", "NONCONVEX_MIQCQP", "NONCONVEX_MIQP",
+           "Formulation", "Scaling", "Spec", "build", "classify_problem", "lipschitz_estimate",
+           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "prepare"]

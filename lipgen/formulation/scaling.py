@@ -1,0 +1,95 @@
+"""The scaled problem (docs/formulation.md, section 4): every variable of order one, results mapped back exactly.
+
+Solvers' tolerances are absolute (about 1e-6 on rows, 1e-9 to 1e-6 on the objective), so lipgen never
+writes the network's raw numbers. It writes an exactly equivalent problem:
+
+- input:  x = c + h * x'   with c the box centre and h a power of two >= the half width (x' in [-1, 1]);
+- layer k (hidden):  z'_k = z_k / sigma_k  with sigma_k a power of two near the norm of the neuron's row
+  in the scaled coordinates of the layer before, so z' is (up to a factor sqrt 2) the distance to the
+  neuron's hyperplane there and the strict margin eps is a distance;
+- derivatives:  t'_k = t_k / tau_k  with tau_k a power of two >= the bound of |t_k| (t' in [-1, 1]);
+- objective:  L = Lambda * T(obj)  with Lambda a power of two near a cheap estimate of L.
+
+Powers of two make every scaled coefficient the exact float64 of the unscaled one times 2^e: the scaled
+problem has the same solutions as the unscaled one, only the input's centring is rounded (by at most one
+unit in the last place of W c + b).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bounds import Stability
+from ..network import Network
+
+
+def power_of_two(x, up: bool = False) -> np.ndarray:
+    """2^round(log2 x) (or 2^ceil with up=True) elementwise; 1 where x is 0 or not finite."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.ones_like(x)
+    ok = np.isfinite(x) & (x > 0)
+    mant, expo = np.frexp(x[ok])  # x = mant * 2^expo, mant in [0.5, 1)
+    if up:
+        e = np.where(mant == 0.5, expo - 1, expo)
+    else:
+        e = np.where(mant >= np.sqrt(0.5), expo, expo - 1)
+    out[ok] = np.ldexp(1.0, e)
+    return out
+
+
+@dataclass
+class Scaling:
+    """The change of variables between the network's numbers and the instance's."""
+
+    center: np.ndarray  # c: x = c + h x'
+    halfwidth: np.ndarray  # h, powers of two
+    sigma: list[np.ndarray]  # per hidden layer, powers of two: z' = z / sigma
+    objective: float  # Lambda, a power of two: L = Lambda * T(objective value)
+
+    def to_json(self) -> dict:
+        return {"input_center": self.center.tolist(), "input_scale": self.halfwidth.tolist(),
+                "objective_scale": self.objective}
+
+    def input_point(self, xs) -> np.ndarray:
+        """Original input x from the instance's scaled input x'."""
+        return self.center + self.halfwidth * np.asarray(xs, dtype=np.float64)
+
+    def scaled_input(self, x) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) - self.center) / self.halfwidth
+
+
+def input_map(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(c, h): the box centre and a power of two at least its half width."""
+    lower, upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    center = lower / 2 + upper / 2
+    return center, power_of_two((upper - lower) / 2, up=True)
+
+
+def layer_scales(network: Network, halfwidth: np.ndarray, stability: list[Stability]) -> list[np.ndarray]:
+    """sigma_k per hidden layer: the power of two nearest the l2 norm of each scaled row.
+
+    Inactive neurons of the layer before are left out of the norm: their output is always 0.
+    """
+    sigmas = []
+    prev, keep = halfwidth, np.ones(network.n_inputs, dtype=bool)
+    for k, st in enumerate(stability):
+        w = network.weights[k]
+        norms = np.linalg.norm(w[:, keep] * prev[keep], axis=1)
+        sigma = power_of_two(norms)
+        sigmas.append(sigma)
+        prev, keep = sigma, ~st.inactive
+    return sigmas
+
+
+def objective_scale(estimate: float | None) -> float:
+    """Lambda: the power of two nearest a cheap estimate of L (1 when there is none, or it is 0)."""
+    if estimate is None or not np.isfinite(estimate) or estimate <= 0:
+        return 1.0
+    return float(power_of_two(estimate))
+
+
+def compute_scaling(network: Network, lower, upper, stability: list[Stability], estimate: float | None) -> Scaling:
+    center, halfwidth = input_map(lower, upper)
+    return Scaling(center, halfwidth, layer_scales(network, halfwidth, stability), objective_scale(estimate))

@@ -1,0 +1,102 @@
+"""Gather runs into one report folder:
+
+    NAME.csv  NAME.json  NAME.md  NAME.txt   the tables (one row per network x norms x domain x encoding x solver)
+    NAME.solu                                 MIPLIB-style objective values of the instances (lipgen.report.solu)
+    plots/bounds-<benchmark>.png              with --plots (lipgen.report.plots)
+    plots/profile-<benchmark>.png
+
+When one instance was solved by the same solver more than once (runs folders from several machines),
+the row uses the best run (solved before limit before fail, then the better bound) and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lipgen import __version__, atomic
+from lipgen.errors import LipgenError
+from lipgen.report.gather import Run, gather
+from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary
+from lipgen.report.solu import SoluEntry, render_solu, solu_entries
+from lipgen.report.tables import render_csv, render_markdown, render_text
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+    summary: list[dict]
+    best: list[dict]
+    solu: list[SoluEntry]
+    refused: list[dict]
+    messages: list[str]
+    runs_folders: list[str]
+    n_results: int
+    text_table: str = ""
+    files: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"lipgen_version": __version__, "runs_folders": self.runs_folders, "results": self.n_results,
+                "rows": [r.to_dict() for r in self.rows], "solvers": self.summary, "best": self.best,
+                "solu": [e.to_dict() for e in self.solu], "refused": self.refused, "messages": self.messages}
+
+
+def _preference(run: Run) -> tuple:
+    rank = {SOLVED: 0, LIMIT: 1, FAIL: 2}[outcome(run)]
+    q = run.result.get("lipschitz") or {}
+    if run.result.get("bound") == "upper":
+        v = q.get("upper")
+        score = v if v is not None else math.inf
+    else:
+        v = q.get("certified_lower") if q.get("certified_lower") is not None else q.get("lower")
+        score = -v if v is not None else math.inf
+    return rank, score, str(run.path)
+
+
+def pair_runs(runs: list[Run], messages: list[str]) -> dict[tuple[str, str], dict[str, Run]]:
+    """(group, solver) -> {bound kind: the run used}."""
+    found: dict[tuple[str, str, str], list[Run]] = {}
+    for r in runs:
+        found.setdefault((group_key(r), r.solver, str(r.result.get("bound"))), []).append(r)
+    pairs: dict[tuple[str, str], dict[str, Run]] = {}
+    for (group, solver, kind), candidates in sorted(found.items()):
+        chosen = min(candidates, key=_preference)
+        if len(candidates) > 1:
+            messages.append(f"note: {len(candidates)} runs of {chosen.name} with {solver}; the table uses "
+                            f"{chosen.path}")
+        pairs.setdefault((group, solver), {})[kind] = chosen
+    return pairs
+
+
+def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs: list[str | Path] | None = None,
+            plots: bool = False, name: str = "results") -> Report:
+    """Read every result.json under `runs_folders` and write the report into `output`."""
+    if not name or "/" in name or name.startswith("."):
+        raise LipgenError(f"--name {name!r}: give a plain file name")
+    gathered = gather(runs_folders, instance_dirs)
+    if not gathered.runs:
+        raise LipgenError("no usable result: " + "; ".join(gathered.messages[:3]))
+    messages = list(gathered.messages)
+    rows = make_rows(pair_runs(gathered.runs, messages))
+    summary = solver_summary(rows)
+    entries, solu_messages = solu_entries(gathered.runs)
+    messages += solu_messages
+    report = Report(rows, summary, best_solvers(rows), entries, gathered.refused, messages,
+                    [str(p) for p in runs_folders], len(gathered.runs))
+    report.text_table = render_text(rows, summary)
+    out = Path(output)
+    contents = {out / f"{name}.csv": render_csv(rows), out / f"{name}.md": render_markdown(rows, summary),
+                out / f"{name}.txt": report.text_table, out / f"{name}.solu": render_solu(entries)}
+    if plots:
+        from lipgen.report.plots import require_matplotlib, write_plots
+
+        require_matplotlib()  # say so before anything is written
+    for path, text in contents.items():
+        atomic.write_text(path, text)
+    report.files = list(contents)
+    if plots:
+        report.files += write_plots(rows, out / "plots")
+    atomic.write_json(out / f"{name}.json", report.to_json())
+    report.files.append(out / f"{name}.json")
+    return report

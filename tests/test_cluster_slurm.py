@@ -1,0 +1,251 @@
+"""A real one-node SLURM: `lipgen jobs --submit` runs an array job, and `lipgen collect` on its runs equals a local run.
+
+The fixture installs Debian's slurmctld, slurmd, slurm-client and munge when they are missing (root and apt-get
+needed), writes a slurm.conf in a temporary folder, starts munged, slurmctld and slurmd there, and at the end
+stops exactly the processes it started, by pid. Without root or apt the test is skipped with the reason, unless
+LIPGEN_REQUIRE_SLURM=1 (set by .ci/run), where that is a failure: CI cannot skip it silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import tiny_network, unit_box
+
+from lipgen.domain import Box
+from lipgen.instance import generate
+
+REQUIRED = os.environ.get("LIPGEN_REQUIRE_SLURM") == "1"
+PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
+PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"]
+SBIN = os.pathsep.join(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+
+
+def unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"LIPGEN_REQUIRE_SLURM=1 but the SLURM test cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def which(name: str) -> str | None:
+    return shutil.which(name) or shutil.which(name, path=SBIN)
+
+
+def tail(path: Path, n: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no file)"
+
+
+def ensure_installed() -> None:
+    if all(which(p) for p in PROGRAMS):
+        return
+    if os.geteuid() != 0:
+        unavailable("SLURM is not installed, and installing it needs root")
+    if shutil.which("apt-get") is None:
+        unavailable("SLURM is not installed, and there is no apt-get to install it")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-q", *PACKAGES]
+    r = subprocess.run(install, capture_output=True, text=True, env=env, timeout=1200)
+    if r.returncode != 0:  # cold package lists on a fresh machine
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, env=env, timeout=600)
+        r = subprocess.run(install, capture_output=True, text=True, env=env, timeout=1200)
+    if r.returncode != 0 or not all(which(p) for p in PROGRAMS):
+        unavailable("apt-get could not install " + " ".join(PACKAGES) + ": " + (r.stderr or r.stdout)[-500:])
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_for(predicate, timeout: float, what: str, logs: list[Path]):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"SLURM: {what} within {timeout:.0f} s\n" + "\n".join(f"--- {p}\n{tail(p)}" for p in logs),
+                pytrace=False)
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Cluster:
+    """munged, slurmctld and slurmd of one node, all files under one temporary folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.conf = root / "slurm.conf"
+        self.env = dict(os.environ, SLURM_CONF=str(self.conf))
+        self.pids: dict[str, int] = {}
+
+    def run(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([which(argv[0]) or argv[0], *argv[1:]], capture_output=True, text=True,
+                              env=self.env, timeout=timeout)
+
+    def start(self) -> None:
+        d = self.root
+        d.chmod(0o755)  # munged wants its socket's folder searchable
+        key = d / "munge.key"
+        key.write_bytes(os.urandom(1024))
+        key.chmod(0o400)
+        sock = d / "munge.sock"
+        r = subprocess.run([which("munged"), "--force", f"--key-file={key}", f"--log-file={d / 'munged.log'}",
+                            f"--seed-file={d / 'munged.seed'}", f"--pid-file={d / 'munged.pid'}",
+                            f"--socket={sock}"], capture_output=True, text=True, timeout=60)
+        self._started("munged", d / "munged.pid", r)
+        host = socket.gethostname().split(".")[0]
+        cpus = len(os.sched_getaffinity(0))
+        mem_mb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                          if line.startswith("MemTotal")) ) // 1024 * 9 // 10
+        ctld_port, d_port = free_ports(2)  # not 6817/6818: another SLURM may run on this machine
+        for sub in ("state", "spool"):
+            (d / sub).mkdir()
+        self.conf.write_text("\n".join([
+            "ClusterName=lipgentest", f"SlurmctldHost={host}(127.0.0.1)", f"SlurmctldPort={ctld_port}",
+            f"SlurmdPort={d_port}", "SlurmUser=root", "SlurmdUser=root", "AuthType=auth/munge",
+            f"AuthInfo=socket={sock}", "CredType=cred/munge", "ProctrackType=proctrack/linuxproc",
+            "TaskPlugin=task/none", "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core",
+            f"StateSaveLocation={d / 'state'}", f"SlurmdSpoolDir={d / 'spool'}",
+            f"SlurmctldPidFile={d / 'slurmctld.pid'}", f"SlurmdPidFile={d / 'slurmd.pid'}",
+            f"SlurmctldLogFile={d / 'slurmctld.log'}", f"SlurmdLogFile={d / 'slurmd.log'}",
+            "ReturnToService=2", "MpiDefault=none", "SwitchType=switch/none", "JobAcctGatherType=jobacct_gather/none",
+            f"NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN",
+            f"PartitionName=main Nodes={host} Default=YES MaxTime=INFINITE State=UP", ""]))
+        self._started("slurmctld", d / "slurmctld.pid", self.run("slurmctld", "-f", str(self.conf)))
+        self._started("slurmd", d / "slurmd.pid", self.run("slurmd", "-f", str(self.conf)))
+        wait_for(lambda: "idle" in self.run("sinfo", "-h", "-o", "%T").stdout, 60, "the node did not become idle",
+                 [d / "slurmctld.log", d / "slurmd.log"])
+
+    def _started(self, name: str, pid_file: Path, r: subprocess.CompletedProcess) -> None:
+        if r.returncode != 0:
+            pytest.fail(f"{name} did not start: {r.stderr or r.stdout}", pytrace=False)
+        wait_for(lambda: read_pid(pid_file) is not None, 20, f"{name} wrote no pid file",
+                 [self.root / f"{name}.log"])
+        self.pids[name] = read_pid(pid_file)
+
+    def stop(self) -> None:
+        """Stop the daemons this fixture started (by their pids, newest first), nothing else."""
+        for name in ("slurmd", "slurmctld", "munged"):
+            pid = self.pids.get(name)
+            if pid is None or not _is(pid, name):
+                continue
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while _is(pid, name) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _is(pid, name):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _is(pid: int, name: str) -> bool:
+    """The process `pid` is still alive and still the program we started (pids get reused)."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        state = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                     if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return comm == name[:15] and "zombie" not in state
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    if os.geteuid() != 0:
+        unavailable("a one-node SLURM needs root (slurmd runs as root)")
+    ensure_installed()
+    root = Path(tempfile.mkdtemp(prefix="lipgen-slurm-"))
+    cluster = Cluster(root)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def lipgen(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lipgen", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def wait_job(cluster: Cluster, job_id: str, timeout: float = 600) -> None:
+    wait_for(lambda: cluster.run("squeue", "-h", "-j", job_id).stdout.strip() == "", timeout,
+             f"job {job_id} did not finish", [cluster.root / "slurmctld.log", cluster.root / "slurmd.log"])
+
+
+def comparable(report: Path) -> tuple[list[dict], str]:
+    data = json.loads((report / "results.json").read_text())
+    keys = ("group", "solver", "status", "statuses", "upper", "lower", "certified_lower", "best_lower", "gap")
+    return [{k: r[k] for k in keys} for r in data["rows"]], (report / "results.solu").read_text()
+
+
+def test_slurm_array_job_matches_a_local_run(slurm, tmp_path):
+    base = tmp_path / "clu ster 'q' $HOME"
+    inst = base / "instances `x`"
+    generate(tiny_network(1), Box(*unit_box(2)), inst, alpha="inf", beta="inf")
+    generate(tiny_network(2), Box(*unit_box(3)), inst, alpha="2", beta="2")
+    job = base / 'job "dq" $x'
+    runs = base / "runs 'a' $y"
+    r = lipgen("jobs", inst, "--scheduler", "slurm", "--solver", "scip", "-o", job, "--runs", runs, "--time-limit",
+               "120", "--mem", "1000", "--array-chunk", "2", "--max-parallel", "2", "--partition", "main",
+               "--submit", env=slurm.env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    job_id = (job / "job_id").read_text().strip()
+    assert job_id.isdigit() and f"submitted job {job_id}" in r.stdout
+    wait_job(slurm, job_id)
+    logs = sorted(p.name for p in (job / "logs").iterdir())
+    assert logs == [f"lipgen-scip-{job_id}_1.out", f"lipgen-scip-{job_id}_2.out"], logs
+    for log in (job / "logs").iterdir():
+        assert "lipgen task" in log.read_text(), log.read_text()
+    results = sorted(runs.glob("*/result.json"))
+    assert len(results) == 4, [tail(p) for p in (job / "logs").iterdir()]
+
+    local = lipgen("solve", inst, "-o", base / "local runs", "--solver", "scip", "--time-limit", "120",
+                   "--mem-limit", "1000")
+    assert local.returncode == 0, local.stderr
+    for name, folder in (("cluster", runs), ("local", base / "local runs")):
+        c = lipgen("collect", folder, "-o", base / f"report {name}")
+        assert c.returncode == 0, c.stderr
+    cluster_rows, cluster_solu = comparable(base / "report cluster")
+    local_rows, local_solu = comparable(base / "report local")
+    assert len(cluster_rows) == 2 and all(r["status"] == "solved" for r in cluster_rows)
+    for a, b in zip(cluster_rows, local_rows):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert a[k] == (pytest.approx(b[k], rel=1e-9) if isinstance(a[k], float) else b[k]), (k, a, b)
+    assert cluster_solu == local_solu and cluster_solu.count("=opt=") == 4
+
+    # re-submitted: every task finds its runs finished and redoes nothing
+    stamps = {p: p.stat().st_mtime_ns for p in results}
+    again = lipgen("jobs", inst, "--solver", "scip", "-o", job, "--runs", runs, "--time-limit", "120", "--mem",
+                   "1000", "--array-chunk", "2", "--submit", env=slurm.env)
+    assert again.returncode == 0, again.stderr
+    second = (job / "job_id").read_text().strip()
+    assert second != job_id
+    wait_job(slurm, second)
+    assert {p: p.stat().st_mtime_ns for p in results} == stamps
+    assert all("reused" in (job / "logs" / f"lipgen-scip-{second}_{t}.out").read_text() for t in (1, 2))
