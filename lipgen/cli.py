@@ -28,6 +28,9 @@ if not out.is_terminal:
     out.width = 160  # pipes and files: do not squeeze tables into 80 columns
 
 NORM_HELP = "Norm for input and output: 1, 2 or inf."
+BoundsOpt = typer.Option("linear", "--bounds", help="Pre-activation bounds (the big-M values): interval, linear "
+                                                     "(a CROWN-style relaxation, cheap; also `lp`) or obbt (two LPs "
+                                                     "per unstable neuron with HiGHS, tightest).")
 ModeOpt = typer.Option("auto", "--mode", help="forward (push a direction through the layers), backward (pull an "
                                               "output covector back, as LipMIP) or auto (backward when the output "
                                               "side is smaller, unless it makes an l2 problem nonconvex).")
@@ -183,6 +186,7 @@ def generate(
                                         "[default: 1e-5 x the largest pre-activation magnitude, at least 1e-5]."),
     encoding: str = typer.Option("bigm", "--encoding", help="bigm (linear, default) or quadratic (bilinear)."),
     mode: str = ModeOpt,
+    bounds: str = BoundsOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
     gzip: bool = typer.Option(False, "--gzip", help="Compress the instance files (.gz)."),
     target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, cbc or any: refuse files the target "
@@ -204,6 +208,7 @@ def generate(
     check_output_dir(output)
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
     written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
+                          bounds_method=bounds,
                           fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
@@ -337,6 +342,7 @@ def run(
     eps: Optional[float] = typer.Option(None, "--eps", help="Margin of the strict (lower-bound) problem."),
     encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
     mode: str = ModeOpt,
+    bounds: str = BoundsOpt,
     solver: str = SolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
@@ -373,7 +379,7 @@ def run(
         check_output_dir(d)
     with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
         written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
-                              mode=mode,
+                              mode=mode, bounds_method=bounds,
                               target="any", log=stage_log(net, quiet=as_json))
     results = _solve_with_progress([g.path for g in written], solver, workdir / "runs", opts, jobs, solver_path,
                                    warm_start, force, quiet=as_json, wait=wait,
@@ -389,7 +395,8 @@ def run(
     summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
                    domain=domain["tag"], domain_bounds={"kind": domain["kind"], "lower": domain["lower"],
                                                         "upper": domain["upper"]},
-                   eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"], solver=solver,
+                   eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"],
+                   bounds_method=sidecars["upper"]["bounds_method"], solver=solver,
                    solver_version=up.get("solver_version") or lo.get("solver_version"), workdir=str(workdir),
                    reused=all(r.get("reused") for r in results),
                    problems={k: {"status": r["status"], "status_text": r["status_text"], "time": r.get("time"),

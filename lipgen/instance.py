@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import interval_bounds, stabilities
+from .bounds import bounds_method as canonical_bounds_method
+from .bounds import compute_bounds, interval_bounds, stabilities
 from .domain import Box
 from .errors import LipgenError
 from .formulation import Formulation, Spec, build, prepare, resolve_mode
@@ -121,7 +122,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "eps": form.eps,
         "encoding": spec.encoding,
         "mode": spec.mode,
-        "bounds_method": "interval",
+        "bounds_method": form.bounds_method,
         "scaling": form.scaling.to_json(),
         "objective_transform": form.objective_transform,
         "objective_to_lipschitz": {"neg": "L = objective_scale * -obj",
@@ -162,17 +163,19 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
-             mode: str = "auto", fmt: str = "mps", gzip: bool = False, target: str = "any",
-             progress=None, log: Callable[[str], None] | None = None) -> list[Generated]:
+             mode: str = "auto", bounds_method: str = "linear", fmt: str = "mps", gzip: bool = False,
+             target: str = "any", progress=None, log: Callable[[str], None] | None = None) -> list[Generated]:
     """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
 
-    progress(path) is called after each file; log(line) gets one line per finished stage (anchors,
-    models built, each file), the first ones only once every input has been checked.
+    progress(path) is called after each file; log(line) gets one line per finished stage (bounds and
+    anchors, models built, each file), the first ones only once every input has been checked.
     """
     outdir = Path(outdir)
     check_network_name(outdir, network)
     clock = _Stage(log)
-    layer_bounds = interval_bounds(network, box.lower, box.upper)
+    bounds_method = canonical_bounds_method(bounds_method)
+    layer_bounds = compute_bounds(network, box.lower, box.upper, bounds_method)
+    clock.done(f"{bounds_method} bounds", hold=True)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
     clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled lower {anchors['sampled_lower']:.6g} "
@@ -184,7 +187,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         spec.check()
         spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
-                     stability=stability, estimate=estimate)
+                     stability=stability, estimate=estimate, bounds_method=bounds_method)
         check_target(form, target, gzip)
         forms.append(form)
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
@@ -350,7 +353,8 @@ def spec_of(sidecar: dict) -> Spec:
 def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
     """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
     box = box_of(sidecar)
-    return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"])
+    return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"],
+                   bounds_method=sidecar["bounds_method"])
 
 
 def rebuild_model(sidecar: dict, network: Network):

@@ -18,8 +18,9 @@ def test_library_reports_every_stage(tmp_path):
     lines: list[str] = []
     written = generate(net, Box(*unit_box(net.n_inputs)), tmp_path, alpha="inf", beta="inf", gzip=True,
                        log=lines.append)
-    assert [line.split()[0] for line in lines] == ["anchors:", "built", "wrote", "wrote"]
-    assert "upper model" in lines[1] and "lower model" in lines[1] and lines[1].endswith(" s]")
+    assert [line.split()[1] if line.split()[1] == "bounds" else line.split()[0] for line in lines] == [
+        "bounds", "anchors:", "built", "wrote", "wrote"]
+    assert "upper model" in lines[2] and "lower model" in lines[2] and lines[2].endswith(" s]")
     for g in written:
         raw = g.path.read_bytes()
         assert g.sidecar["instance_sha256"] == hashlib.sha256(raw).hexdigest()
@@ -37,7 +38,7 @@ def test_cli_prints_stages_for_large_networks_only(tmp_path):
     r = run_cli("generate", big, "--norm", "inf", "--box", "0,1", "--bound", "upper", "-o", tmp_path / "b")
     assert r.returncode == 0, r.stderr
     stages = [line for line in r.stderr.splitlines() if line.startswith("lipgen: ")]
-    assert len(stages) == 3 and "anchors" in stages[0] and "big__Linf" in stages[2], r.stderr
+    assert len(stages) == 4 and "bounds" in stages[0] and "anchors" in stages[1] and "big__Linf" in stages[3], r.stderr
     sidecar = json.loads(next((tmp_path / "b").glob("*__upper__bigm*.json")).read_text())
     assert sidecar["anchors"]["sampled_lower"] <= sidecar["anchors"]["naive_upper"]
     assert np.isfinite(sidecar["anchors"]["naive_upper"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..bounds import LayerBounds, Stability, interval_bounds, stabilities
+from ..bounds import LayerBounds, Stability, compute_bounds, stabilities
 from ..model import Model
 from ..network import Network
 from .activation import ActivationProblem
@@ -48,6 +48,7 @@ class Formulation:
     states: list[str] = field(default_factory=list)  # per hidden layer: one letter A/I/U per neuron
     naming: dict = field(default_factory=dict)
     plan: ActivationProblem | None = None
+    bounds_method: str = "linear"
 
     @property
     def objective_scale(self) -> float:
@@ -63,14 +64,15 @@ def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) ->
 
 
 def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
-            stability: list[Stability] | None = None, estimate: float | None = None) -> ActivationProblem:
+            stability: list[Stability] | None = None, estimate: float | None = None,
+            bounds_method: str = "linear") -> ActivationProblem:
     """Bounds, classification, scaling and index sets of the problem, without building the model.
 
     The plan's spec has its mode resolved (`auto` becomes forward or backward)."""
     spec.check()
     spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
     if bounds is None:
-        bounds = interval_bounds(network, lower, upper)
+        bounds = compute_bounds(network, lower, upper, bounds_method)
     if stability is None:
         stability = stabilities(network, bounds)
     if estimate is None:
@@ -82,9 +84,9 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
 
 def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, name: str | None = None,
           bounds: list[LayerBounds] | None = None, stability: list[Stability] | None = None,
-          estimate: float | None = None) -> Formulation:
+          estimate: float | None = None, bounds_method: str = "linear") -> Formulation:
     """Build the upper-bound (non-strict) or lower-bound (strict) problem for `network` on the box."""
-    plan = prepare(network, lower, upper, spec, bounds, stability, estimate)
+    plan = prepare(network, lower, upper, spec, bounds, stability, estimate, bounds_method)
     spec = plan.spec
     model = plan.build(name or f"{network.name}_{spec.bound}").build()
     cls, solvers = classify_problem(spec, network.n_outputs)
@@ -92,7 +94,8 @@ def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, na
     return Formulation(model=model, spec=spec, eps=spec.margin, scaling=plan.scaling,
                        objective_transform=objective_transform(spec, network.n_outputs), problem_class=cls,
                        solvers=solvers, layers=[st.counts() for st in plan.stability],
-                       states=[st.code() for st in plan.stability], naming=naming, plan=plan)
+                       states=[st.code() for st in plan.stability], naming=naming, plan=plan,
+                       bounds_method=bounds_method)
 
 
 __all__ = ["BOUND_KINDS", "CONVEX_MIQCP", "DEFAULT_EPS", "ENCODINGS", "MILP", "MODES", "resolve_mode", "NONCONVEX_MIQCQP", "NONCONVEX_MIQP",
