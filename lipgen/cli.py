@@ -62,6 +62,16 @@ def resolve_norms(norm: str | None, input_norm: str | None, output_norm: str | N
     return parse_norm(input_norm, "--input-norm") or base, parse_norm(output_norm, "--output-norm") or base
 
 
+PROGRESS_WEIGHTS = 100_000  # networks at least this large take seconds to generate: report each stage
+
+
+def stage_log(net, quiet: bool = False):
+    """A callback printing `lipgen: <stage>` lines to stderr for large networks (None otherwise)."""
+    if quiet or sum(w.size for w in net.weights) < PROGRESS_WEIGHTS:
+        return None
+    return lambda line: err.print(f"lipgen: {line}", style="dim", soft_wrap=True)
+
+
 def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None,
                             output_weights: Path | None = None, margin: str | None = None):
     from . import covector
@@ -210,7 +220,7 @@ def generate(
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
     written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
                           bounds_method=bounds,
-                          fmt=fmt, gzip=gzip, target=target)
+                          fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
                     "problem_class": g.sidecar["problem_class"], "statistics": g.sidecar["statistics"]}
@@ -389,7 +399,7 @@ def run(
     with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
         written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
                               mode=mode, bounds_method=bounds,
-                              target="any")
+                              target="any", log=stage_log(net, quiet=as_json))
     results = _solve_with_progress([g.path for g in written], solver, workdir / "runs", opts, jobs, solver_path,
                                    warm_start, force, quiet=as_json, wait=wait,
                                    label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
