@@ -1,4 +1,4 @@
-"""Cheap Lipschitz anchors: the naive upper bound and the sampled lower bound (FORMULATION.md 6)."""
+"""Cheap Lipschitz anchors: the naive upper bound and the sampled lower bound (docs/formulation.md, sections 5-6)."""
 
 from __future__ import annotations
 

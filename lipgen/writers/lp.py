@@ -1,4 +1,4 @@
-"""CPLEX LP in the portable spelling SCIP, Gurobi and CPLEX all read identically (SOLVERS.md 2).
+"""CPLEX LP in the portable spelling SCIP, Gurobi and CPLEX all read identically (docs/solvers.md 2).
 
 Long expressions are wrapped: a term starts a new (space-indented) line once its row passes another
 WRAP characters, so a line holds at most WRAP characters plus one term.

@@ -1,4 +1,4 @@
-"""Free MPS in the dialect SCIP, Gurobi and CPLEX all read identically (SOLVERS.md 1.2).
+"""Free MPS in the dialect SCIP, Gurobi and CPLEX all read identically (docs/solvers.md 1.2).
 
 Minimisation is every reader's default, so no OBJSENSE section is written (CBC ignores it anyway).
 Every column appears in COLUMNS (an explicit `obj 0` entry if it has no other), so a variable used
