@@ -541,9 +541,12 @@ def test_cbc_truncated(cbc_runs, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------------- HiGHS
+# HiGHS ends a search it finished by pruning within its gap tolerance (printed "0.01%", mip_rel_gap 1e-4) with the
+# incumbent as its bound: the bound proven is primal - tolerance |primal|, the tolerance read as 1e-4 * 1.01 + 1e-7
+OPT_PROVEN = -3.5 - 3.5 * (1e-4 * 1.01 + 1e-7)
 HIGHS_RUNS = {  # name: status, primal, dual, gap, time, nodes, n_solutions, version (tests/highs_samples.py)
-    "opt": (rec.OPTIMAL, -3.5, -3.5, 0.0, 0.0, 0, None, "1.16.0"),
-    "exe-opt": (rec.OPTIMAL, -3.5, -3.5, 0.0, 0.0, 0, None, "1.15.1"),
+    "opt": (rec.OPTIMAL, -3.5, OPT_PROVEN, 0.0, 0.0, 0, None, "1.16.0"),
+    "exe-opt": (rec.OPTIMAL, -3.5, OPT_PROVEN, 0.0, 0.0, 0, None, "1.15.1"),
     "timelimit": (rec.TIME_LIMIT, 16.9999999999991, 0.0, 1.0, 1.0, 814, None, "1.16.0"),
     "exe-timelimit": (rec.TIME_LIMIT, 15.0, 0.0, 1.0, 1.0, 509, None, "1.15.1"),
     "msplit": (rec.TIME_LIMIT, None, 63.0, None, 1.0, 805, 0, "1.16.0"),
@@ -578,8 +581,10 @@ def test_highs_sample_details():
         s = highs.parse_solution(HIGHS / f"{name}.sol")
         assert (s.status, s.objective, s.values, s.complete) == (status, None, {}, True)
     log = highs.parse_log(HIGHS / "timelimit.log")
-    assert (log.status, log.primal, log.dual, log.has_incumbent, log.gap, log.gap_tolerance) == (
-        rec.TIME_LIMIT, 17.0, 0.0, True, 1.0, 1e-4)  # "Gap  100% (tolerance: 0.01%)"
+    assert (log.status, log.primal, log.dual, log.has_incumbent, log.gap) == (rec.TIME_LIMIT, 17.0, 0.0, True, 1.0)
+    assert log.gap_tolerance == pytest.approx(1e-4 * 1.01 + 1e-7, rel=1e-15)  # "Gap  100% (tolerance: 0.01%)"
+    log = highs.parse_log(HIGHS / "opt.log")  # the bound as HiGHS prints it: the incumbent
+    assert (log.status, log.primal, log.dual, log.gap) == (rec.OPTIMAL, -3.5, -3.5, 0.0)
     log = highs.parse_log(HIGHS / "msplit.log")
     assert (log.primal, log.dual, log.has_incumbent) == (None, 63.0, False)  # "Primal bound inf", "Solution status -"
     assert highs.parse_log(HIGHS / "exe-infeas.log").dual is None  # "-inf"
@@ -605,12 +610,15 @@ def test_highs_log_variants(tmp_path):
                    "  Gap               13.54% (tolerance: 20%)\n  Solution status   feasible\n"
                    "  Timing            2.32\n  Nodes             119\n")
     info = highs.parse_log(gap)
-    assert (info.status, info.gap, info.gap_tolerance, info.nodes) == (rec.OPTIMAL, 0.1354, 0.2, 119)
+    assert (info.status, info.gap, info.nodes) == (rec.OPTIMAL, 0.1354, 119)
+    assert info.gap_tolerance == pytest.approx(0.2 * 1.01 + 1e-7, rel=1e-15)
     sol = tmp_path / "gap.sol"
     sol.write_text("Model status\nOptimal\n\n# Primal solution values\nFeasible\nObjective -1.0659240647905\n"
                    "# Columns -1\nx_0 1 0\n")  # the sparse style: nonzeros only, `name value index`
     r = highs.read_result(sol, gap)
-    assert (r.status, r.primal, r.dual, r.values) == (rec.GAP_LIMIT, -1.0659240647905, -1.21027743166, {"x_0": 1.0})
+    assert (r.status, r.primal, r.values) == (rec.GAP_LIMIT, -1.0659240647905, {"x_0": 1.0})
+    # nodes within 20% of the incumbent were pruned: the bound printed holds only down to that limit
+    assert r.dual == pytest.approx(-1.0659240647905 * (1 + 0.2 * 1.01 + 1e-7), rel=1e-15)
     assert not highs.lists_every_column(sol)
     # a log appended to twice: the last run counts
     twice = tmp_path / "twice.log"
@@ -647,7 +655,7 @@ def highs_runs(tmp_path_factory):
 def test_highs_real_files(highs_runs, kind):
     sol, log, code = highs_runs[kind, "opt"]
     r = highs.read_result(sol, log)
-    assert code == 0 and (r.status, r.primal, r.dual, r.gap, r.message) == (rec.OPTIMAL, -3.5, -3.5, 0.0, "")
+    assert code == 0 and (r.status, r.primal, r.dual, r.gap, r.message) == (rec.OPTIMAL, -3.5, OPT_PROVEN, 0.0, "")
     assert r.values == highs_samples.LINEAR_X and r.nodes is not None and r.time is not None
     assert re.fullmatch(r"\d+\.\d+\.\d+", r.solver_version)
     sol, log, _ = highs_runs[kind, "infeas"]

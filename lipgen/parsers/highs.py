@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 
 from lipgen.parsers import record as rec
+import math
+
 from lipgen.parsers.common import (NUM, LogInfo, SolutionFile, assemble, first_error, is_file, last, last_run, number,
                                    percent, read_text, truncated)
 
 SOLVER = "highs"
 GAP_CLOSED = 1e-9  # |primal - dual| below this (relative) counts as a closed gap
+DEFAULT_REL_GAP = 1e-4  # HiGHS's mip_rel_gap, assumed when no log tells
+PRUNE_ABS = 1e-6  # mip_feasibility_tolerance and mip_abs_gap by default: HiGHS prunes nodes this close to its incumbent
 
 # HiGHS's model status words (utilModelStatusToString), the same in the file and the log
 STATUS = {
@@ -156,7 +160,8 @@ def parse_log_text(text: str) -> LogInfo:
             info.dual = number(m.group(1))
         if (m := _GAP.search(block)):
             info.gap = None if m.group(1) == "inf" else percent(m.group(1))
-            info.gap_tolerance = None if m.group(2) in (None, "inf") else percent(m.group(2))
+            # an infinite gap is printed without its tolerance (none is needed: no incumbent, or one of value 0)
+            info.gap_tolerance = None if m.group(1) == "inf" else _tolerance(m.group(2))
         if (m := _SOLUTION.search(block)):
             info.has_incumbent = m.group(1) != "-"
         if (m := _TIMING.search(block)):
@@ -185,14 +190,40 @@ def parse_log_text(text: str) -> LogInfo:
     return info
 
 
+def _tolerance(text: str | None) -> float | None:
+    """The relative gap tolerance of `Gap  x% (tolerance: t%)`, at least the one HiGHS used; 0 when the line names
+    none (mip_rel_gap 0), inf for `inf`.
+
+    HiGHS prints t = 100 g with an absolute accuracy of max(min(1e-2, g / 10), 1e-6) (getGapString), which
+    %g-style printing may show with its trailing zeros dropped: g <= t / 100 * 1.01 + 1e-7 in every case."""
+    if text is None:
+        return 0.0
+    if text == "inf":
+        return math.inf
+    value = percent(text)
+    return None if value is None else value * 1.01 + 1e-7
+
+
+def proven_bound(primal: float, dual: float, rel_tol: float) -> float | None:
+    """The bound a HiGHS run proves. HiGHS prunes every node whose bound comes within its tolerances of the
+    incumbent (computeNewUpperLimit: primal - max(mip_rel_gap |primal|, mip_abs_gap, feasibility tolerance)), and
+    a search it finishes that way ends with the incumbent itself as its bound: only that limit is proven."""
+    if math.isinf(rel_tol):
+        return None
+    return min(dual, primal - max(rel_tol * abs(primal), PRUNE_ABS))
+
+
 def read_result(solution_path, log_path=None) -> rec.SolveRecord:
     """Status and values from the file, bound, gap, nodes and time from the log (the file's own bound and gap,
     which HiGHS 1.16 writes, take precedence). A run HiGHS calls optimal with its gap left open stopped at its
-    gap tolerance (`mip_rel_gap`, 1e-4 by default): `gap_limit`."""
+    gap tolerance (`mip_rel_gap`, 1e-4 by default): `gap_limit`. The bound is the one proven (`proven_bound`)."""
     sol = parse_solution(solution_path) if is_file(solution_path) else None
     log = parse_log(log_path) if is_file(log_path) else None
     r = assemble(SOLVER, solution_path, sol, log)
     if r.status == rec.OPTIMAL and r.primal is not None and r.dual is not None and (
             abs(r.primal - r.dual) > GAP_CLOSED * max(1.0, abs(r.primal))):
         r.status = rec.GAP_LIMIT
+    if r.primal is not None and r.dual is not None:
+        tol = log.gap_tolerance if log is not None and log.gap_tolerance is not None else DEFAULT_REL_GAP
+        r.dual = proven_bound(r.primal, r.dual, tol)
     return r
