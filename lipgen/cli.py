@@ -462,7 +462,8 @@ def parse(
     log: Optional[Path] = typer.Option(None, "--log", help="The solver's log (status, dual bound, time)."),
     gap: Optional[float] = typer.Option(None, "--gap", help="Relative gap the solver ran with; an optimal run whose "
                                                             "files give no dual bound proves obj - gap |obj| "
-                                                            "[default: 1e-4, CPLEX's default]."),
+                                                            "[default: the tolerance a HiGHS log names, else "
+                                                            "1e-4, CPLEX's and HiGHS's default]."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Read one existing solution file back into Lipschitz bounds.
@@ -506,6 +507,10 @@ def parse(
             emit_json(res)
         err.print(f"{solution}: {res['status_text']}", markup=False, soft_wrap=True)
         raise typer.Exit(FAILED_EXIT)
+    if gap is None and solver == "highs" and log is not None:
+        from .parsers.highs import parse_log as highs_log
+
+        gap = highs_log(log).gap_tolerance  # HiGHS's log says the tolerance it pruned with
     q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
     res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": record.status,
            "status_text": q["status_text"], "primal": record.primal, "dual": record.dual, "gap": record.gap,
