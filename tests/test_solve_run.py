@@ -240,9 +240,9 @@ def test_highs_time_and_gap_limits_keep_the_bounds_valid(harder_linf, tmp_path):
     assert {r["status"] for r in loose} == {"gap_limit"}, loose
     for r in quick + loose:
         q = r["lipschitz"]
-        assert r["gap"] > 0 and r["dual"] < r["primal"]
-        if r["bound"] == "upper":  # HiGHS's dual bound, widened by the gap it was allowed: still above L
-            assert q["upper"] >= HARDER_LINF and q["upper"] <= -r["dual"] * 3 * (1 + 1e-6)
+        assert r["dual"] is not None and (r["primal"] is None or r["dual"] < r["primal"]), r
+        if r["bound"] == "upper":  # HiGHS's dual bound (with the pruning its gap allowed): still above L
+            assert HARDER_LINF <= q["upper"] <= -r["dual"] * (1 + 1e-5), r
         if q["certified_lower"] is not None:
             assert q["certified_lower"] <= HARDER_LINF * (1 + 1e-12)
         if r["check"] is not None:
