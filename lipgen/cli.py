@@ -146,23 +146,33 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
+    bounds: Optional[str] = typer.Option(None, "--bounds", help="Bounds methods to compare, comma-separated "
+                                                                 "(interval, linear, obbt) [default: all three; obbt "
+                                                                 "only up to 500 unstable neurons unless named]."),
 ):
-    """Show layers, input domain, stable/unstable neurons and cheap Lipschitz bounds."""
+    """Show layers, input domain, stable/unstable neurons per bounds method and cheap Lipschitz bounds."""
     from .inspection import inspect_network
 
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, None, output_weights, margin)
-    info = inspect_network(net, dom, n_samples=samples, seed=seed)
+    info = inspect_network(net, dom, n_samples=samples, seed=seed, methods=bounds)
     if as_json:
         emit_json(info)
         return
     out.print(f"[bold]{net.name}[/bold]  ({info['layout']}, {weights})")
-    t = Table(title="Layers")
+    t = Table(title=f"Layers ({info['bounds_method']} bounds)")
     for c in ("layer", "shape (out x in)", "activation", "active", "inactive", "unstable", "pre-activation range"):
         t.add_column(c)
     for layer in info["layers"]:
         t.add_row(str(layer["index"]), f"{layer['shape'][0]} x {layer['shape'][1]}", layer["activation"],
                   fmt_num(layer.get("active")), fmt_num(layer.get("inactive")), fmt_num(layer.get("unstable")),
                   f"[{layer['lower_min']:.4g}, {layer['upper_max']:.4g}]")
+    out.print(t)
+    t = Table(title="Bounds methods")
+    for c in ("method", "unstable per hidden layer", "unstable", "largest big-M (scaled)", "time (s)"):
+        t.add_column(c)
+    for m, r in info["bounds_methods"].items():
+        t.add_row(m, " ".join(map(str, r["unstable"])), str(r["unstable_total"]), fmt_num(r["largest_big_m"], 4),
+                  fmt_num(r["seconds"], 2))
     out.print(t)
     d = info["domain"]
     out.print(f"Domain ({DOMAIN_ORIGIN.get(d['kind'], d['kind'])}, tag {d['tag']}): {len(d['lower'])} inputs, "
@@ -176,6 +186,8 @@ def inspect(
     out.print(t)
     for w in info["warnings"]:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)
+    for note in info["notes"]:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 @app.command()

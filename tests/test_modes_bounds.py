@@ -161,3 +161,16 @@ def test_runs_start_from_the_walk_and_use_recommended_parameters(tmp_path):
     plain = solve_all(inst, "scip", tmp_path / "runs", opts, solver_defaults=True, warm_start=False)[0]
     assert not plain["reused"] and plain["settings"]["extra"] == {} and plain["settings"]["warm_start"] is False
     assert plain["lipschitz"]["upper"] == pytest.approx(res["lipschitz"]["upper"], rel=1e-5)
+
+
+def test_inspect_compares_the_bounds_methods(net_file):
+    path = net_file(random_network(0, 2, [20, 20, 20, 20], 2, name="deep"))
+    r = run_cli("inspect", path, "--box=-1,1", "--json")
+    methods = json.loads(r.stdout)["bounds_methods"]
+    assert list(methods) == ["interval", "linear", "obbt"]
+    assert methods["interval"]["unstable_total"] > methods["linear"]["unstable_total"] > methods["obbt"]["unstable_total"]
+    assert methods["interval"]["largest_big_m"] > methods["linear"]["largest_big_m"] > methods["obbt"]["largest_big_m"]
+    r = run_cli("inspect", path, "--box=-1,1", "--bounds", "interval,lp")
+    assert r.returncode == 0 and "Bounds methods" in r.stdout and "obbt" not in r.stdout
+    r = run_cli("inspect", path, "--box=-1,1", "--bounds", "magic")
+    assert r.returncode == 2 and "--bounds 'magic'" in r.stderr
