@@ -485,6 +485,20 @@ def norm_label(alpha: str, beta: str) -> str:
     return f"l{alpha} norm" if alpha == beta else f"l{alpha} -> l{beta}"
 
 
+def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
+    """(sidecar path, sidecar) for a solution file and its instance (sidecar or instance file), all checked."""
+    from .instance import load_sidecar, sidecar_for
+    from .solvers.backends import SOLVERS
+
+    if solver not in SOLVERS:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
+    sidecar = load_sidecar(sidecar_path)
+    if not solution.is_file():
+        raise LipgenError(f"{solution}: no such solution file")
+    return sidecar_path, sidecar
+
+
 @app.command()
 def parse(
     solution: Path = typer.Argument(..., help="A solver's solution file (e.g. back from a cluster)."),
@@ -502,19 +516,13 @@ def parse(
     says why), 2 on bad input (a file of another solver, or no solution file at all).
     """
     from .check import check_record
-    from .instance import load_sidecar, network_of, sidecar_for
+    from .instance import network_of
     from .parsers import parse as parse_solution
     from .parsers import record as rec
     from .parsers import sniff
     from .results import lipschitz_quantities
-    from .solvers.backends import SOLVERS
 
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
-    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
-    sidecar = load_sidecar(sidecar_path)
-    if not solution.is_file():
-        raise LipgenError(f"{solution}: no such solution file")
+    sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
     kind = sniff.solution_kind(solution)
@@ -579,16 +587,10 @@ def check(
     solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
     """
     from .check import check_record
-    from .instance import load_sidecar, network_of, sidecar_for
+    from .instance import network_of
     from .parsers import parse as parse_solution
-    from .solvers.backends import SOLVERS
 
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
-    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
-    sidecar = load_sidecar(sidecar_path)
-    if not solution.is_file():
-        raise LipgenError(f"{solution}: no such solution file")
+    sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
     result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
     if result is None:

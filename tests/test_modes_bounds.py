@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from conftest import SHAPES, oracle_value, random_network, run_cli, tiny_network, unit_box
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from oracle import exact_lipschitz
 from test_formulation_scip import scip_solve
 from test_soundness import awkward_networks

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
 
-import numpy as np
 import pytest
 from conftest import oracle_value, random_network, run_cli, tiny_network, unit_box
 
