@@ -18,11 +18,14 @@ import numpy as np
 from .bounds import Stability
 from .certificate import Certificate, certify_point
 from .domain import Box
-from .network import Network, operator_norm_with_direction
+from .network import Network, operator_norm_with_direction, operator_norms
 
 STARTS = 6  # best distinct sampled points the walk starts from
 STEPS = 40  # moves per start
 NEIGHBOURS = 48  # nearest hyperplanes tried per move
+SAMPLES = 256  # random points the starts are chosen from (besides the ones given)
+# multiply-adds the walk may spend (a few seconds here): a work count, so the result depends on the inputs alone
+WORK_BUDGET = 2e10
 OVERSHOOT = 1e-3  # how far past a hyperplane to step, relative to the distance to it (plus a floor)
 
 
@@ -35,11 +38,14 @@ class Ascent:
     steps: int  # moves made
 
 
-def _norms(network: Network, xs: np.ndarray, alpha: str, beta: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """||J(x)|| and a direction attaining it, for a batch of points."""
+def _norms(network: Network, xs: np.ndarray, alpha: str, beta: str) -> tuple[np.ndarray, np.ndarray]:
+    """(||J(x)|| for a batch of points, the Jacobians)."""
     js = network.jacobians(xs)
-    out = [operator_norm_with_direction(j, alpha, beta, exact=j.shape[0] * j.shape[1] <= 64) for j in js]
-    return np.array([o[0] for o in out]), [o[1] for o in out]
+    return operator_norms(js, alpha, beta), js
+
+
+def _direction(j: np.ndarray, alpha: str, beta: str) -> np.ndarray:
+    return operator_norm_with_direction(j, alpha, beta)[1]
 
 
 def _hyperplanes(network: Network, x: np.ndarray, stability: list[Stability]) -> tuple[np.ndarray, np.ndarray]:
@@ -59,6 +65,37 @@ def _hyperplanes(network: Network, x: np.ndarray, stability: list[Stability]) ->
     return np.concatenate(values), np.vstack(grads)
 
 
+def step_cost(network: Network, neighbours: int = NEIGHBOURS) -> float:
+    """Multiply-adds of one move: every unstable neuron's gradient, then the Jacobians of the candidates."""
+    n0 = network.n_inputs
+    grads = sum(w.shape[0] * w.shape[1] * n0 for w in network.weights[:-1])
+    jac = sum(w.size for w in network.weights) * min(n0, network.n_outputs)
+    return float(grads + neighbours * jac)
+
+
+def start_points(network: Network, box: Box, alpha: str, beta: str, given=(), n: int = SAMPLES,
+                 seed: int = 0) -> np.ndarray:
+    """The given points, then random points of the box by decreasing ||J||."""
+    xs = box.sample(n, seed)
+    vals, _ = _norms(network, xs, alpha, beta)
+    order = np.argsort(-vals, kind="stable")
+    given = np.asarray(list(given), dtype=np.float64).reshape(-1, network.n_inputs)
+    return np.vstack([given, xs[order]])
+
+
+def search_lower_bound(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], given=(),
+                       work_budget: float = WORK_BUDGET) -> Ascent | None:
+    """The region walk within a work budget (None when not even one start fits)."""
+    cost = step_cost(network)
+    moves = int(work_budget // cost)
+    if moves < 2:
+        return None
+    n_starts = min(STARTS, max(1, moves // STEPS))
+    steps = min(STEPS, moves // n_starts)
+    starts = start_points(network, box, alpha, beta, given)
+    return ascend(network, box, alpha, beta, stability, starts, n_starts=n_starts, steps=steps)
+
+
 def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], starts: np.ndarray,
            n_starts: int = STARTS, steps: int = STEPS, neighbours: int = NEIGHBOURS) -> Ascent:
     """Climb ||J|| over neighbouring regions from the given start points (sorted best first)."""
@@ -67,7 +104,8 @@ def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[St
     best_val, best_x, best_v, moves = -1.0, None, None, 0
     for x in starts[:n_starts]:
         x = np.clip(np.asarray(x, dtype=np.float64), lower, upper)
-        (val,), (v,) = _norms(network, x[None], alpha, beta)
+        (val,), (j,) = _norms(network, x[None], alpha, beta)
+        v = _direction(j, alpha, beta)
         for _ in range(steps):
             z, g = _hyperplanes(network, x, stability)
             gnorm = np.sqrt(np.einsum("ij,ij->i", g, g))
@@ -83,11 +121,11 @@ def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[St
             floor = 1e-7 * np.linalg.norm(width)
             step = step * (1 + OVERSHOOT) + step / np.maximum(lengths, 1e-300) * floor
             cand = np.clip(x + step, lower, upper)
-            vals, dirs = _norms(network, cand, alpha, beta)
+            vals, js = _norms(network, cand, alpha, beta)
             k = int(np.argmax(vals))
             if vals[k] <= val * (1 + 1e-12):
                 break
-            x, val, v = cand[k], float(vals[k]), dirs[k]
+            x, val, v = cand[k], float(vals[k]), _direction(js[k], alpha, beta)
             moves += 1
         if val > best_val:
             best_val, best_x, best_v = val, x, v

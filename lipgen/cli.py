@@ -28,6 +28,10 @@ if not out.is_terminal:
     out.width = 160  # pipes and files: do not squeeze tables into 80 columns
 
 NORM_HELP = "Norm for input and output: 1, 2 or inf."
+OutputWeightsOpt = typer.Option(None, "--output-weights", help="The Lipschitz constant of the scalar c^T f for the "
+                                                               "weights c in this .npy file (one per output).")
+MarginOpt = typer.Option(None, "--margin", help="The Lipschitz constant of the logit difference f_I - f_J: I,J "
+                                                "(output indices from 0).")
 BoundsOpt = typer.Option("linear", "--bounds", help="Pre-activation bounds (the big-M values): interval, linear "
                                                      "(a CROWN-style relaxation, cheap; also `lp`) or obbt (two LPs "
                                                      "per unstable neuron with HiGHS, tightest).")
@@ -58,11 +62,24 @@ def resolve_norms(norm: str | None, input_norm: str | None, output_norm: str | N
     return parse_norm(input_norm, "--input-norm") or base, parse_norm(output_norm, "--output-norm") or base
 
 
-def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None):
+PROGRESS_WEIGHTS = 100_000  # networks at least this large take seconds to generate: report each stage
+
+
+def stage_log(net, quiet: bool = False):
+    """A callback printing `lipgen: <stage>` lines to stderr for large networks (None otherwise)."""
+    if quiet or sum(w.size for w in net.weights) < PROGRESS_WEIGHTS:
+        return None
+    return lambda line: err.print(f"lipgen: {line}", style="dim", soft_wrap=True)
+
+
+def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None,
+                            output_weights: Path | None = None, margin: str | None = None):
+    from . import covector
     from .domain import resolve_domain
     from .weights import load
 
     net = load(weights, layers=layers.split(",") if layers else None)
+    net = covector.apply(net, output_weights, margin)
     dom = resolve_domain(net, box=box, box_file=box_file, center=center, radius=radius, clip=clip)
     return net, dom
 
@@ -127,23 +144,35 @@ def inspect(
     samples: int = typer.Option(1000, "--samples", min=1, help="Random points for the sampled lower bound."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled points."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
+    bounds: Optional[str] = typer.Option(None, "--bounds", help="Bounds methods to compare, comma-separated "
+                                                                 "(interval, linear, obbt) [default: all three; obbt "
+                                                                 "only up to 500 unstable neurons unless named]."),
 ):
-    """Show layers, input domain, stable/unstable neurons and cheap Lipschitz bounds."""
+    """Show layers, input domain, stable/unstable neurons per bounds method and cheap Lipschitz bounds."""
     from .inspection import inspect_network
 
-    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip)
-    info = inspect_network(net, dom, n_samples=samples, seed=seed)
+    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, None, output_weights, margin)
+    info = inspect_network(net, dom, n_samples=samples, seed=seed, methods=bounds)
     if as_json:
         emit_json(info)
         return
     out.print(f"[bold]{net.name}[/bold]  ({info['layout']}, {weights})")
-    t = Table(title="Layers")
+    t = Table(title=f"Layers ({info['bounds_method']} bounds)")
     for c in ("layer", "shape (out x in)", "activation", "active", "inactive", "unstable", "pre-activation range"):
         t.add_column(c)
     for layer in info["layers"]:
         t.add_row(str(layer["index"]), f"{layer['shape'][0]} x {layer['shape'][1]}", layer["activation"],
                   fmt_num(layer.get("active")), fmt_num(layer.get("inactive")), fmt_num(layer.get("unstable")),
                   f"[{layer['lower_min']:.4g}, {layer['upper_max']:.4g}]")
+    out.print(t)
+    t = Table(title="Bounds methods")
+    for c in ("method", "unstable per hidden layer", "unstable", "largest big-M (scaled)", "time (s)"):
+        t.add_column(c)
+    for m, r in info["bounds_methods"].items():
+        t.add_row(m, " ".join(map(str, r["unstable"])), str(r["unstable_total"]), fmt_num(r["largest_big_m"], 4),
+                  fmt_num(r["seconds"], 2))
     out.print(t)
     d = info["domain"]
     out.print(f"Domain ({DOMAIN_ORIGIN.get(d['kind'], d['kind'])}, tag {d['tag']}): {len(d['lower'])} inputs, "
@@ -157,6 +186,8 @@ def inspect(
     out.print(t)
     for w in info["warnings"]:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)
+    for note in info["notes"]:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -177,6 +208,8 @@ def generate(
     encoding: str = typer.Option("bigm", "--encoding", help="bigm (linear, default) or quadratic (bilinear)."),
     mode: str = ModeOpt,
     bounds: str = BoundsOpt,
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
     gzip: bool = typer.Option(False, "--gzip", help="Compress the instance files (.gz)."),
     target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, highs, cbc or any: refuse files the "
@@ -197,10 +230,10 @@ def generate(
     from .paths import check_output_dir
 
     check_output_dir(output)
-    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
+    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
     written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
                           bounds_method=bounds,
-                          fmt=fmt, gzip=gzip, target=target)
+                          fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
                     "problem_class": g.sidecar["problem_class"], "statistics": g.sidecar["statistics"]}
@@ -228,7 +261,10 @@ ThreadsOpt = typer.Option(1, "--threads", help="Threads per solver run.")
 GapOpt = typer.Option(1e-6, "--gap", help="Relative gap at which a solver may stop (the dual bound stays valid).")
 MemOpt = typer.Option(None, "--mem-limit", help="Memory limit per solver run, MB.")
 SeedOpt = typer.Option(None, "--seed", help="Solver random seed.")
-WarmOpt = typer.Option(False, "--warm-start", help="Start the solver from the best sampled point.")
+WarmOpt = typer.Option(True, "--warm-start/--no-warm-start", help="Start the solver from the best certified point "
+                                                                  "found before solving (a MIP start).")
+SolverDefaultsOpt = typer.Option(False, "--solver-defaults", help="Run the solver with its own defaults instead of "
+                                                                  "the parameters the sidecar recommends.")
 ForceOpt = typer.Option(False, "--force", help="Redo finished runs instead of reusing their result.json.")
 SolverPathOpt = typer.Option(None, "--solver-path", help="Solver executable to use (else $LIPGEN_<SOLVER>, "
                                                          "then PATH, then lipgen's launcher).")
@@ -246,7 +282,7 @@ WaitOpt = typer.Option(False, "--wait", help="When another lipgen is solving a r
 
 
 def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
-                         wait=False, label=None):
+                         wait=False, label=None, solver_defaults=False):
     from .progress import SolveDisplay
     from .solve import solve_all
 
@@ -254,7 +290,8 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
     with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
-                            force=force, wait=wait, on_done=display.done, on_live=display.live)
+                            force=force, wait=wait, on_done=display.done, on_live=display.live,
+                            solver_defaults=solver_defaults)
     for r in results:
         if r.get("leftovers_killed"):
             err.print(f"note: {r['instance']}: killed {len(r['leftovers_killed'])} solver process(es) that an earlier, "
@@ -286,6 +323,7 @@ def solve(
     seed: Optional[int] = SeedOpt,
     jobs: int = typer.Option(1, "--jobs", "-j", help="Solver runs at the same time."),
     warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
@@ -305,7 +343,7 @@ def solve(
     check_output_dir(output)
     found = find_instances(instances)
     results = _solve_with_progress(found, solver, output, opts, jobs, solver_path, warm_start, force, quiet=as_json,
-                                   wait=wait)
+                                   wait=wait, solver_defaults=solver_defaults)
     if as_json:
         emit_json(results)
     else:
@@ -342,6 +380,8 @@ def run(
     encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
     mode: str = ModeOpt,
     bounds: str = BoundsOpt,
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
     solver: str = SolveSolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
@@ -350,6 +390,7 @@ def run(
     seed: Optional[int] = SeedOpt,
     jobs: int = typer.Option(2, "--jobs", "-j", help="Solver runs at the same time (the two problems)."),
     warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
@@ -372,17 +413,17 @@ def run(
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
     check_setup(solver, opts, jobs, solver_path)  # all of it before anything is written
-    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers)
+    net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
     workdir = workdir or Path("lipgen-runs") / net.name
     for d in (workdir, workdir / "instances", workdir / "runs"):
         check_output_dir(d)
     with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
         written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
                               mode=mode, bounds_method=bounds,
-                              target="any")
+                              target="any", log=stage_log(net, quiet=as_json))
     results = _solve_with_progress([g.path for g in written], solver, workdir / "runs", opts, jobs, solver_path,
                                    warm_start, force, quiet=as_json, wait=wait,
-                                   label=lambda state: f"{state['bound']} problem")
+                                   label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
     by_kind = {r["bound"]: r for r in results}
     up, lo = by_kind["upper"], by_kind["lower"]
     summary = combine(up.get("lipschitz"), lo.get("lipschitz"), written[0].sidecar["anchors"])
@@ -425,6 +466,7 @@ def run(
         t.add_row("lower-bound problem (realised value)", fmt_num(summary["lower"], 8), status_of(lo),
                   fmt_num(lo.get("time"), 3), "strict MIP")
         t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("region walk (certified)", fmt_num(summary["search_lower"], 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "", "anchor")
         out.print(t)
         out.print(f"files in {workdir}")
@@ -454,6 +496,20 @@ def norm_label(alpha: str, beta: str) -> str:
     return f"l{alpha} norm" if alpha == beta else f"l{alpha} -> l{beta}"
 
 
+def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
+    """(sidecar path, sidecar) for a solution file and its instance (sidecar or instance file), all checked."""
+    from .instance import load_sidecar, sidecar_for
+    from .solvers.backends import SOLVERS
+
+    if solver not in SOLVERS:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
+    sidecar = load_sidecar(sidecar_path)
+    if not solution.is_file():
+        raise LipgenError(f"{solution}: no such solution file")
+    return sidecar_path, sidecar
+
+
 @app.command()
 def parse(
     solution: Path = typer.Argument(..., help="A solver's solution file (e.g. back from a cluster)."),
@@ -472,19 +528,13 @@ def parse(
     says why), 2 on bad input (a file of another solver, or no solution file at all).
     """
     from .check import check_record
-    from .instance import load_sidecar, network_of, sidecar_for
+    from .instance import network_of
     from .parsers import parse as parse_solution
     from .parsers import record as rec
     from .parsers import sniff
     from .results import lipschitz_quantities
-    from .solvers.backends import SOLVERS
 
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
-    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
-    sidecar = load_sidecar(sidecar_path)
-    if not solution.is_file():
-        raise LipgenError(f"{solution}: no such solution file")
+    sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
     kind = sniff.solution_kind(solution)
@@ -554,16 +604,10 @@ def check(
     solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
     """
     from .check import check_record
-    from .instance import load_sidecar, network_of, sidecar_for
+    from .instance import network_of
     from .parsers import parse as parse_solution
-    from .solvers.backends import SOLVERS
 
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
-    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
-    sidecar = load_sidecar(sidecar_path)
-    if not solution.is_file():
-        raise LipgenError(f"{solution}: no such solution file")
+    sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
     result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
     if result is None:
@@ -634,6 +678,7 @@ def jobs(
                                                             "plus a margin)."),
     seed: Optional[int] = SeedOpt,
     warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
     solver_path: Optional[str] = typer.Option(None, "--solver-path", help="Solver executable on the compute nodes."),
     partition: Optional[str] = typer.Option(None, "--partition", help="Partition (SLURM) or queue (PBS, LSF)."),
     account: Optional[str] = typer.Option(None, "--account", help="Account (SLURM, PBS) or project (LSF)."),
@@ -662,6 +707,7 @@ def jobs(
 
     req = JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
                      time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem, seed=seed, warm_start=warm_start,
+                     solver_defaults=solver_defaults,
                      solver_path=solver_path, partition=partition, account=account, max_parallel=max_parallel,
                      chunk=array_chunk, wall_time=parse_duration(wall_time) if wall_time else None, job_name=job_name,
                      template=template, lipgen_command=shlex.split(lipgen_command) if lipgen_command else None,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
+from .ascent import search_lower_bound
 from .bounds import bounds_method as canonical_bounds_method
 from .bounds import compute_bounds, interval_bounds, stabilities
 from .domain import Box
@@ -22,7 +25,7 @@ from .errors import LipgenError
 from .formulation import Formulation, Spec, build, prepare, resolve_mode
 from .formulation.activation import ActivationProblem
 from .network import Network
-from .writers import file_suffix, render_model
+from .writers import file_suffix, write_model
 
 SIDECAR_VERSION = 2
 TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
@@ -89,7 +92,9 @@ def license_notes(form: Formulation) -> dict:
 
 
 def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name: str, fmt: str, gzip: bool,
-                 data: bytes, target: str, network_file: str, anchors: dict) -> dict:
+                 target: str, network_file: str, anchors: dict, data: bytes | None = None,
+                 sha256: str | None = None) -> dict:
+    """The sidecar of one written instance; its hash from `sha256`, else computed from the file's `data`."""
     m = form.model
     spec = form.spec
     solvers = {k: dict(v) for k, v in form.solvers.items()}
@@ -99,7 +104,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "sidecar_version": SIDECAR_VERSION,
         "lipgen_version": __version__,
         "instance": instance_name,
-        "instance_sha256": hashlib.sha256(data).hexdigest(),
+        "instance_sha256": sha256 if sha256 is not None else hashlib.sha256(data).hexdigest(),
         "format": fmt,
         "gzip": gzip,
         "sense": "min",
@@ -110,6 +115,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
             "source": network.meta.get("source"),
             "source_sha256": network.meta.get("source_sha256"),
             "layout": network.meta.get("layout"),
+            "covector": network.meta.get("covector"),
             "widths": network.widths,
         },
         "domain": dict(box.to_json(), tag=box.tag()),
@@ -147,28 +153,43 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
     if stability is None:
         stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
-    return {
+    out = {
         "naive_upper": naive_upper_bound(network, alpha, beta, stability),
         "sampled_lower": sampled.value,
-        "sampled_points": n_samples,
+        "sampled_points": sampled.n_points,
         "sampled_seed": seed,
         "sampled_x": sampled.x.tolist(),
         "sampled_v": sampled.v.tolist(),
     }
+    # the region walk from the best sampled points: a certified point for the MIP start and the summary
+    found = search_lower_bound(network, box, alpha, beta, stability, given=[sampled.x])
+    if found is not None and found.value > 0:
+        out.update(search_lower=found.value, search_x=found.x.tolist(), search_v=found.v.tolist(),
+                   search_moves=found.steps)
+    return out
 
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
              mode: str = "auto", bounds_method: str = "linear", fmt: str = "mps", gzip: bool = False,
-             target: str = "any", progress=None) -> list[Generated]:
-    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest."""
+             target: str = "any", progress=None, log: Callable[[str], None] | None = None) -> list[Generated]:
+    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
+
+    progress(path) is called after each file; log(line) gets one line per finished stage (bounds and
+    anchors, models built, each file), the first ones only once every input has been checked.
+    """
     outdir = Path(outdir)
     check_network_name(outdir, network)
+    clock = _Stage(log)
     bounds_method = canonical_bounds_method(bounds_method)
     layer_bounds = compute_bounds(network, box.lower, box.upper, bounds_method)
+    clock.done(f"{bounds_method} bounds", hold=True)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
-    estimate = anchors["sampled_lower"] if anchors["sampled_lower"] > 0 else anchors["naive_upper"]
+    best = max(anchors["sampled_lower"], anchors.get("search_lower", 0.0))
+    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled lower {anchors['sampled_lower']:.6g} "
+               f"({anchors['sampled_points']} points), region walk {anchors.get('search_lower', 0.0):.6g}", hold=True)
+    estimate = best if best > 0 else anchors["naive_upper"]
     forms = []
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
@@ -178,6 +199,8 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                      stability=stability, estimate=estimate, bounds_method=bounds_method)
         check_target(form, target, gzip)
         forms.append(form)
+    clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
+                                    f"{f.model.A.nnz} nonzeros)" for f in forms))
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
@@ -185,13 +208,14 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     for form in forms:
         stem = form.model.name
         path = outdir / f"{stem}{suffix}"
-        data = render_model(form.model, fmt, gzip)
-        atomic.write_bytes(path, data)
-        sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, data=data,
+        written = write_model(form.model, path, fmt)
+        sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, sha256=written.sha256,
                                target=target, network_file=network_file, anchors=anchors)
         sidecar_path = outdir / f"{stem}.json"
         atomic.write_json(sidecar_path, sidecar)
         out.append(Generated(path, sidecar_path, sidecar, form))
+        clock.done(f"wrote {path.name} ({written.size / 1e6:.1f} MB" +
+                   (f", {written.text_size / 1e6:.1f} MB of text)" if gzip else ")"))
         if progress is not None:
             progress(path)
     from .cluster.settings import write_settings_files  # here: cluster/ reads instances, not the other way
@@ -199,6 +223,25 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     write_settings_files([g.path for g in out])  # SCIP .set, Gurobi .prm, CPLEX commands, for runs by hand
     update_manifest(outdir, [g.sidecar for g in out])
     return out
+
+
+class _Stage:
+    """Times the stages of `generate` and reports each one as it ends (held ones with the next one)."""
+
+    def __init__(self, log: Callable[[str], None] | None):
+        self.log = log
+        self.start = time.perf_counter()
+        self.held: list[str] = []
+
+    def done(self, what: str, hold: bool = False) -> None:
+        now = time.perf_counter()
+        self.held.append(f"{what} [{now - self.start:.1f} s]")
+        self.start = now
+        if not hold:
+            for line in self.held:
+                if self.log is not None:
+                    self.log(line)
+            self.held = []
 
 
 def check_network_name(outdir: Path, network: Network) -> None:

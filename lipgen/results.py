@@ -189,11 +189,12 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     mip_upper = upper["upper"] if upper else None
     certs = {f"certified ({q['bound']} problem)": q["certified_lower"] for q in (upper, lower) if q}
     cert = max([c for c in certs.values() if c is not None], default=None)
-    sampled, naive = anchors.get("sampled_lower"), anchors.get("naive_upper")
+    sampled, naive, searched = anchors.get("sampled_lower"), anchors.get("naive_upper"), anchors.get("search_lower")
     best_upper, upper_source = _best([("MIP dual bound", mip_upper),
                                       ("naive bound", None if naive is None else naive * (1 + ANCHOR_REL_TOL))], min)
     best_lower, lower_source = _best(list(certs.items()) + [
-        ("sampled points", None if sampled is None else sampled * (1 - ANCHOR_REL_TOL))], max)
+        ("sampled points", None if sampled is None else sampled * (1 - ANCHOR_REL_TOL)),
+        ("region walk (certified)", searched)], max)
     consistency, gap = "ok", None
     if best_upper is not None and best_lower is not None:
         if best_upper < best_lower:
@@ -203,4 +204,4 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     return {"upper": best_upper, "upper_source": upper_source, "upper_mip": mip_upper,
             "lower": lower["lower"] if lower else None, "certified_lower": cert, "best_lower": best_lower,
             "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_lower": sampled,
-            "naive_upper": naive}
+            "search_lower": searched, "naive_upper": naive}

@@ -118,6 +118,21 @@ def options_record(opts: SolveOptions) -> dict:
     return d
 
 
+# parameters that `nonconvex` sets through the backends, never passed twice
+NONCONVEX_PARAMS = {"gurobi": ("NonConvex",), "cplex": ("optimalitytarget",)}
+
+
+def effective_options(opts: SolveOptions, sidecar: dict, solver: str, solver_defaults: bool = False) -> SolveOptions:
+    """The options a run of this instance uses: the nonconvex switch its class needs and, unless
+    `solver_defaults`, the solver parameters the sidecar recommends (the user's own extras win)."""
+    nonconvex = sidecar["problem_class"] in (NONCONVEX_MIQP, NONCONVEX_MIQCQP)
+    if solver_defaults:
+        return replace(opts, nonconvex=nonconvex)
+    params = {k: v for k, v in (sidecar["solvers"].get(solver, {}).get("params") or {}).items()
+              if k not in NONCONVEX_PARAMS.get(solver, ())}
+    return replace(opts, nonconvex=nonconvex, extra={**params, **opts.extra})
+
+
 def settings_record(solver: str, exe: Executable, opts: SolveOptions, warm_start: bool, sidecar: dict) -> dict:
     """Everything that decides what a run gives: a finished run is reused only under equal settings."""
     settings = {"solver": solver, "solver_version": exe.version, "time_limit": opts.time_limit, "gap": opts.gap,
@@ -172,7 +187,7 @@ class _Task:
 
 class _Batch:
     def __init__(self, instances, solver, runs, opts, exe, *, jobs, warm_start, force, wait, kill_grace, on_done,
-                 on_live, solver_path=None):
+                 on_live, solver_defaults=False, solver_path=None):
         self.requested, self.runs, self.opts = solver, Path(runs), opts
         self.jobs, self.warm_start, self.force, self.wait = jobs, warm_start, force, wait
         self.kill_grace, self.on_done, self.on_live = kill_grace, on_done, on_live
@@ -184,9 +199,10 @@ class _Batch:
             chosen = auto_solver(sidecar) if solver == AUTO else solver
             if chosen not in exes:
                 exes[chosen] = get_backend(chosen).locate(solver_path)
+            t_opts = effective_options(opts, sidecar, chosen, solver_defaults)
             self.tasks.append(_Task(i, inst, sidecar_path, sidecar, chosen, exes[chosen],
                                     run_dir(self.runs, inst, chosen),
-                                    settings_record(chosen, exes[chosen], opts, warm_start, sidecar)))
+                                    settings_record(chosen, exes[chosen], t_opts, warm_start, sidecar), opts=t_opts))
         seen: dict[Path, Path] = {}
         for t in self.tasks:
             other = seen.setdefault(t.rdir.resolve(), t.instance)
@@ -272,8 +288,6 @@ class _Batch:
         if t.lock.previous.get("state") not in (None, "locked", "finished"):
             t.cleaned = kill_leftovers(t.rdir)  # a dead lipgen's solver, still running
         _empty_run_dir(t.rdir)
-        # Gurobi NonConvex=2 / CPLEX optimalitytarget 3 (what the sidecar's per-solver params say)
-        t.opts = replace(self.opts, nonconvex=t.sidecar["problem_class"] in (NONCONVEX_MIQP, NONCONVEX_MIQCQP))
         if self.warm_start:
             values = start_values(self._network(t), t.sidecar)
             t.opts = replace(t.opts, mip_start=write_mip_start(t.solver, t.rdir / MIP_START, values))
@@ -390,8 +404,8 @@ def _empty_run_dir(rdir: Path) -> None:
 
 
 def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
-              solver_path: str | None = None, warm_start: bool = False, force: bool = False, wait: bool = False,
-              kill_grace: float | None = None, on_done=None, on_live=None) -> list[dict]:
+              solver_path: str | None = None, warm_start: bool = True, force: bool = False, wait: bool = False,
+              kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
     `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: HiGHS for a
@@ -399,11 +413,14 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
     Each result has `reused` (True: an earlier run with the same settings), and `status` `locked` when another
     lipgen held the run (unless `wait`). `on_done(result)` is called as each finishes, `on_live(states)` about
     once a second with where each running solver stands (its log's incumbent and bound, as Lipschitz values).
+    Runs start from the sidecar's best certified point (`warm_start`) and use the solver parameters the sidecar
+    recommends unless `solver_defaults`.
     """
     exe = check_setup(solver, opts, jobs, solver_path)
     check_output_dir(runs, "output")
     batch = _Batch(instances, solver, runs, opts, exe, jobs=jobs, warm_start=warm_start, force=force, wait=wait,
-                   kill_grace=kill_grace, on_done=on_done, on_live=on_live, solver_path=solver_path)
+                   kill_grace=kill_grace, on_done=on_done, on_live=on_live, solver_defaults=solver_defaults,
+                   solver_path=solver_path)
     return batch.run()
 
 

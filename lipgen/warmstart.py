@@ -1,4 +1,4 @@
-"""A MIP start from the best sampled point: every variable of an instance, by the sidecar's naming scheme."""
+"""A MIP start from the best certified point found before solving: every variable of an instance, by name."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from .network import Network
 
 
 def start_values(network: Network, sidecar: dict) -> dict[str, float]:
-    """Values of the instance's variables at the sidecar's sampled point (x, v)."""
+    """Values of the instance's variables at the sidecar's best certified point (the region walk's, else the best
+    sampled point) and its direction."""
     from .instance import formulation_of
 
-    x = np.asarray(sidecar["anchors"]["sampled_x"], dtype=np.float64)
-    v = np.asarray(sidecar["anchors"]["sampled_v"], dtype=np.float64)
+    anchors = sidecar["anchors"]
+    key = "search" if anchors.get("search_lower", 0.0) > anchors["sampled_lower"] else "sampled"
+    x = np.asarray(anchors[f"{key}_x"], dtype=np.float64)
+    v = np.asarray(anchors[f"{key}_v"], dtype=np.float64)
     return formulation_of(sidecar, network).values(x, v)

@@ -155,7 +155,7 @@ def test_refused_checksum_and_failed_check(runs, tmp_path):
     assert refused_row["upper_mip"] is None and "upper" not in refused_row["runs"]
     failed = rows[("tiny1", "Linf", "scip")]
     assert failed["status"] == "fail" and failed["checked"] == "failed"
-    assert failed["certified_lower"] is None  # a rejected solution gives no bound
+    assert failed["lower_source"] != "certified (lower problem)"  # a rejected solution gives no bound
     assert rows[("tiny1", "Linf", "gurobi")]["checked"] == "partly"
     solu = {e["name"]: e for e in report["solu"]}
     lower = next(n for n in solu if n.startswith("tiny1__Linf") and "__lower__" in n)

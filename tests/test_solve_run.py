@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import oracle_value, random_network, run_cli, tiny_network, unit_box
 
@@ -80,7 +78,7 @@ def test_scip_warm_start_and_reuse(tmp_path):
     assert all(r["reused"] for r in again)
     assert {p: p.stat().st_mtime_ns for p in logs} == logs  # nothing ran again
     assert [r["lipschitz"] for r in again] == [r["lipschitz"] for r in results]
-    cold = solve_all(inst, "scip", tmp_path / "runs", OPTS)  # without the warm start: other settings
+    cold = solve_all(inst, "scip", tmp_path / "runs", OPTS, warm_start=False)  # other settings: redone
     assert not any(r["reused"] for r in cold)
     assert all(r["settings"]["warm_start"] is False for r in cold)
     forced = solve_all(inst, "scip", tmp_path / "runs", OPTS, force=True)

@@ -23,14 +23,14 @@ from lipgen.writers import (FORMATS, file_suffix, format_of, render_lp, render_m
 from lipgen.writers.mps import format_numbers
 
 INF = np.inf
-OPT_A, OPT_B = -6.136502, -6.836502  # SOLVERS.md 1.1 (maximisation there, negated here)
+OPT_A, OPT_B = -6.136502, -6.836502  # docs/solvers.md 1.1 (maximisation there, negated here)
 SCIP_AUX = {"qmatrixvar", "quadobjvar"}  # SCIP moves a quadratic objective into a constraint + variable
 SCIP_AUX_CONS = {"qmatrix", "quadobj"}
 
 
 # ----------------------------------------------------------------------------------------------- models
 def model_ab(bilinear: bool) -> Model:
-    """SOLVERS.md's model A (B with the bilinear row c2: y - s*t = 0), as min of the negated objective."""
+    """docs/solvers.md's model A (B with the bilinear row c2: y - s*t = 0), as min of the negated objective."""
     b = ModelBuilder("QTEST-B" if bilinear else "QTEST-A")
     x1, x2 = b.add_vars("x", 2, lb=-INF, ub=[INF, 0.8], suffixes=["1", "2"])
     (s,) = b.add_vars("s", 1, lb=0, ub=1, vtype=BINARY, suffixes=[""])
@@ -234,7 +234,7 @@ def test_model_a_and_b(fmt, gz, reader, tmp_path):
         read = READERS[reader](write(model, tmp_path, fmt, gz))
         assert_same_structure(read, model)
         if bilinear and reader == "cplex":
-            continue  # CPLEX reads the bilinear equality but never solves it (SOLVERS.md 3)
+            continue  # CPLEX reads the bilinear equality but never solves it (docs/solvers.md 3)
         assert read.solve() == pytest.approx(optimum, abs=5e-6)  # SCIP: -6.1365040 (QC tolerance)
 
 

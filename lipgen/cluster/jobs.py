@@ -45,7 +45,8 @@ class JobRequest:
     gap: float | None = 1e-6  # as `lipgen solve`
     mem_limit: float | None = None  # MB, per solver run
     seed: int | None = None
-    warm_start: bool = False
+    warm_start: bool = True
+    solver_defaults: bool = False  # ignore the solver parameters the sidecars recommend
     solver_path: str | None = None  # the solver on the compute nodes
     partition: str | None = None
     account: str | None = None
@@ -81,8 +82,10 @@ def solve_argv(req: JobRequest, runs_dir: Path, lipgen_command: list[str]) -> li
                         ("--seed", req.seed), ("--solver-path", req.solver_path)):
         if value is not None:
             argv += [flag, _arg(value)]
-    if req.warm_start:
-        argv.append("--warm-start")
+    if not req.warm_start:
+        argv.append("--no-warm-start")
+    if req.solver_defaults:
+        argv.append("--solver-defaults")
     return argv
 
 
@@ -114,7 +117,7 @@ def _validate(req: JobRequest) -> None:
 def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
     """Whether `lipgen solve` on a node would reuse the run in `rdir` (same settings, a normal end). The solver's
     version is the one the run recorded: the nodes' solver cannot be asked from here."""
-    from lipgen.solve import RESULT, reusable, settings_record
+    from lipgen.solve import RESULT, effective_options, reusable, settings_record
     from lipgen.solvers import Executable, SolveOptions
 
     try:
@@ -127,6 +130,7 @@ def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
     nodes = Executable(req.solver, [req.solver_path or req.solver], "executable", "the nodes' solver", version)
     opts = SolveOptions(time_limit=req.time_limit, threads=req.threads, gap=req.gap, mem_limit=req.mem_limit,
                         seed=req.seed)
+    opts = effective_options(opts, sidecar, req.solver, req.solver_defaults)
     return reusable(old, settings_record(req.solver, nodes, opts, req.warm_start, sidecar))
 
 

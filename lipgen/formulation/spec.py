@@ -23,6 +23,10 @@ NONCONVEX_MIQCQP = "nonconvex MIQCQP"
 # strict point a solver returns lies inside its region even when it violates a row by that tolerance.
 DEFAULT_EPS = 1e-4
 
+# Solver parameters recommended for every instance (recorded per sidecar, used by `lipgen solve` unless
+# --solver-defaults, written into the settings files next to the instances).
+SCIP_PARAMS = {"separating/aggregation/freq": -1}
+
 
 @dataclass
 class Spec:
@@ -120,7 +124,10 @@ def classify_problem(spec: Spec, n_outputs: int) -> tuple[str, dict]:
     else:
         cls = MILP
     ok = {"ok": True, "why": ""}
-    solvers = {"scip": dict(ok), "gurobi": dict(ok, params={"NonConvex": 2} if quad_obj or nonconvex_con else {})}
+    # measured (benchmarks/README.md): SCIP spends most of its time in its aggregation (c-MIR) separator on
+    # these instances and solves them several times faster without it
+    solvers = {"scip": dict(ok, params=dict(SCIP_PARAMS)),
+               "gurobi": dict(ok, params={"NonConvex": 2} if quad_obj or nonconvex_con else {})}
     if nonconvex_con:
         solvers["cplex"] = {"ok": False, "why": "CPLEX takes no nonconvex quadratic constraint, and --encoding "
                                                 "quadratic writes bilinear equalities (a = s*z, y = s*t); use --encoding bigm"}
@@ -130,7 +137,7 @@ def classify_problem(spec: Spec, n_outputs: int) -> tuple[str, dict]:
                                                 "inf, another --mode, or another solver"}
     else:
         solvers["cplex"] = dict(ok, params={"optimalitytarget": 3} if quad_obj else {})
-    solvers["highs"] = dict(ok) if cls == MILP else {
+    solvers["highs"] = dict(ok, params={}) if cls == MILP else {
         "ok": False, "why": f"HiGHS takes no quadratic term together with integer variables and this one is a {cls}; "
                             "use --norm 1 or inf with --encoding bigm, or another solver"}
     solvers["cbc"] = dict(ok) if cls == MILP else {

@@ -86,7 +86,7 @@ class Invocation:
     notes: list[str] = field(default_factory=list)  # options the solver cannot honour, said in plain words
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
     """Numbers as the solvers like them: integral values without a decimal point."""
     if isinstance(value, bool):
         return str(int(value))
@@ -204,7 +204,7 @@ def _start_values(values: dict[str, float]) -> tuple[list[str], list[str]]:
         raise LipgenError(f"MIP start value of '{names[int(np.argmax(bad))]}' is not finite")
     if any(not n or any(c.isspace() for c in n) for n in names):
         raise LipgenError("MIP start: variable names must be non-empty and without spaces")
-    return names, [_fmt(v) for v in arr.tolist()]
+    return names, [format_value(v) for v in arr.tolist()]
 
 
 def _no_spaces(solver: str, *paths: Path) -> None:
@@ -237,13 +237,13 @@ class ScipBackend(Backend):
 
         sets = []
         if opts.time_limit is not None:
-            sets.append(f"set limits time {_fmt(opts.time_limit)}")
+            sets.append(f"set limits time {format_value(opts.time_limit)}")
         if opts.gap is not None:
-            sets.append(f"set limits gap {_fmt(opts.gap)}")
+            sets.append(f"set limits gap {format_value(opts.gap)}")
         if opts.mem_limit is not None:
-            sets.append(f"set limits memory {_fmt(opts.mem_limit)}")
+            sets.append(f"set limits memory {format_value(opts.mem_limit)}")
         if opts.seed is not None:
-            sets.append(f"set randomization randomseedshift {_fmt(opts.seed)}")
+            sets.append(f"set randomization randomseedshift {format_value(opts.seed)}")
         if opts.threads not in (None, 1):
             # SCIP's `optimize` is sequential; lp/threads exists but SoPlex ignores it.
             inv.notes.append(f"SCIP solves with one thread: threads={opts.threads} ignored")
@@ -254,17 +254,22 @@ class ScipBackend(Backend):
             args += ["-s", "lipgen.set"]
         # printzeros: a solution that lists every variable lets the checker tell a cut file from zeros
         commands = sets + ["set write printzeros TRUE", f"read {path(model)}"] + (
-            [f"read {path(start)}"] if start else []) + ["optimize", "display statistics",
+            [f"read {path(_local(start, inv.workdir))}"] if start else []) + ["optimize", "display statistics",
                                                          f"write solution {SOLUTION}", "quit"]
         for c in commands:
             args += ["-c", c]
         return args
 
 
+def _local(path: Path, workdir: Path) -> Path:
+    """A file in the solver's working directory by its bare name (no directory to quote)."""
+    return Path(path.name) if path.parent == workdir else path
+
+
 def _scip_value(v) -> str:
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
-    return _fmt(v) if isinstance(v, (int, float)) else str(v)
+    return format_value(v) if isinstance(v, (int, float)) else str(v)
 
 
 class GurobiBackend(Backend):
@@ -278,7 +283,7 @@ class GurobiBackend(Backend):
                   "SoftMemLimit": None if opts.mem_limit is None else opts.mem_limit / 1024,
                   "NonConvex": 2 if opts.nonconvex else None}
         params.update(opts.extra)
-        args = [f"{k}={_fmt(v)}" for k, v in params.items() if v is not None]
+        args = [f"{k}={format_value(v)}" for k, v in params.items() if v is not None]
         args += [f"LogFile={LOG}", "LogToConsole=0", f"ResultFile={SOLUTION}"]
         if exe.kind == "launcher":
             # gurobi_cl documents one ResultFile (a repeated parameter overrides); the launcher takes
@@ -299,19 +304,19 @@ class CplexBackend(Backend):
         _no_spaces("CPLEX", model, start, inv.workdir)
         cmds = [f"set logfile {LOG}", f"read {model}"] + ([f"read {start}"] if start else [])
         if opts.time_limit is not None:
-            cmds.append(f"set timelimit {_fmt(opts.time_limit)}")
+            cmds.append(f"set timelimit {format_value(opts.time_limit)}")
         if opts.threads is not None:
             cmds.append(f"set threads {opts.threads}")
         if opts.gap is not None:
-            cmds.append(f"set mip tolerances mipgap {_fmt(opts.gap)}")
+            cmds.append(f"set mip tolerances mipgap {format_value(opts.gap)}")
         if opts.mem_limit is not None:
             # workmem is working memory before node files; treememory is the limit that stops the search
-            cmds += [f"set workmem {_fmt(opts.mem_limit)}", f"set mip limits treememory {_fmt(opts.mem_limit)}"]
+            cmds += [f"set workmem {format_value(opts.mem_limit)}", f"set mip limits treememory {format_value(opts.mem_limit)}"]
         if opts.seed is not None:
             cmds.append(f"set randomseed {opts.seed}")
         if opts.nonconvex:
             cmds.append("set optimalitytarget 3")
-        cmds += [f"set {re.sub(r'[./]', ' ', str(k))} {_fmt(v)}" for k, v in opts.extra.items()]
+        cmds += [f"set {re.sub(r'[./]', ' ', str(k))} {format_value(v)}" for k, v in opts.extra.items()]
         return ["-c"] + cmds + ["optimize", f"write {SOLUTION}", "quit"]
 
     def mip_start_text(self, values: dict[str, float]) -> str:
@@ -344,7 +349,7 @@ class HighsBackend(Backend):
         inv.inputs[self.OPTIONS] = "".join(f"{k} = {_highs_value(v)}\n" for k, v in options.items())
         args = ["--model_file", str(model), "--options_file", self.OPTIONS, "--solution_file", SOLUTION]
         if opts.time_limit is not None:
-            args += ["--time_limit", _fmt(opts.time_limit)]
+            args += ["--time_limit", format_value(opts.time_limit)]
         if opts.threads is not None:
             args += ["--threads", str(opts.threads)]
         if opts.seed is not None:
@@ -364,7 +369,7 @@ class HighsBackend(Backend):
 def _highs_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    return _fmt(v) if isinstance(v, (int, float)) else str(v)
+    return format_value(v) if isinstance(v, (int, float)) else str(v)
 
 
 class CbcBackend(Backend):
@@ -395,11 +400,11 @@ class CbcBackend(Backend):
         # lipgen's files are minimisation problems, and CBC ignores OBJSENSE anyway: never -max.
         args = [str(model)]
         if opts.time_limit is not None:
-            args += ["-sec", _fmt(opts.time_limit)]
+            args += ["-sec", format_value(opts.time_limit)]
         if opts.threads is not None:
             args += ["-threads", str(opts.threads)]
         if opts.gap is not None:
-            args += ["-ratio", _fmt(opts.gap)]
+            args += ["-ratio", format_value(opts.gap)]
         if opts.seed:
             # seed 0 would mean "the time of day" to CBC: keep its default seeds then
             args += ["-randomSeed", str(opts.seed), "-randomCbcSeed", str(opts.seed)]
@@ -408,7 +413,7 @@ class CbcBackend(Backend):
         if opts.nonconvex:
             raise LipgenError("CBC solves only linear models (MILP): this instance has a nonconvex objective")
         for k, v in opts.extra.items():
-            args += [f"-{k}", _fmt(v)]
+            args += [f"-{k}", format_value(v)]
         if start is not None:
             args += ["-mips", str(start)]
         return args + ["-solve", "-solu", SOLUTION]

@@ -1,21 +1,25 @@
-"""Instance file writers: Model -> free MPS or CPLEX LP, optionally gzipped; atomic and deterministic."""
+"""Instance file writers: Model -> free MPS or CPLEX LP, optionally gzipped; atomic and deterministic.
+
+Files are rendered in blocks and streamed to disk (`write_model`): written and hashed in a
+background thread, gzip compressed in parallel blocks (stream.py), never held whole in memory.
+"""
 
 from __future__ import annotations
 
-import gzip as _gzip
 import os
+from collections.abc import Iterator
 
-from .. import atomic
 from ..errors import LipgenError
 from ..model import Model
-from .lp import render_lp, write_lp
-from .mps import render_mps, write_mps
+from .lp import iter_lp, render_lp, write_lp
+from .mps import iter_mps, render_mps, write_mps
+from .stream import Written, gzip_bytes, write_chunks
 
 FORMATS = ("mps", "lp")
-_RENDER = {"mps": render_mps, "lp": render_lp}
+_ITER = {"mps": iter_mps, "lp": iter_lp}
 
-__all__ = ["FORMATS", "file_suffix", "format_of", "render_lp", "render_model", "render_mps", "write_lp",
-           "write_model", "write_mps"]
+__all__ = ["FORMATS", "Written", "file_suffix", "format_of", "iter_model", "render_lp", "render_model", "render_mps",
+           "write_lp", "write_model", "write_mps"]
 
 
 def file_suffix(fmt: str, gzip: bool) -> str:
@@ -36,19 +40,27 @@ def format_of(path: str | os.PathLike) -> tuple[str, bool]:
                       "use .mps, .mps.gz, .lp or .lp.gz")
 
 
+def iter_model(model: Model, fmt: str) -> Iterator[bytes]:
+    """The uncompressed file in `fmt` as consecutive byte blocks (the model is checked first)."""
+    return _ITER[_check_format(fmt)](model)
+
+
 def render_model(model: Model, fmt: str, gzip: bool = False) -> bytes:
-    """File contents in `fmt`; gzip output is byte-stable too (mtime 0, no file name in the header)."""
-    data = _RENDER[_check_format(fmt)](model)
-    return _gzip.compress(data, compresslevel=6, mtime=0) if gzip else data
+    """File contents in `fmt`, the same bytes `write_model` writes (gzip: mtime 0, no file name)."""
+    data = b"".join(iter_model(model, fmt))
+    return gzip_bytes(data) if gzip else data
 
 
-def write_model(model: Model, path: str | os.PathLike, fmt: str | None = None) -> None:
-    """Write `model` to `path` atomically; the format comes from `fmt` or the name, gzip from a `.gz` name."""
+def write_model(model: Model, path: str | os.PathLike, fmt: str | None = None) -> Written:
+    """Write `model` to `path` atomically; the format comes from `fmt` or the name, gzip from a `.gz` name.
+
+    Returns the size and SHA-256 of the written file.
+    """
     if fmt is None:
         fmt, gz = format_of(path)
     else:
         gz = os.fspath(path).lower().endswith(".gz")
-    atomic.write_bytes(path, render_model(model, fmt, gz))
+    return write_chunks(path, iter_model(model, fmt), gzip=gz)
 
 
 def _check_format(fmt: str) -> str:

@@ -1,40 +1,33 @@
-"""Free MPS in the dialect SCIP, Gurobi and CPLEX all read identically (SOLVERS.md 1.2).
+"""Free MPS in the dialect SCIP, Gurobi and CPLEX all read identically (docs/solvers.md 1.2).
 
 Minimisation is every reader's default, so no OBJSENSE section is written (CBC ignores it anyway).
 Every column appears in COLUMNS (an explicit `obj 0` entry if it has no other), so a variable used
 only in quadratic terms or bounds still exists. A row with no terms at all is kept (an empty row).
+
+The text is produced in blocks (`iter_mps`); the sections that grow with the nonzeros (COLUMNS,
+QUADOBJ, QCMATRIX) are assembled column-wise by polars (text.py), the per-variable ones in Python.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..model import BINARY, CONTINUOUS, SENSE_CHARS, Model
+from .text import chunks, format_numbers, lines, number_strings, strings
+
+__all__ = ["OBJ_NAME", "check_model", "check_names", "file_label", "format_numbers", "iter_mps", "render_mps",
+           "true_binaries", "write_mps"]
 
 OBJ_NAME = "obj"
 MAX_NAME = 250
 _BAD_NAME = re.compile(rf"^(?![A-Za-z_][A-Za-z0-9_.]{{0,{MAX_NAME - 1}}}$).*$", re.M)
+_MARKERS = ("'INTORG'", "'INTEND'")
 
 
 # ---------------------------------------------------------------------------------------- shared helpers
-def format_numbers(values) -> np.ndarray:
-    """Shortest round-trip text of each float (1.0 -> '1', 0.1 -> '0.1'), as an object array.
-
-    Only the distinct values are formatted: instance matrices repeat coefficients (+-1, big-M) a lot.
-    """
-    vals = np.asarray(values, dtype=np.float64).ravel() + 0.0  # + 0.0 turns -0.0 into 0.0
-    if len(vals) == 0:
-        return np.zeros(0, dtype=object)
-    uniq, inv = np.unique(vals, return_inverse=True)
-    text = np.empty(len(uniq), dtype=object)
-    whole = (uniq == np.round(uniq)) & (np.abs(uniq) < 2.0**53)  # exact as an int: '3', not repr's '3.0'
-    text[whole] = list(map(str, uniq[whole].astype(np.int64).tolist()))
-    text[~whole] = list(map(repr, uniq[~whole].tolist()))
-    return text[inv.ravel()]
-
-
 def check_names(names: np.ndarray, what: str) -> np.ndarray:
     """Raise ValueError unless every name matches [A-Za-z_][A-Za-z0-9_.]* with <= 250 chars.
 
@@ -64,6 +57,9 @@ def check_model(model: Model) -> tuple[np.ndarray, np.ndarray]:
     for what, arr in finite.items():
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"non-finite {what} coefficient in model {model.name!r}")
+    if np.any(np.abs(model.obj_q[2]) > np.finfo(np.float64).max / 2):
+        raise ValueError(f"quadratic objective coefficient too large to write (both formats write it doubled) in "
+                         f"model {model.name!r}")
     lb, ub = model.lb, model.ub
     if np.any(np.isnan(lb) | np.isnan(ub) | (lb == np.inf) | (ub == -np.inf)):
         raise ValueError(f"invalid variable bounds (NaN, lb=+inf or ub=-inf) in model {model.name!r}")
@@ -84,41 +80,93 @@ def true_binaries(model: Model) -> np.ndarray:
     return (model.vtype == BINARY) & (model.lb == 0) & (model.ub == 1)
 
 
+def _text(parts: list[str]) -> bytes:
+    return ("\n".join(parts) + "\n").encode("ascii") if parts else b""
+
+
 # ---------------------------------------------------------------------------------------- MPS sections
-def _columns(model: Model, vn: np.ndarray, rn_ext: np.ndarray) -> np.ndarray:
-    """COLUMNS lines: column order, objective entry first, integer runs wrapped in MARKER lines."""
+class _Tables:
+    """Name tables shared by the sections; each entry carries the spaces that follow it on its line.
+
+    Lines are `A B V` joined by single spaces: A = '    name ' (or the MARKER / QCMATRIX words),
+    B = 'name ' (a row or a variable), V = a number (or a marker keyword / ' rowname').
+    """
+
+    def __init__(self, vn: np.ndarray, rn: np.ndarray):
+        self.n, self.m = len(vn), len(rn)
+        self.col = strings([f"    {x} " for x in vn.tolist()] + ["    MARKER ", "QCMATRIX"])
+        self.row = strings([f"{OBJ_NAME} "] + [f"{r} " for r in rn.tolist()] + ["'MARKER' "])
+        self.var = strings([f"{x} " for x in vn.tolist()] + [""])
+        self.rn = rn
+
+    def marker_col(self) -> int:
+        return self.n
+
+    def qc_col(self) -> int:
+        return self.n + 1
+
+
+def _rows(model: Model, rn: np.ndarray) -> bytes:
+    senses = SENSE_CHARS[model.sense].tolist()
+    return _text([f" {s}  {r}" for s, r in zip(senses, rn.tolist())])
+
+
+def _column_entries(model: Model, tabs: _Tables):
+    """(column, row table index, value, marker kind or -1) of every COLUMNS line, in file order."""
     n = model.n_vars
     csc = model.A.tocsc()
     csc.sort_indices()
     counts = np.diff(csc.indptr)
-    obj_cols = np.flatnonzero(model.obj != 0)
-    has_entry = counts > 0
-    has_entry[obj_cols] = True
-    lonely = np.flatnonzero(~has_entry)  # must still be declared: give it `obj 0`
-    cols = np.concatenate([obj_cols, lonely, np.repeat(np.arange(n), counts)])
-    rows = np.concatenate([np.full(len(obj_cols) + len(lonely), -1), csc.indices])
-    vals = np.concatenate([model.obj[obj_cols], np.zeros(len(lonely)), csc.data])
-    order = np.argsort(cols, kind="stable")  # stable: objective first, then rows in order
-    cols, rows, vals = cols[order], rows[order], vals[order]
-    lines = np.array([f"    {c}  {r}  {v}" for c, r, v in
-                      zip(vn[cols].tolist(), rn_ext[rows + 1].tolist(), format_numbers(vals).tolist())],
-                     dtype=object)
-    start = np.searchsorted(cols, np.arange(n + 1))
+    head = model.obj != 0
+    head |= counts == 0  # a column with no other entry is still declared, with `obj 0`
+    per_col = counts + head
+    total = int(per_col.sum())
+    start = np.cumsum(per_col) - per_col
+    col = np.repeat(np.arange(n, dtype=np.int32), per_col)
+    row = np.empty(total, np.int32)
+    val = np.empty(total)
+    hpos = start[head]
+    row[hpos] = 0
+    val[hpos] = model.obj[head]
+    mpos = np.arange(csc.nnz, dtype=np.int64) + np.repeat(start + head - csc.indptr[:-1], counts)
+    row[mpos] = csc.indices + 1
+    val[mpos] = csc.data
+    del csc, mpos
+    # integer runs sit between MARKER lines: INTORG before a run's first line, INTEND after its last
     edges = np.diff(np.concatenate([[0], (model.vtype != CONTINUOUS).astype(np.int8), [0]]))
-    opens, closes = start[np.flatnonzero(edges == 1)], start[np.flatnonzero(edges == -1)]
-    markers = ["    MARKER  'MARKER'  'INTORG'"] * len(opens) + ["    MARKER  'MARKER'  'INTEND'"] * len(closes)
-    return np.insert(lines, np.concatenate([opens, closes]), np.array(markers, dtype=object))
+    line_at = np.append(start, total)
+    at = np.concatenate([line_at[np.flatnonzero(edges == 1)], line_at[np.flatnonzero(edges == -1)]])
+    kind = np.concatenate([np.zeros(int(np.sum(edges == 1)), np.int8), np.ones(int(np.sum(edges == -1)), np.int8)])
+    order = np.argsort(at, kind="stable")
+    at, kind = at[order], kind[order]
+    col = np.insert(col, at, tabs.marker_col())
+    row = np.insert(row, at, tabs.m + 1)
+    val = np.insert(val, at, 0.0)
+    marker = np.full(len(col), -1, np.int8)
+    marker[at + np.arange(len(at))] = kind
+    return col, row, val, marker
 
 
-def _rhs(model: Model, rn: np.ndarray) -> list[str]:
+def _columns(model: Model, tabs: _Tables) -> Iterator[bytes]:
+    col, row, val, marker = _column_entries(model, tabs)
+    for part in chunks(len(col)):
+        nums = number_strings(val[part])
+        mk = marker[part]
+        where = np.flatnonzero(mk >= 0)
+        if len(where):
+            nums = nums.scatter(where, strings(np.array(_MARKERS)[mk[where]].tolist()))
+        yield lines([tabs.col.gather(col[part]), tabs.row.gather(row[part]), nums])
+
+
+def _rhs(model: Model, rn: np.ndarray) -> bytes:
     nz = np.flatnonzero(model.rhs != 0)
-    lines = [f"    RHS  {r}  {v}" for r, v in zip(rn[nz].tolist(), format_numbers(model.rhs[nz]).tolist())]
+    out = [f"    RHS  {r}  {v}" for r, v in zip(rn[nz].tolist(), format_numbers(model.rhs[nz]).tolist())]
     if model.obj_constant != 0:  # all three readers take offset = -RHS of the objective row
-        lines.append(f"    RHS  {OBJ_NAME}  {format_numbers([-model.obj_constant])[0]}")
-    return lines
+        out.append(f"    RHS  {OBJ_NAME}  {format_numbers([-model.obj_constant])[0]}")
+    return _text(out)
 
 
-def _bounds(model: Model, vn: np.ndarray) -> list[str]:
+def _bounds(model: Model, vn: np.ndarray) -> bytes:
     """Up to two lines per variable; never a bare negative UP, never an integer without UP/PL."""
     lb, ub = model.lb, model.ub
     n = model.n_vars
@@ -150,23 +198,45 @@ def _bounds(model: Model, vn: np.ndarray) -> list[str]:
     vals = np.stack([val1, val2], axis=1).ravel()
     names = np.repeat(vn, 2)
     keep = np.flatnonzero(pairs != "")
-    return [f" {k} BND  {x}  {v}" if v else f" {k} BND  {x}" for k, x, v in
-            zip(pairs[keep].tolist(), names[keep].tolist(), vals[keep].tolist())]
+    return _text([f" {k} BND  {x}  {v}" if v else f" {k} BND  {x}" for k, x, v in
+                  zip(pairs[keep].tolist(), names[keep].tolist(), vals[keep].tolist())])
 
 
-def _quadobj(model: Model, vn: np.ndarray) -> list[str]:
+def _quad_lines(tabs: _Tables, i: np.ndarray, j: np.ndarray, coef: np.ndarray, heads: np.ndarray | None = None,
+                head_rows: np.ndarray | None = None) -> Iterator[bytes]:
+    """`    a  b  v` lines; with heads (sorted positions in the output), a `QCMATRIX   row` line before each."""
+    if heads is not None and len(heads):
+        at = heads + np.arange(len(heads))  # where the header lines land once inserted
+        i = np.insert(i, heads, tabs.qc_col())
+        j = np.insert(j, heads, tabs.n)
+        coef = np.insert(coef, heads, 0.0)
+        head_text = np.full(len(i), -1, np.int64)
+        head_text[at] = head_rows
+    else:
+        head_text = None
+    for part in chunks(len(i)):
+        nums = number_strings(coef[part])
+        if head_text is not None:
+            local = head_text[part]
+            where = np.flatnonzero(local >= 0)
+            if len(where):
+                nums = nums.scatter(where, strings([f" {r}" for r in tabs.rn[local[where]].tolist()]))
+        yield lines([tabs.col.gather(i[part]), tabs.var.gather(j[part]), nums])
+
+
+def _quadobj(model: Model, tabs: _Tables) -> Iterator[bytes]:
     i, j, c = model.obj_q
     if len(c) == 0:
-        return []
+        return
+    yield b"QUADOBJ\n"
     coef = np.where(i == j, 2.0 * c, c)  # QUADOBJ carries an implicit 1/2 (upper triangle only)
-    return ["QUADOBJ"] + [f"    {a}  {b}  {v}" for a, b, v in
-                          zip(vn[i].tolist(), vn[j].tolist(), format_numbers(coef).tolist())]
+    yield from _quad_lines(tabs, i, j, coef)
 
 
-def _qcmatrix(model: Model, vn: np.ndarray, rn: np.ndarray) -> list[str]:
+def _qcmatrix(model: Model, tabs: _Tables) -> Iterator[bytes]:
     r, i, j, c = model.q_rows
     if len(c) == 0:
-        return []
+        return
     off = i != j
     # full symmetric matrix, no 1/2: an off-diagonal pair is split evenly over (i, j) and (j, i)
     rr = np.concatenate([r, r[off]])
@@ -175,29 +245,30 @@ def _qcmatrix(model: Model, vn: np.ndarray, rn: np.ndarray) -> list[str]:
     cc = np.concatenate([np.where(off, 0.5 * c, c), 0.5 * c[off]])
     order = np.lexsort((jj, ii, rr))
     rr, ii, jj, cc = rr[order], ii[order], jj[order], cc[order]
-    lines = np.array([f"    {a}  {b}  {v}" for a, b, v in
-                      zip(vn[ii].tolist(), vn[jj].tolist(), format_numbers(cc).tolist())], dtype=object)
     starts = np.flatnonzero(np.concatenate([[True], rr[1:] != rr[:-1]]))
-    heads = np.array([f"QCMATRIX   {name}" for name in rn[rr[starts]].tolist()], dtype=object)
-    return np.insert(lines, starts, heads).tolist()
+    yield from _quad_lines(tabs, ii, jj, cc, heads=starts, head_rows=rr[starts])
+
+
+def iter_mps(model: Model) -> Iterator[bytes]:
+    """The MPS file as a sequence of ASCII byte blocks (deterministic: same Model, same bytes)."""
+    vn, rn = check_model(model)
+    tabs = _Tables(vn, rn)
+    yield f"NAME {file_label(model.name)} FREE\nROWS\n N  {OBJ_NAME}\n".encode("ascii")
+    yield _rows(model, rn)
+    yield b"COLUMNS\n"
+    yield from _columns(model, tabs)
+    yield b"RHS\n"
+    yield _rhs(model, rn)
+    yield b"BOUNDS\n"
+    yield _bounds(model, vn)
+    yield from _quadobj(model, tabs)
+    yield from _qcmatrix(model, tabs)
+    yield b"ENDATA\n"
 
 
 def render_mps(model: Model) -> bytes:
     """The whole MPS file as ASCII bytes (deterministic: same Model, same bytes)."""
-    vn, rn = check_model(model)
-    rn_ext = np.concatenate([np.array([OBJ_NAME], dtype=object), rn])
-    out = [f"NAME {file_label(model.name)} FREE", "ROWS", f" N  {OBJ_NAME}"]
-    out += [f" {s}  {r}" for s, r in zip(SENSE_CHARS[model.sense].tolist(), rn.tolist())]
-    out.append("COLUMNS")
-    out += _columns(model, vn, rn_ext).tolist()
-    out.append("RHS")
-    out += _rhs(model, rn)
-    out.append("BOUNDS")
-    out += _bounds(model, vn)
-    out += _quadobj(model, vn)
-    out += _qcmatrix(model, vn, rn)
-    out.append("ENDATA")
-    return ("\n".join(out) + "\n").encode("ascii")
+    return b"".join(iter_mps(model))
 
 
 def write_mps(model: Model, path) -> None:
@@ -205,3 +276,4 @@ def write_mps(model: Model, path) -> None:
     from . import write_model
 
     write_model(model, path, "mps")
+

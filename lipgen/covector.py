@@ -1,0 +1,69 @@
+"""Output covectors: the Lipschitz constant of a scalar c^T f (a logit difference e_I - e_J, or any weights c).
+
+The covector is folded into the last layer (W_K -> c^T W_K, b_K -> c^T b_K), giving a network with one output
+whose constant is the covector's; everything downstream (formulations, certificate, checker) sees an ordinary
+one-output network. The name says which covector it is and the sidecar records it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .domain import load_vector
+from .errors import LipgenError
+from .network import Network
+
+
+def parse_margin(text: str, n_outputs: int) -> tuple[int, int]:
+    """'I,J' -> (I, J), two different output indices counted from 0."""
+    parts = str(text).replace(" ", "").split(",")
+    try:
+        i, j = (int(p) for p in parts)
+        if len(parts) != 2:
+            raise ValueError
+    except ValueError:
+        raise LipgenError(f"--margin {text!r} is not I,J (two output indices, e.g. 3,5)") from None
+    for k in (i, j):
+        if not 0 <= k < n_outputs:
+            raise LipgenError(f"--margin {text}: output {k} does not exist (the network has {n_outputs} outputs, "
+                              f"numbered 0 to {n_outputs - 1})")
+    if i == j:
+        raise LipgenError(f"--margin {text}: the two outputs must differ")
+    return i, j
+
+
+def load_weights(path: str | Path, n_outputs: int) -> np.ndarray:
+    c = load_vector(path, "--output-weights", n_outputs, "outputs")
+    if not np.any(c):
+        raise LipgenError(f"--output-weights {path}: the weights are all zero")
+    return c
+
+
+def with_covector(network: Network, c: np.ndarray, label: str, meta: dict) -> Network:
+    """The one-output network x -> c^T f(x)."""
+    c = np.asarray(c, dtype=np.float64)
+    weights = network.weights[:-1] + [(c @ network.weights[-1])[None, :]]
+    biases = network.biases[:-1] + [np.array([c @ network.biases[-1]])]
+    covector = dict(meta, weights=c.tolist(), base_network=network.name, base_digest=network.digest())
+    return replace(network, weights=weights, biases=biases, name=f"{network.name}-{label}",
+                   meta=dict(network.meta, covector=covector))
+
+
+def apply(network: Network, output_weights: str | Path | None = None, margin: str | None = None) -> Network:
+    """The network itself, or its scalar c^T f for --output-weights / --margin (not both)."""
+    if output_weights is not None and margin is not None:
+        raise LipgenError("give --output-weights or --margin, not both")
+    if margin is not None:
+        i, j = parse_margin(margin, network.n_outputs)
+        c = np.zeros(network.n_outputs)
+        c[i], c[j] = 1.0, -1.0
+        return with_covector(network, c, f"m{i}-{j}", {"kind": "margin", "margin": [i, j]})
+    if output_weights is not None:
+        c = load_weights(output_weights, network.n_outputs)
+        tag = hashlib.sha256(c.astype("<f8").tobytes()).hexdigest()[:8]
+        return with_covector(network, c, f"c{tag}", {"kind": "weights", "file": str(output_weights)})
+    return network
