@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from lipgen.parsers import record as rec
-import math
-
 from lipgen.parsers.common import (NUM, LogInfo, SolutionFile, assemble, first_error, is_file, last, last_run, number,
                                    percent, read_text, truncated)
 
@@ -48,7 +47,7 @@ _M = re.MULTILINE
 _SOL_HEAD = re.compile(r"\AModel status\n(?P<words>[^\n]*)\n\n# Primal solution values\n(?P<kind>None|Feasible|"
                        r"Infeasible)\n")
 _SOL_OBJ = re.compile(rf"Objective ({NUM})\n")
-_SOL_EXTRA = re.compile(rf"(Objective_bound|MIP_rel_gap) ({NUM})\n")  # HiGHS 1.16 on
+_SOL_EXTRA = re.compile(rf"([A-Za-z_]+) ({NUM})\n")  # HiGHS 1.16 on: Objective_bound b, MIP_rel_gap g
 _SOL_COLUMNS = re.compile(r"# Columns (-?\d+)\n")
 _SOL_ROWS = re.compile(r"# Rows (\d+)\n")
 _DUAL_HEAD = "\n# Dual solution values\n"
@@ -96,7 +95,7 @@ def parse_solution(path) -> SolutionFile:
     while (extra := _SOL_EXTRA.match(text, pos)):
         if extra.group(1) == "Objective_bound":
             out.dual = number(extra.group(2))
-        else:
+        elif extra.group(1) == "MIP_rel_gap":
             out.gap = number(extra.group(2))
         pos = extra.end()
     cols = _SOL_COLUMNS.match(text, pos)
@@ -177,9 +176,10 @@ def parse_log_text(text: str) -> LogInfo:
     if info.raw_status is not None:
         info.status = STATUS.get(info.raw_status, rec.UNKNOWN)
         info.message = NOTES.get(info.raw_status, "")
-        if report is None:  # an LP: optimal means a solution and a closed gap
+        if report is None:  # an LP: optimal means a solution and a closed gap, with no node pruned
             info.has_incumbent = info.status == rec.OPTIMAL
             info.dual = info.primal if info.has_incumbent else None
+            info.gap_tolerance = 0.0
     if info.status in (rec.INFEASIBLE, rec.UNBOUNDED):
         info.primal, info.dual, info.has_incumbent = None, None, False
     if info.has_incumbent is False:
