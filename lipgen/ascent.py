@@ -18,7 +18,7 @@ import numpy as np
 from .bounds import Stability
 from .certificate import Certificate, certify_point
 from .domain import Box
-from .network import Network, operator_norm_with_direction
+from .network import Network, operator_norm_with_direction, operator_norms
 
 STARTS = 6  # best distinct sampled points the walk starts from
 STEPS = 40  # moves per start
@@ -38,11 +38,14 @@ class Ascent:
     steps: int  # moves made
 
 
-def _norms(network: Network, xs: np.ndarray, alpha: str, beta: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """||J(x)|| and a direction attaining it, for a batch of points."""
+def _norms(network: Network, xs: np.ndarray, alpha: str, beta: str) -> tuple[np.ndarray, np.ndarray]:
+    """(||J(x)|| for a batch of points, the Jacobians)."""
     js = network.jacobians(xs)
-    out = [operator_norm_with_direction(j, alpha, beta, exact=j.shape[0] * j.shape[1] <= 64) for j in js]
-    return np.array([o[0] for o in out]), [o[1] for o in out]
+    return operator_norms(js, alpha, beta), js
+
+
+def _direction(j: np.ndarray, alpha: str, beta: str) -> np.ndarray:
+    return operator_norm_with_direction(j, alpha, beta)[1]
 
 
 def _hyperplanes(network: Network, x: np.ndarray, stability: list[Stability]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +104,8 @@ def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[St
     best_val, best_x, best_v, moves = -1.0, None, None, 0
     for x in starts[:n_starts]:
         x = np.clip(np.asarray(x, dtype=np.float64), lower, upper)
-        (val,), (v,) = _norms(network, x[None], alpha, beta)
+        (val,), (j,) = _norms(network, x[None], alpha, beta)
+        v = _direction(j, alpha, beta)
         for _ in range(steps):
             z, g = _hyperplanes(network, x, stability)
             gnorm = np.sqrt(np.einsum("ij,ij->i", g, g))
@@ -117,11 +121,11 @@ def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[St
             floor = 1e-7 * np.linalg.norm(width)
             step = step * (1 + OVERSHOOT) + step / np.maximum(lengths, 1e-300) * floor
             cand = np.clip(x + step, lower, upper)
-            vals, dirs = _norms(network, cand, alpha, beta)
+            vals, js = _norms(network, cand, alpha, beta)
             k = int(np.argmax(vals))
             if vals[k] <= val * (1 + 1e-12):
                 break
-            x, val, v = cand[k], float(vals[k]), dirs[k]
+            x, val, v = cand[k], float(vals[k]), _direction(js[k], alpha, beta)
             moves += 1
         if val > best_val:
             best_val, best_x, best_v = val, x, v

@@ -146,23 +146,33 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
+    bounds: Optional[str] = typer.Option(None, "--bounds", help="Bounds methods to compare, comma-separated "
+                                                                 "(interval, linear, obbt) [default: all three; obbt "
+                                                                 "only up to 500 unstable neurons unless named]."),
 ):
-    """Show layers, input domain, stable/unstable neurons and cheap Lipschitz bounds."""
+    """Show layers, input domain, stable/unstable neurons per bounds method and cheap Lipschitz bounds."""
     from .inspection import inspect_network
 
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, None, output_weights, margin)
-    info = inspect_network(net, dom, n_samples=samples, seed=seed)
+    info = inspect_network(net, dom, n_samples=samples, seed=seed, methods=bounds)
     if as_json:
         emit_json(info)
         return
     out.print(f"[bold]{net.name}[/bold]  ({info['layout']}, {weights})")
-    t = Table(title="Layers")
+    t = Table(title=f"Layers ({info['bounds_method']} bounds)")
     for c in ("layer", "shape (out x in)", "activation", "active", "inactive", "unstable", "pre-activation range"):
         t.add_column(c)
     for layer in info["layers"]:
         t.add_row(str(layer["index"]), f"{layer['shape'][0]} x {layer['shape'][1]}", layer["activation"],
                   fmt_num(layer.get("active")), fmt_num(layer.get("inactive")), fmt_num(layer.get("unstable")),
                   f"[{layer['lower_min']:.4g}, {layer['upper_max']:.4g}]")
+    out.print(t)
+    t = Table(title="Bounds methods")
+    for c in ("method", "unstable per hidden layer", "unstable", "largest big-M (scaled)", "time (s)"):
+        t.add_column(c)
+    for m, r in info["bounds_methods"].items():
+        t.add_row(m, " ".join(map(str, r["unstable"])), str(r["unstable_total"]), fmt_num(r["largest_big_m"], 4),
+                  fmt_num(r["seconds"], 2))
     out.print(t)
     d = info["domain"]
     out.print(f"Domain ({DOMAIN_ORIGIN.get(d['kind'], d['kind'])}, tag {d['tag']}): {len(d['lower'])} inputs, "
@@ -176,6 +186,8 @@ def inspect(
     out.print(t)
     for w in info["warnings"]:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)
+    for note in info["notes"]:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -200,8 +212,9 @@ def generate(
     margin: Optional[str] = MarginOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
     gzip: bool = typer.Option(False, "--gzip", help="Compress the instance files (.gz)."),
-    target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, cbc or any: refuse files the target "
-                                                        "cannot take; `any` records compatibility in the sidecar."),
+    target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, highs, cbc or any: refuse files the "
+                                                        "target cannot take; `any` records compatibility in the "
+                                                        "sidecar."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ):
@@ -237,7 +250,11 @@ def generate(
 
 
 SolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell bundled with pyscipopt), gurobi, "
-                                                    "cplex or cbc (linear instances only).")
+                                                    "cplex, highs or cbc (highs and cbc: linear instances only).")
+SolveSolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell bundled with pyscipopt), "
+                                                         "gurobi, cplex, highs or cbc (highs and cbc: linear instances "
+                                                         "only), or auto: the best free solver per problem class "
+                                                         "(highs for a MILP, scip otherwise).")
 TimeOpt = typer.Option(None, "--time-limit", help="Seconds per solver run (the solver stops itself; a hard kill "
                                                   "follows a little later) [default: none].")
 ThreadsOpt = typer.Option(1, "--threads", help="Threads per solver run.")
@@ -269,7 +286,8 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
     from .progress import SolveDisplay
     from .solve import solve_all
 
-    with SolveDisplay(err, f"solving with {solver}", len(instances), label=label,
+    what = f"solving with {solver}" + (" (highs for MILPs, scip otherwise)" if solver == "auto" else "")
+    with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
                             force=force, wait=wait, on_done=display.done, on_live=display.live,
@@ -297,7 +315,7 @@ def _result_ok(res: dict) -> bool:
 def solve(
     instances: list[Path] = typer.Argument(..., help="Instance files or directories made by `lipgen generate`."),
     output: Path = typer.Option(..., "-o", "--output", help="Directory for the runs (one sub-directory each)."),
-    solver: str = SolverOpt,
+    solver: str = SolveSolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
     gap: float = GapOpt,
@@ -330,12 +348,15 @@ def solve(
         emit_json(results)
     else:
         t = Table(title=f"{solver} runs in {output}")
-        for c in ("instance", "bound", "status", "L bound", "certified lower", "time (s)", ""):
+        columns = ("instance", "bound") + (("solver",) if solver == "auto" else ()) + (
+            "status", "L bound", "certified lower", "time (s)", "")
+        for c in columns:
             t.add_column(c)
         for r in results:
             q = r.get("lipschitz") or {}
-            t.add_row(r["instance"], r["bound"], r["status"], fmt_num(_lip_value(r)), fmt_num(q.get("certified_lower")),
-                      fmt_num(r.get("time"), 3), "reused" if r.get("reused") else "")
+            t.add_row(r["instance"], r["bound"], *((r["solver"],) if solver == "auto" else ()), r["status"],
+                      fmt_num(_lip_value(r)), fmt_num(q.get("certified_lower")), fmt_num(r.get("time"), 3),
+                      "reused" if r.get("reused") else "")
         out.print(t)
     for r in results:
         if not _result_ok(r):
@@ -361,7 +382,7 @@ def run(
     bounds: str = BoundsOpt,
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
-    solver: str = SolverOpt,
+    solver: str = SolveSolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
     gap: float = GapOpt,
@@ -411,23 +432,25 @@ def run(
         status = summary["consistency"]
     sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
     domain = sidecars["upper"]["domain"]
+    ran = ", ".join(dict.fromkeys(r["solver"] for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
     summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
                    domain=domain["tag"], domain_bounds={"kind": domain["kind"], "lower": domain["lower"],
                                                         "upper": domain["upper"]},
                    eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"],
-                   bounds_method=sidecars["upper"]["bounds_method"], solver=solver,
+                   bounds_method=sidecars["upper"]["bounds_method"], solver=ran, solver_requested=solver,
                    solver_version=up.get("solver_version") or lo.get("solver_version"), workdir=str(workdir),
                    reused=all(r.get("reused") for r in results),
                    problems={k: {"status": r["status"], "status_text": r["status_text"], "time": r.get("time"),
                                  "wall_time": r.get("wall_time"), "run_dir": r.get("run_dir"),
-                                 "instance": r["instance"], "solver_version": r.get("solver_version"),
+                                 "instance": r["instance"], "solver": r["solver"],
+                                 "solver_version": r.get("solver_version"),
                                  "reused": bool(r.get("reused"))} for k, r in by_kind.items()})
     summary["gap"] = clean_gap(summary.get("gap"))
     if as_json:
         emit_json(summary)
     else:
         t = Table(title=f"Lipschitz constant of {net.name}, {norm_label(alpha, beta)}, domain {summary['domain']}, "
-                        f"{solver}" + (f" {summary['solver_version']}" if summary["solver_version"] else ""))
+                        f"{ran}" + (f" {summary['solver_version']}" if summary["solver_version"] else ""))
         for c in ("quantity", "value", "status", "time (s)"):
             t.add_column(c)
 
@@ -473,28 +496,9 @@ def norm_label(alpha: str, beta: str) -> str:
     return f"l{alpha} norm" if alpha == beta else f"l{alpha} -> l{beta}"
 
 
-@app.command()
-def parse(
-    solution: Path = typer.Argument(..., help="A solver's solution file (e.g. back from a cluster)."),
-    instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
-    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc."),
-    log: Optional[Path] = typer.Option(None, "--log", help="The solver's log (status, dual bound, time)."),
-    gap: Optional[float] = typer.Option(None, "--gap", help="Relative gap the solver ran with; an optimal run whose "
-                                                            "files give no dual bound proves obj - gap |obj| "
-                                                            "[default: 1e-4, CPLEX's default]."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-):
-    """Read one existing solution file back into Lipschitz bounds.
-
-    Exit code 0 when the file gives the problem's bound, 1 when it does not (e.g. a file cut short: the table
-    says why), 2 on bad input (a file of another solver, or no solution file at all).
-    """
-    from .check import check_record
-    from .instance import load_sidecar, network_of, sidecar_for
-    from .parsers import parse as parse_solution
-    from .parsers import record as rec
-    from .parsers import sniff
-    from .results import lipschitz_quantities
+def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
+    """(sidecar path, sidecar) for a solution file and its instance (sidecar or instance file), all checked."""
+    from .instance import load_sidecar, sidecar_for
     from .solvers.backends import SOLVERS
 
     if solver not in SOLVERS:
@@ -503,6 +507,34 @@ def parse(
     sidecar = load_sidecar(sidecar_path)
     if not solution.is_file():
         raise LipgenError(f"{solution}: no such solution file")
+    return sidecar_path, sidecar
+
+
+@app.command()
+def parse(
+    solution: Path = typer.Argument(..., help="A solver's solution file (e.g. back from a cluster)."),
+    instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
+    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex, highs or cbc."),
+    log: Optional[Path] = typer.Option(None, "--log", help="The solver's log (status, dual bound, time)."),
+    gap: Optional[float] = typer.Option(None, "--gap", help="Relative gap the solver ran with; an optimal run whose "
+                                                            "files give no dual bound proves obj - gap |obj| "
+                                                            "[default: the tolerance a HiGHS log names, else "
+                                                            "1e-4, CPLEX's and HiGHS's default]."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Read one existing solution file back into Lipschitz bounds.
+
+    Exit code 0 when the file gives the problem's bound, 1 when it does not (e.g. a file cut short: the table
+    says why), 2 on bad input (a file of another solver, or no solution file at all).
+    """
+    from .check import check_record
+    from .instance import network_of
+    from .parsers import parse as parse_solution
+    from .parsers import record as rec
+    from .parsers import sniff
+    from .results import lipschitz_quantities
+
+    sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
     kind = sniff.solution_kind(solution)
@@ -525,6 +557,10 @@ def parse(
             emit_json(res)
         err.print(f"{solution}: {res['status_text']}", markup=False, soft_wrap=True)
         raise typer.Exit(FAILED_EXIT)
+    if gap is None and solver == "highs" and log is not None:
+        from .parsers.highs import parse_log as highs_log
+
+        gap = highs_log(log).gap_tolerance  # HiGHS's log says the tolerance it pruned with
     q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
     res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": record.status,
            "status_text": q["status_text"], "primal": record.primal, "dual": record.dual, "gap": record.gap,
@@ -557,7 +593,8 @@ def _parse_table(solution: Path, solver: str, sidecar: dict, res: dict) -> None:
 def check(
     solution: Path = typer.Argument(..., help="A solver's solution file."),
     instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
-    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc: the format of the solution file."),
+    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex, highs or cbc: the format of the solution "
+                                                     "file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Check a solution against its instance, like MIPLIB's solution checker.
@@ -567,16 +604,10 @@ def check(
     solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
     """
     from .check import check_record
-    from .instance import load_sidecar, network_of, sidecar_for
+    from .instance import network_of
     from .parsers import parse as parse_solution
-    from .solvers.backends import SOLVERS
 
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
-    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
-    sidecar = load_sidecar(sidecar_path)
-    if not solution.is_file():
-        raise LipgenError(f"{solution}: no such solution file")
+    sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
     result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
     if result is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .domain import load_vector
 from .errors import LipgenError
 from .network import Network
 
@@ -36,20 +37,9 @@ def parse_margin(text: str, n_outputs: int) -> tuple[int, int]:
 
 
 def load_weights(path: str | Path, n_outputs: int) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise LipgenError(f"--output-weights {path}: no such file")
-    try:
-        c = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise LipgenError(f"--output-weights {path}: cannot read it as .npy ({exc})") from None
-    if not isinstance(c, np.ndarray) or c.dtype.kind not in "iuf":
-        raise LipgenError(f"--output-weights {path}: expected an .npy array of numbers")
-    c = np.asarray(c, dtype=np.float64).reshape(-1) if c.ndim == 2 and 1 in c.shape else np.asarray(c, np.float64)
-    if c.shape != (n_outputs,):
-        raise LipgenError(f"--output-weights {path}: shape {c.shape}, but the network has {n_outputs} outputs")
-    if not np.all(np.isfinite(c)) or not np.any(c):
-        raise LipgenError(f"--output-weights {path}: the weights must be finite and not all zero")
+    c = load_vector(path, "--output-weights", n_outputs, "outputs")
+    if not np.any(c):
+        raise LipgenError(f"--output-weights {path}: the weights are all zero")
     return c
 
 

@@ -140,6 +140,27 @@ def _numeric(a, what: str) -> np.ndarray:
     return a.astype(np.float64)
 
 
+def load_vector(path: str | Path, option: str, n: int, what: str) -> np.ndarray:
+    """A finite float64 vector of n values from an .npy file, else a one-line LipgenError naming `option`."""
+    path = Path(path)
+    if not path.is_file():
+        raise LipgenError(f"{option} {path}: no such file")
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise LipgenError(f"{option} {path}: cannot read it as .npy ({e})") from None
+    if not isinstance(a, np.ndarray):
+        a.close()
+        raise LipgenError(f"{option} {path}: expected an .npy file with one vector, got an .npz archive")
+    a = _numeric(a, f"{option} {path}")
+    if a.shape != (n,):
+        raise LipgenError(f"{option} {path}: shape {a.shape}, wrong dimension: the network has {n} {what}, "
+                          f"expected shape ({n},)")
+    if not np.all(np.isfinite(a)):
+        raise LipgenError(f"{option} {path}: contains NaN/Inf values")
+    return a
+
+
 def _from_npz(path: Path, n: int) -> Box:
     if not path.is_file():
         raise LipgenError(f"--box-file {path}: no such file")
@@ -175,21 +196,7 @@ def _ball(path: Path, radius, clip: str | None, n: int) -> Box:
         raise LipgenError(f"--radius {radius!r} is not a number") from None
     if not (math.isfinite(r) and r > 0):
         raise LipgenError(f"--radius must be a finite number > 0, got {radius}")
-    if not path.is_file():
-        raise LipgenError(f"--center {path}: no such file")
-    try:
-        c = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise LipgenError(f"--center {path}: cannot read it as .npy ({e})") from None
-    if not isinstance(c, np.ndarray):
-        c.close()
-        raise LipgenError(f"--center {path}: expected an .npy file with one point, got an .npz archive")
-    c = _numeric(c, f"--center {path}")
-    if c.shape != (n,):
-        raise LipgenError(f"--center {path}: shape {c.shape}, wrong dimension: the network has {n} inputs, "
-                          f"expected shape ({n},)")
-    if not np.all(np.isfinite(c)):
-        raise LipgenError(f"--center {path}: contains NaN/Inf values")
+    c = load_vector(path, "--center", n, "inputs")
     lower, upper = c - r, c + r
     meta = {"center": str(path), "radius": r}
     if clip is not None:

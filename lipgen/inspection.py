@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import interval_bounds, stabilities
+from .bounds import BOUNDS_METHODS, bounds_method, compute_bounds, stabilities
 from .degeneracy import warnings as degeneracy_warnings
 from .domain import Box
 from .network import NORMS, Network
 
 
-def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0) -> dict:
-    bounds = interval_bounds(net, box.lower, box.upper)
+OBBT_AUTO_LIMIT = 500  # unstable neurons (after linear bounds) above which obbt is only run when asked for
+
+
+def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -> tuple[dict, dict, list[str]]:
+    """Per bounds method: unstable neurons per layer, the largest big-M in the file's scaled units, the time.
+
+    Returns (per method, the bounds of the last method computed by name, notes)."""
+    from .formulation.scaling import input_map, layer_scales
+
+    _, halfwidth = input_map(box.lower, box.upper)
+    out, kept, notes = {}, {}, []
+    for method in methods:
+        if method == "obbt" and not explicit and "linear" in out and out["linear"]["unstable_total"] > OBBT_AUTO_LIMIT:
+            notes.append(f"obbt not run: {out['linear']['unstable_total']} unstable neurons need twice as many LPs; "
+                         "ask for it with --bounds obbt")
+            continue
+        start = time.perf_counter()
+        bounds = compute_bounds(net, box.lower, box.upper, method)
+        seconds = time.perf_counter() - start
+        stab = stabilities(net, bounds)
+        sigmas = layer_scales(net, halfwidth, stab)
+        big_m = 0.0
+        for b, st, sigma in zip(bounds, stab, sigmas):
+            if st.unstable.any():
+                u = st.unstable
+                big_m = max(big_m, float(np.max(np.maximum(b.upper[u], -b.lower[u]) / sigma[u])))
+        out[method] = {"unstable": [int(st.unstable.sum()) for st in stab],
+                       "unstable_total": int(sum(st.unstable.sum() for st in stab)),
+                       "largest_big_m": big_m, "seconds": seconds}
+        kept[method] = bounds
+    return out, kept, notes
+
+
+def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0,
+                    methods: str | None = None) -> dict:
+    """`methods`: comma-separated bounds methods to compare (default all; obbt only when small or named)."""
+    names = [bounds_method(m) for m in methods.split(",")] if methods else list(BOUNDS_METHODS)
+    per_method, kept, notes = compare_bounds(net, box, names, explicit=methods is not None)
+    shown = "linear" if "linear" in kept else next(iter(kept))
+    bounds = kept[shown]
     stab = stabilities(net, bounds)
     layers = []
     for k, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -38,5 +78,8 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         "domain": dict(box.to_json(), tag=box.tag()),
         "samples": n_samples,
         "bounds": per_norm,
+        "bounds_method": shown,
+        "bounds_methods": per_method,
+        "notes": notes,
         "warnings": degeneracy_warnings(net, stab, box.lower, box.upper),
     }

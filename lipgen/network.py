@@ -109,10 +109,7 @@ class Network:
         """Jacobians at a batch of points, shape (m, n_K, n_0); activation taken as z > 0."""
         xs = np.atleast_2d(np.asarray(x, dtype=np.float64))
         zs = self.preactivations(xs)
-        j = np.broadcast_to(self.weights[0], (xs.shape[0],) + self.weights[0].shape)
-        for z, w in zip(zs[:-1], self.weights[1:]):
-            j = np.einsum("oh,mhi->moi", w, (z > 0)[:, :, None] * j)
-        return np.array(j)
+        return np.array(self.pattern_jacobians([z > 0 for z in zs[:-1]]))
 
 
 def operator_norm(j: np.ndarray, alpha: str, beta: str, exact: bool = True, max_enum: int = 16) -> float:

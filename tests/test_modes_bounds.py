@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from conftest import SHAPES, oracle_value, random_network, run_cli, tiny_network, unit_box
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from oracle import exact_lipschitz
 from test_formulation_scip import scip_solve
 from test_soundness import awkward_networks
@@ -153,11 +152,25 @@ def test_runs_start_from_the_walk_and_use_recommended_parameters(tmp_path):
     inst = find_instances([tmp_path / "inst"])
     opts = SolveOptions(time_limit=60, threads=1, gap=1e-6)
     res = solve_all(inst, "scip", tmp_path / "runs", opts)[0]
-    assert res["settings"]["warm_start"] is True and res["settings"]["extra"] == {"separating/aggregation/freq": -1}
+    assert res["settings"]["warm_start"] is True and res["settings"]["extra"] == {"separating/maxrounds": 0,
+                                                                          "separating/maxroundsroot": 0}
     rdir = tmp_path / "runs" / (inst[0].name.split(".")[0] + "__scip")
     log = (rdir / "run.log").read_text()
     assert "start.mst" in log and "reading user parameter file <lipgen.set>" in log
-    assert (rdir / "lipgen.set").read_text() == "separating/aggregation/freq = -1\n"
+    assert (rdir / "lipgen.set").read_text() == "separating/maxrounds = 0\nseparating/maxroundsroot = 0\n"
     plain = solve_all(inst, "scip", tmp_path / "runs", opts, solver_defaults=True, warm_start=False)[0]
     assert not plain["reused"] and plain["settings"]["extra"] == {} and plain["settings"]["warm_start"] is False
     assert plain["lipschitz"]["upper"] == pytest.approx(res["lipschitz"]["upper"], rel=1e-5)
+
+
+def test_inspect_compares_the_bounds_methods(net_file):
+    path = net_file(random_network(0, 2, [20, 20, 20, 20], 2, name="deep"))
+    r = run_cli("inspect", path, "--box=-1,1", "--json")
+    methods = json.loads(r.stdout)["bounds_methods"]
+    assert list(methods) == ["interval", "linear", "obbt"]
+    assert methods["interval"]["unstable_total"] > methods["linear"]["unstable_total"] > methods["obbt"]["unstable_total"]
+    assert methods["interval"]["largest_big_m"] > methods["linear"]["largest_big_m"] > methods["obbt"]["largest_big_m"]
+    r = run_cli("inspect", path, "--box=-1,1", "--bounds", "interval,lp")
+    assert r.returncode == 0 and "Bounds methods" in r.stdout and "obbt" not in r.stdout
+    r = run_cli("inspect", path, "--box=-1,1", "--bounds", "magic")
+    assert r.returncode == 2 and "--bounds 'magic'" in r.stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 from lipgen import __version__, atomic
 from lipgen.cluster.templating import render
 from lipgen.errors import LipgenError
+from lipgen.solvers.backends import format_value
 
 SETTINGS_SOLVERS = ("scip", "gurobi", "cplex")
 SUFFIX = {"scip": ".scip.set", "gurobi": ".gurobi.prm", "cplex": ".cplex.cmd"}
@@ -34,18 +35,10 @@ def settings_path(instance: str | Path, solver: str, outdir: str | Path | None =
     return Path(outdir or instance.parent) / (instance_stem_of(instance.name) + SUFFIX[solver])
 
 
-def _number(v) -> str:
-    if isinstance(v, bool):
-        return str(int(v))
-    if isinstance(v, (int, float)) and float(v).is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return repr(float(v)) if isinstance(v, float) else str(v)
-
-
 def _value(solver: str, v) -> str:
     if solver == "scip" and isinstance(v, bool):
         return "TRUE" if v else "FALSE"
-    text = _number(v)
+    text = format_value(v)
     if "\n" in text:
         raise LipgenError(f"{solver} parameter value {text!r} contains a line break")
     return text

@@ -1,9 +1,9 @@
 """One backend per solver: find its executable, build its command line, write its MIP start file.
 
 Every backend speaks the solver's own command-line syntax (docs/solvers.md section 6), so a real `scip`,
-`gurobi_cl`, `cplex` or `cbc` and lipgen's launchers (`lipgen-scip`, `lipgen-gurobi-cl`,
-`lipgen-cplex`, which take the same syntax) are interchangeable. Each run writes, in its working
-directory: `run.log` (the solver's log), `run.sol` (its native solution file), `run.out` (its
+`gurobi_cl`, `cplex`, `highs` or `cbc` and lipgen's launchers (`lipgen-scip`, `lipgen-gurobi-cl`,
+`lipgen-cplex`, `lipgen-highs`, which take the same syntax) are interchangeable. Each run writes, in its
+working directory: `run.log` (the solver's log), `run.sol` (its native solution file), `run.out` (its
 stdout+stderr; for CBC the log itself), and for the Gurobi launcher `run.json` too.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 from lipgen.atomic import write_text
 from lipgen.errors import LipgenError
 
-SOLVERS = ("scip", "gurobi", "cplex", "cbc")
+SOLVERS = ("scip", "gurobi", "cplex", "highs", "cbc")
 LOG, SOLUTION, STDOUT = "run.log", "run.sol", "run.out"
 MIP_START = "start.mst"  # the name lipgen gives every start file (the content depends on the solver)
 
@@ -86,7 +86,7 @@ class Invocation:
     notes: list[str] = field(default_factory=list)  # options the solver cannot honour, said in plain words
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
     """Numbers as the solvers like them: integral values without a decimal point."""
     if isinstance(value, bool):
         return str(int(value))
@@ -100,6 +100,7 @@ def _probe_version(solver: str, argv: tuple[str, ...]) -> str | None:
     args, pattern = {"scip": (["-v"], r"SCIP version (\S+)"),
                      "gurobi": (["--version"], r"version (\d+\.\d+\.\d+)"),
                      "cplex": (["-c", "quit"], r"Optimizer (\d[\d.]*\d)"),
+                     "highs": (["--version"], r"HiGHS version (\d+\.\d+\.\d+)"),
                      "cbc": (["-quit"], r"Version: (\S+)")}[solver]
     try:
         out = subprocess.run(list(argv) + args, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
@@ -203,7 +204,7 @@ def _start_values(values: dict[str, float]) -> tuple[list[str], list[str]]:
         raise LipgenError(f"MIP start value of '{names[int(np.argmax(bad))]}' is not finite")
     if any(not n or any(c.isspace() for c in n) for n in names):
         raise LipgenError("MIP start: variable names must be non-empty and without spaces")
-    return names, [_fmt(v) for v in arr.tolist()]
+    return names, [format_value(v) for v in arr.tolist()]
 
 
 def _no_spaces(solver: str, *paths: Path) -> None:
@@ -236,13 +237,13 @@ class ScipBackend(Backend):
 
         sets = []
         if opts.time_limit is not None:
-            sets.append(f"set limits time {_fmt(opts.time_limit)}")
+            sets.append(f"set limits time {format_value(opts.time_limit)}")
         if opts.gap is not None:
-            sets.append(f"set limits gap {_fmt(opts.gap)}")
+            sets.append(f"set limits gap {format_value(opts.gap)}")
         if opts.mem_limit is not None:
-            sets.append(f"set limits memory {_fmt(opts.mem_limit)}")
+            sets.append(f"set limits memory {format_value(opts.mem_limit)}")
         if opts.seed is not None:
-            sets.append(f"set randomization randomseedshift {_fmt(opts.seed)}")
+            sets.append(f"set randomization randomseedshift {format_value(opts.seed)}")
         if opts.threads not in (None, 1):
             # SCIP's `optimize` is sequential; lp/threads exists but SoPlex ignores it.
             inv.notes.append(f"SCIP solves with one thread: threads={opts.threads} ignored")
@@ -268,7 +269,7 @@ def _local(path: Path, workdir: Path) -> Path:
 def _scip_value(v) -> str:
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
-    return _fmt(v) if isinstance(v, (int, float)) else str(v)
+    return format_value(v) if isinstance(v, (int, float)) else str(v)
 
 
 class GurobiBackend(Backend):
@@ -282,7 +283,7 @@ class GurobiBackend(Backend):
                   "SoftMemLimit": None if opts.mem_limit is None else opts.mem_limit / 1024,
                   "NonConvex": 2 if opts.nonconvex else None}
         params.update(opts.extra)
-        args = [f"{k}={_fmt(v)}" for k, v in params.items() if v is not None]
+        args = [f"{k}={format_value(v)}" for k, v in params.items() if v is not None]
         args += [f"LogFile={LOG}", "LogToConsole=0", f"ResultFile={SOLUTION}"]
         if exe.kind == "launcher":
             # gurobi_cl documents one ResultFile (a repeated parameter overrides); the launcher takes
@@ -303,19 +304,19 @@ class CplexBackend(Backend):
         _no_spaces("CPLEX", model, start, inv.workdir)
         cmds = [f"set logfile {LOG}", f"read {model}"] + ([f"read {start}"] if start else [])
         if opts.time_limit is not None:
-            cmds.append(f"set timelimit {_fmt(opts.time_limit)}")
+            cmds.append(f"set timelimit {format_value(opts.time_limit)}")
         if opts.threads is not None:
             cmds.append(f"set threads {opts.threads}")
         if opts.gap is not None:
-            cmds.append(f"set mip tolerances mipgap {_fmt(opts.gap)}")
+            cmds.append(f"set mip tolerances mipgap {format_value(opts.gap)}")
         if opts.mem_limit is not None:
             # workmem is working memory before node files; treememory is the limit that stops the search
-            cmds += [f"set workmem {_fmt(opts.mem_limit)}", f"set mip limits treememory {_fmt(opts.mem_limit)}"]
+            cmds += [f"set workmem {format_value(opts.mem_limit)}", f"set mip limits treememory {format_value(opts.mem_limit)}"]
         if opts.seed is not None:
             cmds.append(f"set randomseed {opts.seed}")
         if opts.nonconvex:
             cmds.append("set optimalitytarget 3")
-        cmds += [f"set {re.sub(r'[./]', ' ', str(k))} {_fmt(v)}" for k, v in opts.extra.items()]
+        cmds += [f"set {re.sub(r'[./]', ' ', str(k))} {format_value(v)}" for k, v in opts.extra.items()]
         return ["-c"] + cmds + ["optimize", f"write {SOLUTION}", "quit"]
 
     def mip_start_text(self, values: dict[str, float]) -> str:
@@ -327,6 +328,48 @@ class CplexBackend(Backend):
                 ' <CPLEXSolution version="1.2">\n  <header problemName="lipgen" solutionName="lipgen_start" '
                 'solutionIndex="0" MIPStartEffortLevel="0" writeLevel="2"/>\n  <variables>\n'
                 f'{body}  </variables>\n </CPLEXSolution>\n</CPLEXSolutions>\n')
+
+
+class HighsBackend(Backend):
+    name, executable, package = "highs", "highs", "highspy"
+    script, module = "lipgen-highs", "lipgen.solvers.highs_launcher"
+    install = "highspy is not installed: pip install highspy"
+    OPTIONS = "lipgen.opt"  # HiGHS's options file: what its command line has no flag for
+
+    def _args(self, exe, model, start, opts, inv):
+        if opts.nonconvex:
+            raise LipgenError("HiGHS solves only linear models (MILP) here: this instance has a nonconvex objective")
+        if opts.mem_limit is not None:
+            inv.notes.append("HiGHS has no memory limit: mem_limit ignored")
+        options = {} if opts.gap is None else {"mip_rel_gap": opts.gap}
+        options.update(opts.extra)
+        # after the extras: the files lipgen reads back; style 0 (raw) lists every column, so the checker
+        # can tell a cut file from zeros
+        options.update(log_file=LOG, log_to_console=False, write_solution_style=0)
+        inv.inputs[self.OPTIONS] = "".join(f"{k} = {_highs_value(v)}\n" for k, v in options.items())
+        args = ["--model_file", str(model), "--options_file", self.OPTIONS, "--solution_file", SOLUTION]
+        if opts.time_limit is not None:
+            args += ["--time_limit", format_value(opts.time_limit)]
+        if opts.threads is not None:
+            args += ["--threads", str(opts.threads)]
+        if opts.seed is not None:
+            args += ["--random_seed", str(opts.seed)]
+        if start is not None:
+            args += ["--read_solution_file", str(start)]
+        return args
+
+    def mip_start_text(self, values: dict[str, float]) -> str:
+        """HiGHS's sparse solution file (`write_solution_style = 4`): `name value index` lines under
+        `# Columns -K`. HiGHS matches the names; its reader skips the status and objective lines."""
+        names, vals = _start_values(values)
+        return ("Model status\nUnknown\n\n# Primal solution values\nFeasible\nObjective 0\n"
+                f"# Columns -{len(names)}\n" + "".join(f"{n} {v} {i}\n" for i, (n, v) in enumerate(zip(names, vals))))
+
+
+def _highs_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return format_value(v) if isinstance(v, (int, float)) else str(v)
 
 
 class CbcBackend(Backend):
@@ -357,11 +400,11 @@ class CbcBackend(Backend):
         # lipgen's files are minimisation problems, and CBC ignores OBJSENSE anyway: never -max.
         args = [str(model)]
         if opts.time_limit is not None:
-            args += ["-sec", _fmt(opts.time_limit)]
+            args += ["-sec", format_value(opts.time_limit)]
         if opts.threads is not None:
             args += ["-threads", str(opts.threads)]
         if opts.gap is not None:
-            args += ["-ratio", _fmt(opts.gap)]
+            args += ["-ratio", format_value(opts.gap)]
         if opts.seed:
             # seed 0 would mean "the time of day" to CBC: keep its default seeds then
             args += ["-randomSeed", str(opts.seed), "-randomCbcSeed", str(opts.seed)]
@@ -370,7 +413,7 @@ class CbcBackend(Backend):
         if opts.nonconvex:
             raise LipgenError("CBC solves only linear models (MILP): this instance has a nonconvex objective")
         for k, v in opts.extra.items():
-            args += [f"-{k}", _fmt(v)]
+            args += [f"-{k}", format_value(v)]
         if start is not None:
             args += ["-mips", str(start)]
         return args + ["-solve", "-solu", SOLUTION]
@@ -382,7 +425,8 @@ class CbcBackend(Backend):
                                                          enumerate(zip(names, vals)))
 
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (ScipBackend(), GurobiBackend(), CplexBackend(), CbcBackend())}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (ScipBackend(), GurobiBackend(), CplexBackend(), HighsBackend(),
+                                                    CbcBackend())}
 
 
 def get_backend(solver: str) -> Backend:
@@ -396,10 +440,11 @@ def write_mip_start(solver: str, path: str | os.PathLike, values: dict[str, floa
     """Write `values` as a MIP start file that `solver` reads (atomically); returns the path.
 
     SCIP, Gurobi and CPLEX pick the reader by the extension, which must be `.mst` (for SCIP that means
-    a partial start it completes itself, so its auxiliary `qmatrixvar` may stay out). CBC takes any name.
+    a partial start it completes itself, so its auxiliary `qmatrixvar` may stay out). CBC and HiGHS take
+    any name.
     """
     backend = get_backend(solver)
-    if backend.name != "cbc" and Path(path).suffix != ".mst":
+    if backend.name not in ("cbc", "highs") and Path(path).suffix != ".mst":
         raise LipgenError(f"a {backend.name} MIP start file must end in .mst: {path}")
     text = backend.mip_start_text(values)
     write_text(path, text)
