@@ -54,7 +54,7 @@ GUROBI_LIMIT, GUROBI_QUAD_LIMIT, CPLEX_LIMIT = 2000, 200, 1000  # the pip licens
 INF, ONE, TWO = ("inf", "inf"), ("1", "1"), ("2", "2")
 LADDER = [
     ("2-16-16-1", 2, [16, 16], 1, (1, 2), (INF, ONE, TWO)),
-    ("5-16-16-1", 5, [16, 16], 1, (1, 2, "u1", "u2", "u3"), (INF, ONE)),
+    ("5-16-16-1", 5, [16, 16], 1, (1, "u1", "u2"), (INF, ONE)),
     ("4-12-12-2", 4, [12, 12], 2, (1,), (INF, ONE)),
     ("4-8-8-8-1", 4, [8, 8, 8], 1, (1,), (INF, ONE)),
     ("2-8-8-8-8-2", 2, [8, 8, 8, 8], 2, (1,), (INF,)),
@@ -113,9 +113,10 @@ def load_now() -> dict:
     return {"load1": os.getloadavg()[0], "uptime": up, "at": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
-def prepare(net: Network, box: Box, alpha: str, beta: str, mode: str, bounds: str, work: Path) -> dict:
-    """The upper instance of one (network, norms, mode, bounds), generated once (its generate time kept)."""
-    d = work / "inst" / f"{net.name}__{alpha}-{beta}__{mode}__{bounds}"
+def prepare(net: Network, box: Box, alpha: str, beta: str, mode: str, bounds: str, work: Path,
+            encoding: str = "bigm") -> dict:
+    """The upper instance of one (network, norms, mode, bounds, encoding), generated once (its generate time kept)."""
+    d = work / "inst" / (f"{net.name}__{alpha}-{beta}__{mode}__{bounds}" + ("" if encoding == "bigm" else f"__{encoding}"))
     info = d / "prep.json"
     if info.exists():
         return json.loads(info.read_text())
@@ -123,7 +124,8 @@ def prepare(net: Network, box: Box, alpha: str, beta: str, mode: str, bounds: st
         shutil.rmtree(d)
     d.mkdir(parents=True)
     t0 = time.perf_counter()
-    written = generate(net, box, d, alpha=alpha, beta=beta, bounds=("upper",), mode=mode, bounds_method=bounds)
+    written = generate(net, box, d, alpha=alpha, beta=beta, bounds=("upper",), mode=mode, bounds_method=bounds,
+                       encoding=encoding)
     prep = time.perf_counter() - t0
     path = written[0].path
     sc = load_sidecar(sidecar_for(path))
@@ -253,13 +255,17 @@ MODES, BOUNDS, SOLVERS = ("forward", "backward"), ("interval", "linear", "obbt")
 
 
 def ladder_configs(net: Network, alpha: str, beta: str) -> list[tuple]:
-    """(config name, tool, solver, mode, bounds, variant) measured on one instance."""
+    """(config name, tool, solver, mode, bounds, variant) measured on one instance: the old encoding (forward,
+    interval bounds, solver defaults, no MIP start), forward with linear bounds, backward with each bounds method,
+    HiGHS on the default instance, and LipMIP (one output, input norm 1 or inf)."""
     cfgs = []
     for solver in SOLVERS:
         cfgs.append((f"{solver}/old", "lipgen", solver, "forward", "interval", "old"))
-        for mode in MODES:
-            for b in BOUNDS:
-                cfgs.append((f"{solver}/{mode[:3]}/{b}", "lipgen", solver, mode, b, "new"))
+        cfgs.append((f"{solver}/fwd/linear", "lipgen", solver, "forward", "linear", "new"))
+        for b in BOUNDS if solver == "scip" else ("linear", "obbt"):
+            cfgs.append((f"{solver}/bwd/{b}", "lipgen", solver, "backward", b, "new"))
+    cfgs.append(("highs/auto/linear", "lipgen", "highs", resolve_mode(Spec(alpha=alpha, beta=beta), net.n_inputs,
+                                                                      net.n_outputs), "linear", "new"))
     if net.n_outputs == 1 and alpha in ("inf", "1"):
         cfgs.append(("lipmip/gurobi", "lipmip", "gurobi", "backward", "interval", "lipmip"))
         cfgs.append(("lipmip/scip", "lipmip-mps", "scip", "backward", "interval", "lipmip"))
@@ -294,7 +300,7 @@ def cmd_ladder(args) -> None:
                         continue
                     row.update(load_now())
                     old = variant == "old"
-                    row.update(run_lipgen(inst, solver, work / "runs", args.time_limit, warm_start=not old,
+                    row.update(run_lipgen(inst, solver, work / f"runs-{args.name}", args.time_limit, warm_start=not old,
                                           solver_defaults=old, old_anchors=old))
                 else:
                     mps = work / "lipmip" / f"{name}__{alpha}.mps"
@@ -311,6 +317,64 @@ def cmd_ladder(args) -> None:
                         row.update(run_scip_mps(mps, args.time_limit, work / "scipmps"))
                 journal.add(key, row)
             k += 1
+
+
+# -- encodings ---------------------------------------------------------------------------------------------
+
+# (network label, seed, norm): the trained 2-16-16-1 net where the bilinear encoding was once 3-4x faster with
+# SCIP, and random nets of the same and the 5-16-16-1 class.
+ENCODING_INSTANCES = [("moons", "r0", TWO), ("moons", "r0", INF), ("moons", "r0", ONE), ("2-16-16-1", "r1", TWO),
+                      ("2-16-16-1", "r2", TWO), ("2-16-16-1", "r1", INF), ("5-16-16-1", "u1", INF),
+                      ("5-16-16-1", "r1", ONE), ("4-12-12-2", "r1", TWO)]
+
+
+def cmd_encodings(args) -> None:
+    """big-M against the bilinear (quadratic) encoding, both modes, SCIP with lipgen's defaults and with its own."""
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    journal = Journal(RESULTS / f"solve_{args.name}.jsonl")
+    nets = {(lab, net.name): (net, box) for lab, name, net, box, h5, _ in ladder_networks(work)}
+    k = 0
+    for lab, seed, (alpha, beta) in ENCODING_INSTANCES:
+        name = "moons" if lab == "moons" else f"{seed[0]}{lab.replace('-', 'x')}s{seed[1:]}"
+        net, box = nets[(lab, name)]
+        cfgs = [(enc, mode, defaults) for enc in ("bigm", "quadratic") for mode in MODES for defaults in (False, True)]
+        for enc, mode, defaults in rotate(cfgs, k):
+            cfg = f"scip/{enc}/{mode[:3]}" + ("/solver-defaults" if defaults else "")
+            key = f"{name}|{alpha}-{beta}|{cfg}|{args.time_limit}"
+            if key in journal.done:
+                continue
+            inst = prepare(net, box, alpha, beta, mode, "linear", work, encoding=enc)
+            row = {"exp": args.name, "shape": lab, "net": name, "norm": alpha if alpha == beta else f"{alpha}to{beta}",
+                   "config": cfg, "solver": "scip", "encoding": enc, "mode": mode, "solver_defaults": defaults,
+                   "time_limit": args.time_limit, **{k2: inst[k2] for k2 in ("prep_time", "vars", "rows", "binaries",
+                                                                            "unstable", "problem_class")}}
+            row.update(load_now())
+            row.update(run_lipgen(inst, "scip", work / f"runs-{args.name}", args.time_limit, solver_defaults=defaults))
+            journal.add(key, row)
+        k += 1
+
+
+def report_encodings(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    nets = list(dict.fromkeys((r["net"], r["norm"]) for r in rows))
+    cfgs = list(dict.fromkeys(r["config"] for r in rows))
+    by = {(r["net"], r["norm"], r["config"]): r for r in rows}
+    head = ["network", "norm", "class bigm / quadratic"] + cfgs
+    body = []
+    for n, nm in nets:
+        cls = [next((r["problem_class"] for r in rows if (r["net"], r["norm"], r["encoding"]) == (n, nm, e)), "")
+               for e in ("bigm", "quadratic")]
+        body.append([n, nm, " / ".join(cls)] + [cell(by.get((n, nm, c))) for c in cfgs])
+    summary = []
+    for c in cfgs:
+        ts = [solve_time(by[(n, nm, c)]) or by[(n, nm, c)]["time_limit"] for n, nm in nets if (n, nm, c) in by]
+        summary.append([c, len(ts), sum(solved(by[(n, nm, c)]) for n, nm in nets if (n, nm, c) in by),
+                        fmt(sgm(ts, 1.0))])
+    return (f"{len(rows)} SCIP runs, time limit {rows[0]['time_limit']:g} s, one thread.\n\n"
+            "### Solve time s (nodes), or >limit [gap]\n\n" + table(head, body) + "\n\n### Summary\n\n"
+            + table(["configuration", "runs", "solved", "sgm s"], summary))
 
 
 # -- solver settings --------------------------------------------------------------------------------------
@@ -406,7 +470,7 @@ def cmd_settings(args) -> None:
                     journal.add(key, dict(row, status="skipped", why=why))
                     continue
                 row.update(load_now())
-                res = run_lipgen(inst, solver, work / "runs", args.time_limit, solver_defaults=True, extra=params)
+                res = run_lipgen(inst, solver, work / f"runs-{args.name}", args.time_limit, solver_defaults=True, extra=params)
                 res.pop("params", None)
                 row.update(res)
                 journal.add(key, row)
@@ -462,7 +526,7 @@ def cell(r: dict | None) -> str:
         return "error"
     if solved(r):
         return f"{r['time']:.3g} ({int(r['nodes'] or 0)})"
-    return f">{r['time_limit']:.0f} [{fmt(r.get('gap_L'), 2)}]"
+    return f">{r['time_limit']:.0f} [{fmt(r.get('gap_L', r.get('gap')), 2)}]"
 
 
 def table(head: list[str], rows: list[list]) -> str:
@@ -504,7 +568,8 @@ def report_ladder(rows: list[dict]) -> str:
     if not rows:
         return ""
     out = []
-    rows = [r for r in rows if r.get("exp")]
+    rows = [dict(r, config=r["config"].replace("/for/", "/fwd/").replace("/bac/", "/bwd/")) for r in rows
+            if r.get("exp")]
     best = annotate(rows)
     loads = [r["load1"] for r in rows if "load1" in r]
     runs = [r for r in rows if r.get("status") != "skipped"]
@@ -521,48 +586,56 @@ def report_ladder(rows: list[dict]) -> str:
     body = []
     for key in insts:
         g = lambda c: get.get((key, c), {})  # noqa: E731
-        body.append([key[0], key[1], g("scip/bac/linear").get("problem_class", "-"),
-                     " / ".join(fmt(g(f"scip/bac/{b}").get("unstable")) for b in BOUNDS),
-                     f"{fmt(g('scip/for/linear').get('binaries'))} / {fmt(g('scip/bac/linear').get('binaries'))}",
-                     " / ".join(fmt(g(f"scip/bac/{b}").get("prep_time"), 2) for b in BOUNDS),
-                     (g("scip/bac/linear").get("auto_mode") or "-")[:3],
+        body.append([key[0], key[1], g("scip/bwd/linear").get("problem_class", "-"),
+                     " / ".join(fmt(g(f"scip/bwd/{b}").get("unstable")) for b in BOUNDS),
+                     f"{fmt(g('scip/fwd/linear').get('binaries'))} / {fmt(g('scip/bwd/linear').get('binaries'))}",
+                     " / ".join(fmt(g(f"scip/bwd/{b}").get("prep_time"), 2) for b in BOUNDS),
+                     (g("scip/bwd/linear").get("auto_mode") or "-")[:3],
                      f"{fmt(best[key][0], 5)}" + ("" if best[key][1] == "opt" else " (lower)")])
     out.append("### Instances\n\n" + table(head, body))
 
-    cols = ["old", "for/interval", "for/linear", "for/obbt", "bac/interval", "bac/linear", "bac/obbt"]
+    present = {r["config"] for r in rows}
+    cols = {s: [c for c in ("old", "fwd/interval", "fwd/linear", "fwd/obbt", "bwd/interval", "bwd/linear", "bwd/obbt")
+                if f"{s}/{c}" in present] for s in SOLVERS}
     for solver in SOLVERS:
-        head = ["network", "norm"] + [c.replace("bac", "bwd").replace("for", "fwd") for c in cols] + ["LipMIP"]
+        extra = [("HiGHS (auto mode)", "highs/auto/linear")] if solver == "scip" else []
+        extra.append(("LipMIP", f"lipmip/{solver}"))
+        head = ["network", "norm"] + cols[solver] + [h for h, _ in extra]
         body = []
         for key in insts:
-            lm = get.get((key, f"lipmip/{solver}"))
-            body.append([key[0], key[1]] + [cell(get.get((key, f"{solver}/{c}"))) for c in cols] + [cell(lm)])
+            body.append([key[0], key[1]] + [cell(get.get((key, f"{solver}/{c}"))) for c in cols[solver]]
+                        + [cell(get.get((key, name))) for _, name in extra])
         out.append(f"### {solver}: solve time s (nodes), or >limit [gap to L at the limit]\n\n" + table(head, body))
 
     # summary per configuration
     head = ["solver", "configuration", "runs", "solved", "sgm total s", "sgm nodes", "median x old (total)",
-            "median x old (solve)"]
+            "median x old (solve)", "median x LipMIP (solve, same solver)"]
     body = []
-    for solver in SOLVERS:
-        for c in cols + ["lipmip"]:
+    for solver in SOLVERS + ("highs",):
+        for c in (cols.get(solver, []) + ["lipmip"]) if solver != "highs" else ["auto/linear"]:
             name = f"lipmip/{solver}" if c == "lipmip" else f"{solver}/{c}"
             rs = [get[(k, name)] for k in insts if (k, name) in get and get[(k, name)].get("status") not in
                   ("skipped", "error")]
             if not rs:
                 continue
-            pairs_t, pairs_s = [], []
+            pairs_t, pairs_s, pairs_l = [], [], []
             for k in insts:
-                o, n = get.get((k, f"{solver}/old")), get.get((k, name))
+                lm, n = get.get((k, f"lipmip/{'scip' if solver == 'highs' else solver}")), get.get((k, name))
+                if lm and n and solve_time(lm) and solve_time(n) and (solved(lm) or solved(n)):
+                    pairs_l.append((solve_time(lm), solve_time(n)))
+                o, n = get.get((k, f"{'scip' if solver == 'highs' else solver}/old")), get.get((k, name))
                 if o and n and total_time(o) and total_time(n) and (solved(o) or solved(n)):
                     pairs_t.append((total_time(o), total_time(n)))
                     pairs_s.append((solve_time(o), solve_time(n)))
-            body.append([solver, c.replace("bac", "bwd").replace("for", "fwd"), len(rs), sum(map(solved, rs)),
+            body.append([solver, c, len(rs), sum(map(solved, rs)),
                          fmt(sgm([total_time(r) for r in rs], 1.0)),
                          fmt(sgm([float(r.get("nodes") or 0) for r in rs], 100.0)),
-                         ratio_stats(pairs_t), ratio_stats(pairs_s)])
+                         ratio_stats(pairs_t), ratio_stats(pairs_s), ratio_stats(pairs_l)])
     out.append("### Summary per configuration\n\nsgm: shifted geometric mean (time shift 1 s, nodes 100) over the "
                "instances each configuration ran on, a run stopped by the limit counted at the limit; `x old`: the "
                "old encoding's time over this one's, per instance where at least one of the two solved (median, "
-               "range, count); total = generate + solve.\n\n" + table(head, body))
+               "range, count); `x LipMIP`: LipMIP's solve time with the same solver over this one's (HiGHS: against "
+               "LipMIP in SCIP); total = generate + solve.\n\n" + table(head, body))
     return "\n\n".join(out)
 
 
@@ -590,9 +663,9 @@ def report_settings(rows: list[dict]) -> str:
             line, ts, sol, pairs = [st], [], 0, []
             for k in insts:
                 runs = by.get((k, st), [])
-                good = [r for r in runs if r.get("status") not in ("skipped", "error")]
+                good = [r for r in runs if solve_time(r) is not None]
                 if not good:
-                    line.append("size" if runs else "")
+                    line.append(("size" if runs[0].get("status") == "skipped" else "n/a") if runs else "")
                     continue
                 t = float(np.median([solve_time(r) for r in good]))
                 ts.append(t)
@@ -600,7 +673,7 @@ def report_settings(rows: list[dict]) -> str:
                 gaps = [r["gap_L"] for r in good if not solved(r) and r.get("gap_L") is not None]
                 line.append(f"{t:.3g}" if all(map(solved, good)) else
                             f">{good[0]['time_limit']:.0f} [{fmt(float(np.median(gaps)) if gaps else None, 2)}]")
-                b = [solve_time(r) for r in by.get((k, base), []) if r.get("status") not in ("skipped", "error")]
+                b = [solve_time(r) for r in by.get((k, base), []) if solve_time(r) is not None]
                 if b:
                     pairs.append((float(np.median(b)), t))
             body.append(line + [sol, fmt(sgm(ts, 1.0)), ratio_stats(pairs)])
@@ -610,14 +683,18 @@ def report_settings(rows: list[dict]) -> str:
 
 def cmd_report(args) -> None:
     print(report_ladder(read_rows(args.ladder)))
-    print()
-    print(report_settings(read_rows(args.settings)))
+    for path in args.settings:
+        print()
+        print(report_settings(read_rows(path)))
+    if Path(args.encodings).exists():
+        print()
+        print(report_encodings(read_rows(args.encodings)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("ladder", "settings"):
+    for name in ("ladder", "settings", "encodings"):
         p = sub.add_parser(name)
         p.add_argument("--time-limit", type=float, default=60.0)
         p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "lipgen-solve-speed"),
@@ -635,9 +712,12 @@ def main() -> None:
     st.add_argument("--obbt", action="store_true", help="obbt bounds instead of the default linear")
     rep = sub.add_parser("report")
     rep.add_argument("--ladder", default=str(RESULTS / "solve_ladder.jsonl"))
-    rep.add_argument("--settings", default=str(RESULTS / "solve_settings.jsonl"))
+    rep.add_argument("--settings", nargs="+", default=[str(RESULTS / "solve_settings.jsonl"),
+                                                        str(RESULTS / "solve_confirm.jsonl")])
+    rep.add_argument("--encodings", default=str(RESULTS / "solve_encodings.jsonl"))
     args = ap.parse_args()
-    {"ladder": cmd_ladder, "settings": cmd_settings, "report": cmd_report}[args.cmd](args)
+    {"ladder": cmd_ladder, "settings": cmd_settings, "encodings": cmd_encodings,
+     "report": cmd_report}[args.cmd](args)
 
 
 if __name__ == "__main__":
