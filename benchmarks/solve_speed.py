@@ -642,7 +642,7 @@ def report_ladder(rows: list[dict]) -> str:
 def report_settings(rows: list[dict]) -> str:
     if not rows:
         return ""
-    best = annotate(rows)
+    annotate(rows)  # each row's gap_L
     out = []
     loads = [r["load1"] for r in rows if "load1" in r]
     out.append(f"{len(rows)} runs, time limit {fmt(rows[0]['time_limit'])} s; load average min {min(loads):.2f}, "
