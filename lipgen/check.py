@@ -39,11 +39,16 @@ class CheckResult:
 def lists_every_variable(solver: str, values: dict, path=None) -> bool:
     """Whether the solution format lists zeros too, so that a missing variable means a cut file.
 
-    Gurobi's .sol and CPLEX's XML always list every variable; SCIP lists zeros only with `printzeros`
+    Gurobi's .sol and CPLEX's XML always list every variable, and so does HiGHS's raw style (`# Columns n`,
+    which lipgen asks for), unlike its sparse one (`# Columns -k`); SCIP lists zeros only with `printzeros`
     (lipgen sets it: then some value is 0); CBC and Gurobi's .json never do.
     """
     if solver == "cplex":
         return True
+    if solver == "highs":
+        from .parsers.highs import lists_every_column
+
+        return path is None or lists_every_column(path)
     if solver == "gurobi":
         return path is None or not str(path).endswith(".json")
     if solver == "scip":

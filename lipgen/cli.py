@@ -214,8 +214,9 @@ def generate(
     margin: Optional[str] = MarginOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
     gzip: bool = typer.Option(False, "--gzip", help="Compress the instance files (.gz)."),
-    target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, cbc or any: refuse files the target "
-                                                        "cannot take; `any` records compatibility in the sidecar."),
+    target: str = typer.Option("any", "--target", help="scip, gurobi, cplex, highs, cbc or any: refuse files the "
+                                                        "target cannot take; `any` records compatibility in the "
+                                                        "sidecar."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ):
@@ -251,7 +252,11 @@ def generate(
 
 
 SolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell bundled with pyscipopt), gurobi, "
-                                                    "cplex or cbc (linear instances only).")
+                                                    "cplex, highs or cbc (highs and cbc: linear instances only).")
+SolveSolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell bundled with pyscipopt), "
+                                                         "gurobi, cplex, highs or cbc (highs and cbc: linear instances "
+                                                         "only), or auto: the best free solver per problem class "
+                                                         "(highs for a MILP, scip otherwise).")
 TimeOpt = typer.Option(None, "--time-limit", help="Seconds per solver run (the solver stops itself; a hard kill "
                                                   "follows a little later) [default: none].")
 ThreadsOpt = typer.Option(1, "--threads", help="Threads per solver run.")
@@ -283,7 +288,8 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
     from .progress import SolveDisplay
     from .solve import solve_all
 
-    with SolveDisplay(err, f"solving with {solver}", len(instances), label=label,
+    what = f"solving with {solver}" + (" (highs for MILPs, scip otherwise)" if solver == "auto" else "")
+    with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
                             force=force, wait=wait, on_done=display.done, on_live=display.live,
@@ -311,7 +317,7 @@ def _result_ok(res: dict) -> bool:
 def solve(
     instances: list[Path] = InstancesArg,
     output: Path = typer.Option(..., "-o", "--output", help="Directory for the runs (one sub-directory each)."),
-    solver: str = SolverOpt,
+    solver: str = SolveSolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
     gap: float = GapOpt,
@@ -344,12 +350,15 @@ def solve(
         emit_json(results)
     else:
         t = Table(title=f"{solver} runs in {output}")
-        for c in ("instance", "bound", "status", "L bound", "certified lower", "time (s)", ""):
+        columns = ("instance", "bound") + (("solver",) if solver == "auto" else ()) + (
+            "status", "L bound", "certified lower", "time (s)", "")
+        for c in columns:
             t.add_column(c)
         for r in results:
             q = r.get("lipschitz") or {}
-            t.add_row(r["instance"], r["bound"], r["status"], fmt_num(_lip_value(r)), fmt_num(q.get("certified_lower")),
-                      fmt_num(r.get("time"), 3), "reused" if r.get("reused") else "")
+            t.add_row(r["instance"], r["bound"], *((r["solver"],) if solver == "auto" else ()), r["status"],
+                      fmt_num(_lip_value(r)), fmt_num(q.get("certified_lower")), fmt_num(r.get("time"), 3),
+                      "reused" if r.get("reused") else "")
         out.print(t)
     for r in results:
         if not _result_ok(r):
@@ -375,7 +384,7 @@ def run(
     bounds: str = BoundsOpt,
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
-    solver: str = SolverOpt,
+    solver: str = SolveSolverOpt,
     time_limit: Optional[float] = TimeOpt,
     threads: int = ThreadsOpt,
     gap: float = GapOpt,
@@ -425,23 +434,25 @@ def run(
         status = summary["consistency"]
     sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
     domain = sidecars["upper"]["domain"]
+    ran = ", ".join(dict.fromkeys(r["solver"] for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
     summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
                    domain=domain["tag"], domain_bounds={"kind": domain["kind"], "lower": domain["lower"],
                                                         "upper": domain["upper"]},
                    eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"],
-                   bounds_method=sidecars["upper"]["bounds_method"], solver=solver,
+                   bounds_method=sidecars["upper"]["bounds_method"], solver=ran, solver_requested=solver,
                    solver_version=up.get("solver_version") or lo.get("solver_version"), workdir=str(workdir),
                    reused=all(r.get("reused") for r in results),
                    problems={k: {"status": r["status"], "status_text": r["status_text"], "time": r.get("time"),
                                  "wall_time": r.get("wall_time"), "run_dir": r.get("run_dir"),
-                                 "instance": r["instance"], "solver_version": r.get("solver_version"),
+                                 "instance": r["instance"], "solver": r["solver"],
+                                 "solver_version": r.get("solver_version"),
                                  "reused": bool(r.get("reused"))} for k, r in by_kind.items()})
     summary["gap"] = clean_gap(summary.get("gap"))
     if as_json:
         emit_json(summary)
     else:
         t = Table(title=f"Lipschitz constant of {net.name}, {norm_label(alpha, beta)}, domain {summary['domain']}, "
-                        f"{solver}" + (f" {summary['solver_version']}" if summary["solver_version"] else ""))
+                        f"{ran}" + (f" {summary['solver_version']}" if summary["solver_version"] else ""))
         for c in ("quantity", "value", "status", "time (s)"):
             t.add_column(c)
 
@@ -505,11 +516,12 @@ def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path,
 def parse(
     solution: Path = typer.Argument(..., help="A solver's solution file (e.g. back from a cluster)."),
     instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
-    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc."),
+    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex, highs or cbc."),
     log: Optional[Path] = typer.Option(None, "--log", help="The solver's log (status, dual bound, time)."),
     gap: Optional[float] = typer.Option(None, "--gap", help="Relative gap the solver ran with; an optimal run whose "
                                                             "files give no dual bound proves obj - gap |obj| "
-                                                            "[default: 1e-4, CPLEX's default]."),
+                                                            "[default: the tolerance a HiGHS log names, else "
+                                                            "1e-4, CPLEX's and HiGHS's default]."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Read one existing solution file back into Lipschitz bounds.
@@ -547,6 +559,10 @@ def parse(
             emit_json(res)
         err.print(f"{solution}: {res['status_text']}", markup=False, soft_wrap=True)
         raise typer.Exit(FAILED_EXIT)
+    if gap is None and solver == "highs" and log is not None:
+        from .parsers.highs import parse_log as highs_log
+
+        gap = highs_log(log).gap_tolerance  # HiGHS's log says the tolerance it pruned with
     q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
     res = {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver, "status": record.status,
            "status_text": q["status_text"], "primal": record.primal, "dual": record.dual, "gap": record.gap,
@@ -579,7 +595,8 @@ def _parse_table(solution: Path, solver: str, sidecar: dict, res: dict) -> None:
 def check(
     solution: Path = typer.Argument(..., help="A solver's solution file."),
     instance: Path = typer.Option(..., "--instance", help="The instance's sidecar .json (or the instance file)."),
-    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex or cbc: the format of the solution file."),
+    solver: str = typer.Option(..., "--solver", help="scip, gurobi, cplex, highs or cbc: the format of the solution "
+                                                     "file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Check a solution against its instance, like MIPLIB's solution checker.

@@ -28,7 +28,7 @@ from .network import Network
 from .writers import file_suffix, write_model
 
 SIDECAR_VERSION = 2
-TARGETS = ("any", "scip", "gurobi", "cplex", "cbc")
+TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
 NETWORK_DIR = "networks"
 MANIFEST = "manifest.json"
 # free-license limits (docs/solvers.md 7), recorded so a refusal can be foreseen and explained

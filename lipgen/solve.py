@@ -24,7 +24,7 @@ from pathlib import Path
 from . import __version__, atomic
 from .check import check_record
 from .errors import LipgenError
-from .formulation import NONCONVEX_MIQCQP, NONCONVEX_MIQP, lipschitz_from_objective
+from .formulation import MILP, NONCONVEX_MIQCQP, NONCONVEX_MIQP, lipschitz_from_objective
 from .instance import instance_stem_of, load_sidecar, network_of, sidecar_for
 from .interrupts import Interrupted, deferred
 from .parsers import parse
@@ -46,6 +46,8 @@ REUSABLE = (rec.OPTIMAL, rec.INFEASIBLE, rec.TIME_LIMIT, rec.GAP_LIMIT, rec.NODE
 LOCKED = "locked"  # another lipgen works on the run; not written to disk
 UNSUPPORTED = "unsupported"
 TICK = 0.1  # seconds between looks at the running solvers
+AUTO = "auto"  # --solver auto: per instance, the first solver of AUTO_ORDER that can take it
+AUTO_ORDER = ("highs", "scip")  # the free solvers, best first: HiGHS for MILPs, SCIP for every other class
 LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
@@ -104,13 +106,37 @@ def run_dir(runs: Path, instance: Path, solver: str) -> Path:
     return runs / f"{instance_stem_of(instance.name)}__{solver}"
 
 
-def check_setup(solver: str, opts: SolveOptions, jobs: int = 1, solver_path: str | None = None) -> Executable:
-    """Every solve option checked, and the solver found, before anything is written."""
-    if solver not in SOLVERS:
-        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+def verdict(sidecar: dict, solver: str) -> dict:
+    """Whether `solver` can take the instance, and why not (`{"ok": ..., "why": ...}`), from its sidecar.
+
+    Sidecars written before lipgen knew HiGHS have no entry for it: HiGHS takes exactly the MILPs."""
+    found = sidecar["solvers"].get(solver)
+    if found is None and solver == "highs":
+        return {"ok": sidecar["problem_class"] == MILP,
+                "why": f"HiGHS takes no quadratic term together with integer variables and this one is a "
+                       f"{sidecar['problem_class']}"}
+    return found or {"ok": False, "why": f"unknown solver {solver}"}
+
+
+def auto_solver(sidecar: dict) -> str:
+    """The solver `--solver auto` runs on an instance: the first of AUTO_ORDER that can take it."""
+    return next((s for s in AUTO_ORDER if verdict(sidecar, s)["ok"]), AUTO_ORDER[-1])
+
+
+def check_setup(solver: str, opts: SolveOptions, jobs: int = 1, solver_path: str | None = None) -> Executable | None:
+    """Every solve option checked, and the solver found, before anything is written (for `auto`, where the
+    solvers depend on the instances, `solve_all` finds them once it has read the sidecars: None here)."""
+    if solver not in SOLVERS and solver != AUTO:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)} or {AUTO}")
     opts.validate()
     if not isinstance(jobs, int) or jobs < 1:
         raise LipgenError(f"--jobs must be at least 1, got {jobs}")
+    if solver == AUTO:
+        if solver_path:
+            raise LipgenError("--solver-path names one solver's executable and --solver auto may run several: "
+                              "name the solver, or point "
+                              f"{' / '.join('$LIPGEN_' + s.upper() for s in AUTO_ORDER)} at the executables")
+        return None
     return get_backend(solver).locate(solver_path)
 
 
@@ -175,6 +201,8 @@ class _Task:
     instance: Path
     sidecar_path: Path
     sidecar: dict
+    solver: str  # the one that runs (for --solver auto, chosen by the instance's class)
+    exe: Executable
     rdir: Path
     settings: dict
     lock: RunLock | None = None
@@ -187,18 +215,22 @@ class _Task:
 
 class _Batch:
     def __init__(self, instances, solver, runs, opts, exe, *, jobs, warm_start, force, wait, kill_grace, on_done,
-                 on_live, solver_defaults=False):
-        self.solver, self.runs, self.opts, self.exe = solver, Path(runs), opts, exe
-        self.backend = get_backend(solver)
+                 on_live, solver_defaults=False, solver_path=None):
+        self.requested, self.runs, self.opts = solver, Path(runs), opts
         self.jobs, self.warm_start, self.force, self.wait = jobs, warm_start, force, wait
         self.kill_grace, self.on_done, self.on_live = kill_grace, on_done, on_live
         self.tasks: list[_Task] = []
-        for i, inst in enumerate(map(Path, instances)):  # every sidecar read before any solver starts
+        exes = {} if exe is None else {solver: exe}
+        for i, inst in enumerate(map(Path, instances)):  # every sidecar read, every solver found, before any starts
             sidecar_path = sidecar_for(inst)
             sidecar = load_sidecar(sidecar_path)
-            t_opts = effective_options(opts, sidecar, solver, solver_defaults)
-            self.tasks.append(_Task(i, inst, sidecar_path, sidecar, run_dir(self.runs, inst, solver),
-                                    settings_record(solver, exe, t_opts, warm_start, sidecar), opts=t_opts))
+            chosen = auto_solver(sidecar) if solver == AUTO else solver
+            if chosen not in exes:
+                exes[chosen] = get_backend(chosen).locate(solver_path)
+            t_opts = effective_options(opts, sidecar, chosen, solver_defaults)
+            self.tasks.append(_Task(i, inst, sidecar_path, sidecar, chosen, exes[chosen],
+                                    run_dir(self.runs, inst, chosen),
+                                    settings_record(chosen, exes[chosen], t_opts, warm_start, sidecar), opts=t_opts))
         seen: dict[Path, Path] = {}
         for t in self.tasks:
             other = seen.setdefault(t.rdir.resolve(), t.instance)
@@ -249,16 +281,17 @@ class _Batch:
         if t.lock is not None:
             t.lock.release()
             t.lock = None
+        result["solver_requested"] = self.requested  # `solver` says which one ran
         self.results[t.index] = result
         if self.on_done is not None:
             self.on_done(result)
 
     # -- claiming a run: reuse it, skip it, wait for it, or start it ------------------------------------------
     def _claim(self, t: _Task):
-        verdict = t.sidecar["solvers"].get(self.solver, {"ok": False, "why": f"unknown solver {self.solver}"})
-        if not verdict["ok"]:
-            return self._unsaved(t, UNSUPPORTED, verdict["why"])
-        if self.solver == "cbc" and t.sidecar.get("gzip"):
+        can = verdict(t.sidecar, t.solver)
+        if not can["ok"]:
+            return self._unsaved(t, UNSUPPORTED, can["why"])
+        if t.solver == "cbc" and t.sidecar.get("gzip"):
             return self._unsaved(t, UNSUPPORTED, "CBC cannot read gzipped files; generate without --gzip")
         lock = RunLock(t.rdir)
         if not lock.acquire():
@@ -276,7 +309,7 @@ class _Batch:
 
     def _unsaved(self, t: _Task, status: str, text: str) -> dict:
         opts = self.opts
-        return dict(base_result(t.instance, t.sidecar, self.solver, opts, t.settings), status=status,
+        return dict(base_result(t.instance, t.sidecar, t.solver, opts, t.settings), status=status,
                     status_text=text, lipschitz=None, run_dir=str(t.rdir), reused=False)
 
     def _start(self, t: _Task) -> None:
@@ -285,14 +318,14 @@ class _Batch:
         _empty_run_dir(t.rdir)
         if self.warm_start:
             values = start_values(self._network(t), t.sidecar)
-            t.opts = replace(t.opts, mip_start=write_mip_start(self.solver, t.rdir / MIP_START, values))
-        t.inv = self.backend.command(self.exe, t.instance, t.rdir, t.opts)
+            t.opts = replace(t.opts, mip_start=write_mip_start(t.solver, t.rdir / MIP_START, values))
+        t.inv = get_backend(t.solver).command(t.exe, t.instance, t.rdir, t.opts)
         t.lock.record(state="running")
         with deferred():  # an interrupt must find the solver in `running`
             t.proc = SolverProcess(t.inv, t.rdir, t.opts.time_limit, kill_grace=self.kill_grace)
             self.running.append(t)
         t.lock.record(state="running", solver_pid=t.proc.pid)
-        t.follower = LogFollower(self.solver, t.inv.log_path)
+        t.follower = LogFollower(t.solver, t.inv.log_path)
 
     def _network(self, t: _Task):
         key = (t.sidecar_path.parent.resolve(), t.sidecar["network"]["file"])
@@ -305,7 +338,7 @@ class _Batch:
         inv, opts = t.inv, t.opts
         log = inv.log_path if inv.log_path.exists() else inv.stdout_path
         json_result = next((p for p in inv.extra_outputs if p.suffix == ".json" and p.exists()), None)
-        record = parse(self.solver, inv.solution_path, log, result_json=json_result)
+        record = parse(t.solver, inv.solution_path, log, result_json=json_result)
         if outcome.killed:
             record = replace(record, status=rec.KILLED, primal=None, dual=None, values={},
                              message=f"killed after {outcome.wall_time:.1f} s (time limit plus grace); log tail: "
@@ -313,15 +346,15 @@ class _Batch:
         elif outcome.returncode != 0 and record.status in rec.NORMAL_END:
             record = replace(record, status=rec.CRASHED, primal=None, dual=None, values={},
                              message=f"exit code {outcome.returncode}; log tail: " + log_tail(log, 5).replace("\n", " | "))
-        record.solver_version = record.solver_version or self.exe.version
+        record.solver_version = record.solver_version or t.exe.version
         quantities = lipschitz_quantities(record, t.sidecar, self._network(t), gap_tol=opts.gap)
         check = check_record(record, t.sidecar, self._network(t), inv.solution_path)
         if check is not None and not check.ok:
             quantities["status_text"] += f"; the solution fails the check: {check.message}"
-        result = base_result(t.instance, t.sidecar, self.solver, opts, t.settings)
+        result = base_result(t.instance, t.sidecar, t.solver, opts, t.settings)
         result.update({
             "solver_version": record.solver_version,
-            "invocation": {"argv": inv.argv, "executable": self.exe.description, "kind": self.exe.kind,
+            "invocation": {"argv": inv.argv, "executable": t.exe.description, "kind": t.exe.kind,
                            "notes": inv.notes},
             "status": record.status, "status_text": quantities["status_text"],
             "primal": record.primal, "dual": record.dual, "gap": record.gap, "time": record.time,
@@ -356,11 +389,11 @@ class _Batch:
             why, by = f"stopped because lipgen failed ({type(exc).__name__}: {exc})", None
         for t in running:
             outcome = t.proc.outcome
-            result = base_result(t.instance, t.sidecar, self.solver, t.opts, t.settings)
+            result = base_result(t.instance, t.sidecar, t.solver, t.opts, t.settings)
             result.update(status=rec.INTERRUPTED, status_text=f"{why} after {outcome.wall_time:.1f} s; lipgen "
                                                               "stopped the solver (the run is redone next time)",
                           stopped_by=by, wall_time=outcome.wall_time, returncode=outcome.returncode, killed=False,
-                          invocation={"argv": t.inv.argv, "executable": self.exe.description, "kind": self.exe.kind,
+                          invocation={"argv": t.inv.argv, "executable": t.exe.description, "kind": t.exe.kind,
                                       "notes": t.inv.notes})
             try:
                 self._save(t, result, state="interrupted")
@@ -403,6 +436,8 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
               kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
+    `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: HiGHS for a
+    MILP, SCIP otherwise); each result's `solver` is the one that ran, `solver_requested` what was asked for.
     Each result has `reused` (True: an earlier run with the same settings), and `status` `locked` when another
     lipgen held the run (unless `wait`). `on_done(result)` is called as each finishes, `on_live(states)` about
     once a second with where each running solver stands (its log's incumbent and bound, as Lipschitz values).
@@ -412,7 +447,8 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
     exe = check_setup(solver, opts, jobs, solver_path)
     check_output_dir(runs, "output")
     batch = _Batch(instances, solver, runs, opts, exe, jobs=jobs, warm_start=warm_start, force=force, wait=wait,
-                   kill_grace=kill_grace, on_done=on_done, on_live=on_live, solver_defaults=solver_defaults)
+                   kill_grace=kill_grace, on_done=on_done, on_live=on_live, solver_defaults=solver_defaults,
+                   solver_path=solver_path)
     return batch.run()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from highs_samples import real_highs
 
 from lipgen.errors import LipgenError
 from lipgen.solvers import SolveOptions, get_backend, log_tail, run, write_mip_start
@@ -118,7 +120,8 @@ def solve(solver, model, workdir, opts=None, solver_path=None, time_limit=60):
 def sol_objective(solver: str, path: Path) -> float:
     text = path.read_text()
     pattern = {"scip": rf"^objective value:\s+({NUM})", "gurobi": rf"^# Objective value = ({NUM})",
-               "cplex": rf'objectiveValue="({NUM})"', "cbc": rf"^Optimal - objective value ({NUM})"}[solver]
+               "cplex": rf'objectiveValue="({NUM})"', "cbc": rf"^Optimal - objective value ({NUM})",
+               "highs": rf"^Objective ({NUM})$"}[solver]
     return float(re.search(pattern, text, re.M).group(1))
 
 
@@ -179,6 +182,30 @@ def test_cplex_argv(models, tmp_path):
     (spaced / "m.mps").write_text(MILP)
     with pytest.raises(LipgenError, match="spaces"):
         get_backend("cplex").command(exe, spaced / "m.mps", tmp_path, SolveOptions())
+
+
+def test_highs_argv(models, tmp_path):
+    start = write_mip_start("highs", tmp_path / "start.sol", MILP_X)
+    exe = Executable("highs", ["/opt/highs/bin/highs"], "executable", "/opt/highs/bin/highs")
+    backend = get_backend("highs")
+    inv = backend.command(exe, models / "milp.mps", tmp_path / "w",
+                          SolveOptions(mip_start=start, extra={"mip_max_nodes": 100, "presolve": "off"}, **FULL))
+    assert inv.argv == ["/opt/highs/bin/highs", "--model_file", str(models / "milp.mps"), "--options_file",
+                        "lipgen.opt", "--solution_file", "run.sol", "--time_limit", "60", "--threads", "2",
+                        "--random_seed", "7", "--read_solution_file", str(start)]
+    # what the command line has no flag for goes to HiGHS's options file, lipgen's file settings last
+    assert inv.inputs == {"lipgen.opt": "mip_rel_gap = 0.01\nmip_max_nodes = 100\npresolve = off\nlog_file = run.log\n"
+                                        "log_to_console = false\nwrite_solution_style = 0\n"}
+    assert inv.notes == ["HiGHS has no memory limit: mem_limit ignored"]
+    assert (inv.solution_path, inv.log_path) == (tmp_path / "w" / "run.sol", tmp_path / "w" / "run.log")
+    inv = backend.command(exe, models / "milp.mps", tmp_path / "w", SolveOptions())
+    assert inv.argv[1:] == ["--model_file", str(models / "milp.mps"), "--options_file", "lipgen.opt",
+                            "--solution_file", "run.sol"]
+    with pytest.raises(LipgenError, match="only linear"):
+        backend.command(exe, models / "ncobj.lp", tmp_path / "w", SolveOptions(nonconvex=True))
+    launcher = backend.locate()
+    assert launcher.kind == "launcher" and re.fullmatch(r"lipgen-highs \(highspy \d+\.\d+\.\d+\)", launcher.description)
+    assert launcher.version == launcher.description.split()[-1].rstrip(")")
 
 
 def test_cbc_argv_and_refusals(models, tmp_path):
@@ -381,6 +408,76 @@ def test_cbc_end_to_end(models, tmp_path):
     assert "Result - Optimal solution found" in log and "MIPStart provided solution with cost -4.25" in log
 
 
+def test_highs_launcher_end_to_end(models, tmp_path):
+    start = write_mip_start("highs", tmp_path / "start.mst", {"y": 2.0, "x": 1.0, "z": 1.5})  # matched by name
+    exe, inv, out = solve("highs", models / "milp.mps", tmp_path / "a",
+                          SolveOptions(time_limit=30, threads=1, gap=0, seed=3, mip_start=start))
+    assert exe.kind == "launcher" and out.returncode == 0 and not out.killed
+    assert sol_objective("highs", out.solution_path) == pytest.approx(MILP_OPT)
+    log = out.log_path.read_text()
+    assert log.startswith("Running HiGHS ")
+    assert re.search(r"^MIP start solution is feasible[,:] objective value is -4.25$", log, re.M)  # 1.15, 1.16
+    assert re.search(r"^  Status +Optimal$", log, re.M) and re.search(r"^  Gap +0%$", log, re.M)  # mip_rel_gap 0
+    assert out.stdout_path.read_text() == ""  # log_to_console = false: the log only in run.log
+    (models / "milp.mps.gz").write_bytes(gzip.compress(MILP.encode()))  # HiGHS reads gzipped models
+    _, _, out = solve("highs", models / "milp.mps.gz", tmp_path / "b", SolveOptions(time_limit=30))
+    assert out.returncode == 0 and sol_objective("highs", out.solution_path) == pytest.approx(MILP_OPT)
+
+
+@pytest.fixture(scope="module")
+def highs_exe(tmp_path_factory):
+    """The real `highs` executable (highsbox's binary), as a file named highs."""
+    return real_highs(tmp_path_factory.mktemp("highs-bin"))
+
+
+def test_highs_real_executable(models, tmp_path, highs_exe, monkeypatch):
+    """The real `highs` on PATH, by $LIPGEN_HIGHS and by --solver-path, with lipgen's command line."""
+    monkeypatch.setenv("PATH", f"{highs_exe.parent}:{os.environ['PATH']}")
+    monkeypatch.delenv("LIPGEN_HIGHS", raising=False)
+    start = write_mip_start("highs", tmp_path / "start.mst", MILP_X)
+    exe, inv, out = solve("highs", models / "milp.mps", tmp_path / "a",
+                          SolveOptions(time_limit=30, threads=1, gap=0, seed=3, mip_start=start))
+    assert (exe.kind, exe.argv) == ("executable", [str(highs_exe)]) and re.fullmatch(r"\d+\.\d+\.\d+", exe.version)
+    assert out.returncode == 0 and sol_objective("highs", out.solution_path) == pytest.approx(MILP_OPT)
+    log = out.log_path.read_text()
+    # the executable logs what it was told: the command line's options and the options file's
+    for line in ("Set option threads to 1", "Set option time_limit to 30", "Set option random_seed to 3",
+                 'Set option log_file to "run.log"', 'Set option solution_file to "run.sol"',
+                 "Set option mip_rel_gap to 0", f'Set option read_solution_file to "{start}"'):
+        assert line in log
+    assert "MIP start solution is feasible, objective value is -4.25" in log
+    monkeypatch.setenv("LIPGEN_HIGHS", str(highs_exe))
+    assert get_backend("highs").locate().argv == [str(highs_exe)]
+    exe, _, out = solve("highs", models / "milp.mps", tmp_path / "b", solver_path=str(highs_exe))
+    assert exe.argv == [str(highs_exe)] and sol_objective("highs", out.solution_path) == pytest.approx(MILP_OPT)
+
+
+def test_highs_launcher_writes_what_the_executable_writes(models, tmp_path, highs_exe):
+    """The same command line through both: the same solution file (HiGHS 1.16 adds its bound and gap lines),
+    the same errors and exit codes."""
+    (models / "miqp.lp").write_text("Minimize\n obj: x + [ x ^2 ] / 2\nSubject To\n c: x >= 1\nGenerals\n x\nEnd\n")
+    launcher = get_backend("highs").locate().argv
+    for args in (["--model_file", "milp.mps", "--solution_file", "s.sol", "--time_limit", "10"],
+                 ["milp.mps", "--solution_file=s.sol", "--threads=1"]):
+        files = []
+        for argv in (launcher, [str(highs_exe)]):
+            done = subprocess.run(argv + args, cwd=models, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stdout
+            files.append(re.sub(r"^(Objective_bound|MIP_rel_gap) .*\n", "", (models / "s.sol").read_text(), flags=re.M))
+            assert done.stdout.startswith("Running HiGHS ")  # log_to_console is true by default
+        assert files[0] == files[1]
+    for model, code, says in (("miqcp.mps", 255, "ERROR:   Quadratic rows not supported by HiGHS"),
+                              ("miqp.lp", 255, "ERROR:   Cannot solve MIQP problems with HiGHS"),
+                              ("missing.mps", 105, "--model_file: File does not exist: missing.mps")):
+        for argv in (launcher, [str(highs_exe)]):
+            done = subprocess.run(argv + ["--model_file", model, "--solution_file", "x.sol"], cwd=models,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == code and says in done.stdout, (argv, done.stdout)
+            assert not (models / "x.sol").exists()
+    version = subprocess.run(launcher + ["--version"], capture_output=True, text=True, timeout=60).stdout
+    assert re.match(r"HiGHS version \d+\.\d+\.\d+ Githash \w+\.", version)
+
+
 # ---------------------------------------------------------------------------------------------------
 # MIP start files and the runner
 
@@ -390,6 +487,8 @@ def test_mip_start_formats(tmp_path):
     assert write_mip_start("gurobi", tmp_path / "g.mst", values).read_text() == "x 1\ny 0\nz 1.5\n"
     cbc = write_mip_start("cbc", tmp_path / "c.sol", values).read_text().splitlines()
     assert cbc[1:] == ["0 x 1", "1 y 0", "2 z 1.5"] and not cbc[0][0].isdigit()
+    highs = write_mip_start("highs", tmp_path / "h.sol", values).read_text()
+    assert highs.endswith("\n# Columns -3\nx 1 0\ny 0 1\nz 1.5 2\n") and highs.startswith("Model status\n")
     xml = write_mip_start("cplex", tmp_path / "c.mst", {"a<b": 2.0}).read_text()
     assert '<variable name="a&lt;b" index="0" value="2"/>' in xml and "<CPLEXSolutions" in xml
     with pytest.raises(LipgenError, match=r"must end in \.mst"):

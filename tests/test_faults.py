@@ -111,6 +111,19 @@ def slow(tmp_path_factory):
     return d
 
 
+def registered(runs: Path) -> list[int]:
+    """Solver pids recorded in the run directories' lock files."""
+    pids = []
+    for lock in runs.glob("*/.lock"):
+        try:
+            pid = json.loads(lock.read_text() or "{}").get("solver_pid")
+        except (OSError, ValueError):
+            continue
+        if pid:
+            pids.append(pid)
+    return pids
+
+
 def read_results(runs: Path) -> dict[str, dict]:
     return {json.loads(p.read_text())["bound"]: json.loads(p.read_text()) for p in runs.glob("*/result.json")}
 
@@ -122,6 +135,8 @@ def test_sigint_and_sigterm_stop_the_solvers_and_the_runs_are_redone(slow, tmp_p
         p = start_cli(*args)
         solvers = running_solvers(p, 2)  # on the second round: not reused, solved again
         reaper += solvers
+        # lipgen has registered both (it records the solver's pid in the run's lock after registering it)
+        wait_until(lambda: len(registered(tmp_path / "work" / "runs")) == 2, 30, "both runs to be registered")
         sent = time.monotonic()
         p.send_signal(sig)
         wait_until(lambda: not any(group_alive(s) for s in solvers), STOPPED_WITHIN + 2, "the solvers to stop")

@@ -1,4 +1,4 @@
-"""Parsers on the real sample outputs of docs/solvers.md and on files the four solvers write here for tiny models.
+"""Parsers on the real sample outputs of docs/solvers.md and on files the five solvers write here for tiny models.
 
 The samples are maximisation runs: numbers are checked exactly as the solvers printed them (no sign flips).
 The tiny models written below are minimisation problems, as lipgen's instances are.
@@ -6,15 +6,18 @@ The tiny models written below are minimisation problems, as lipgen's instances a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import highs_samples
 import pytest
 
 from lipgen.errors import LipgenError
-from lipgen.parsers import PARSERS, cbc, cplex, gurobi, parse, scip
+from lipgen.parsers import PARSERS, cbc, cplex, gurobi, highs, parse, scip, sniff
 from lipgen.parsers import record as rec
+from lipgen.parsers.live import LogFollower
 
 SAMPLES = Path(__file__).parent / "data" / "solver-samples"
 APPROX = dict(rel=1e-12, abs=1e-12)
@@ -537,11 +540,157 @@ def test_cbc_truncated(cbc_runs, tmp_path):
         assert_truncated(cbc.read_result(dst, d / "linear.log"))
 
 
+# --------------------------------------------------------------------------------------------------- HiGHS
+# HiGHS ends a search it finished by pruning within its gap tolerance (printed "0.01%", mip_rel_gap 1e-4) with the
+# incumbent as its bound: the bound proven is primal - tolerance |primal|, the tolerance read as 1e-4 * 1.01 + 1e-7
+OPT_PROVEN = -3.5 - 3.5 * (1e-4 * 1.01 + 1e-7)
+HIGHS_RUNS = {  # name: status, primal, dual, gap, time, nodes, n_solutions, version (tests/highs_samples.py)
+    "opt": (rec.OPTIMAL, -3.5, OPT_PROVEN, 0.0, 0.0, 0, None, "1.16.0"),
+    "exe-opt": (rec.OPTIMAL, -3.5, OPT_PROVEN, 0.0, 0.0, 0, None, "1.15.1"),
+    "timelimit": (rec.TIME_LIMIT, 16.9999999999991, 0.0, 1.0, 1.0, 814, None, "1.16.0"),
+    "exe-timelimit": (rec.TIME_LIMIT, 15.0, 0.0, 1.0, 1.0, 509, None, "1.15.1"),
+    "msplit": (rec.TIME_LIMIT, None, 63.0, None, 1.0, 805, 0, "1.16.0"),
+    "exe-msplit": (rec.TIME_LIMIT, None, 63.0, None, 1.0, 607, 0, "1.15.1"),
+    "infeas": (rec.INFEASIBLE, None, None, None, 0.0, 0, 0, "1.16.0"),
+    "exe-infeas": (rec.INFEASIBLE, None, None, None, 0.0, 0, 0, "1.15.1"),
+}
+HIGHS = SAMPLES / "highs"
+
+
+@pytest.mark.parametrize("name", HIGHS_RUNS)
+def test_highs_samples(name):
+    status, primal, dual, gap, time, nodes, n_sol, version = HIGHS_RUNS[name]
+    r = highs.read_result(HIGHS / f"{name}.sol", HIGHS / f"{name}.log")
+    assert (r.status, r.primal, r.dual, r.gap, r.time, r.nodes, r.n_solutions, r.solver_version) == (
+        status, primal, dual, gap, time, nodes, n_sol, version)
+    assert r.message == ""
+    assert parse("highs", HIGHS / f"{name}.sol", HIGHS / f"{name}.log") == r
+    assert sniff.solution_kind(HIGHS / f"{name}.sol") == "highs" and sniff.log_kind(HIGHS / f"{name}.log") == "highs"
+
+
+def test_highs_sample_details():
+    opt = highs.parse_solution(HIGHS / "opt.sol")  # HiGHS 1.16 writes its bound and gap into the file
+    assert (opt.status, opt.raw_status, opt.objective, opt.dual, opt.gap) == (rec.OPTIMAL, "Optimal", -3.5, -3.5, 0.0)
+    assert opt.values == highs_samples.LINEAR_X and opt.complete
+    old = highs.parse_solution(HIGHS / "exe-opt.sol")  # 1.15 does not
+    assert (old.objective, old.dual, old.gap, old.values) == (-3.5, None, None, highs_samples.LINEAR_X)
+    tl = highs.parse_solution(HIGHS / "timelimit.sol")  # every column, zeros too (raw style)
+    assert len(tl.values) == 50 and tl.values["x0"] == 0.0 and tl.raw_status == "Time limit reached"
+    assert highs.lists_every_column(HIGHS / "timelimit.sol")
+    for name, status in (("msplit", rec.TIME_LIMIT), ("infeas", rec.INFEASIBLE)):
+        s = highs.parse_solution(HIGHS / f"{name}.sol")
+        assert (s.status, s.objective, s.values, s.complete) == (status, None, {}, True)
+    log = highs.parse_log(HIGHS / "timelimit.log")
+    assert (log.status, log.primal, log.dual, log.has_incumbent, log.gap) == (rec.TIME_LIMIT, 17.0, 0.0, True, 1.0)
+    assert log.gap_tolerance == pytest.approx(1e-4 * 1.01 + 1e-7, rel=1e-15)  # "Gap  100% (tolerance: 0.01%)"
+    log = highs.parse_log(HIGHS / "opt.log")  # the bound as HiGHS prints it: the incumbent
+    assert (log.status, log.primal, log.dual, log.gap) == (rec.OPTIMAL, -3.5, -3.5, 0.0)
+    log = highs.parse_log(HIGHS / "msplit.log")
+    assert (log.primal, log.dual, log.has_incumbent) == (None, 63.0, False)  # "Primal bound inf", "Solution status -"
+    assert highs.parse_log(HIGHS / "exe-infeas.log").dual is None  # "-inf"
+    # the live display reads the node table's last line
+    live = LogFollower("highs", HIGHS / "exe-timelimit.log").update()
+    assert (live.primal, live.dual) == (15.0, 0.0) and live.gap == 1.0
+    assert LogFollower("highs", HIGHS / "msplit.log").update().primal is None  # "inf" until an incumbent
+
+
+def test_highs_log_variants(tmp_path):
+    # an LP (no integer column) ends with the LP summary instead of the MIP solver's report
+    lp = tmp_path / "lp.log"
+    lp.write_text("Running HiGHS 1.15.1 (git hash: 04024d7): Copyright (c) 2026 under MIT licence terms\n"
+                  "Model name          : lp\nModel status        : Optimal\n"
+                  "Objective value     : -5.0000000000e+00\nP-D objective error :  0.0000000000e+00\n"
+                  "HiGHS run time      :          0.00\n")
+    info = highs.parse_log(lp)
+    assert (info.status, info.primal, info.dual, info.time, info.version) == (rec.OPTIMAL, -5.0, -5.0, 0.0, "1.15.1")
+    # a run stopped at its gap tolerance: "optimal" with the gap left open
+    gap = tmp_path / "gap.log"
+    gap.write_text("Running HiGHS 1.16.0 (git hash: f3f113d)\n\nSolving report\n  Status            Optimal\n"
+                   "  Primal bound      -1.06592406479\n  Dual bound        -1.21027743166\n"
+                   "  Gap               13.54% (tolerance: 20%)\n  Solution status   feasible\n"
+                   "  Timing            2.32\n  Nodes             119\n")
+    info = highs.parse_log(gap)
+    assert (info.status, info.gap, info.nodes) == (rec.OPTIMAL, 0.1354, 119)
+    assert info.gap_tolerance == pytest.approx(0.2 * 1.01 + 1e-7, rel=1e-15)
+    sol = tmp_path / "gap.sol"
+    sol.write_text("Model status\nOptimal\n\n# Primal solution values\nFeasible\nObjective -1.0659240647905\n"
+                   "# Columns -1\nx_0 1 0\n")  # the sparse style: nonzeros only, `name value index`
+    r = highs.read_result(sol, gap)
+    assert (r.status, r.primal, r.values) == (rec.GAP_LIMIT, -1.0659240647905, {"x_0": 1.0})
+    # nodes within 20% of the incumbent were pruned: the bound printed holds only down to that limit
+    assert r.dual == pytest.approx(-1.0659240647905 * (1 + 0.2 * 1.01 + 1e-7), rel=1e-15)
+    assert not highs.lists_every_column(sol)
+    # a log appended to twice: the last run counts
+    twice = tmp_path / "twice.log"
+    twice.write_text((HIGHS / "exe-infeas.log").read_text() + (HIGHS / "opt.log").read_text())
+    assert (highs.parse_log(twice).status, highs.parse_log(twice).version) == (rec.OPTIMAL, "1.16.0")
+
+
+@pytest.fixture(scope="module")
+def highs_runs(tmp_path_factory):
+    """Fresh runs, as lipgen makes them, through lipgen's launcher and through the real executable; and the
+    failures (a quadratic model, a model that cannot be read)."""
+    d = tmp_path_factory.mktemp("highs")
+    exe = highs_samples.real_highs(d / "bin")
+    runs = {}
+    for kind, executable in (("launcher", None), ("exe", exe)):
+        for name in ("opt", "infeas", "msplit"):
+            runs[kind, name] = highs_samples.solve(name, d / kind, executable)
+        folder = d / kind / "bad"
+        folder.mkdir()
+        (folder / "tiny.mps").write_text(TINY)  # a square in the objective, integers: "Cannot solve MIQP problems"
+        # a quadratic row: HiGHS's reader refuses the file
+        (folder / "ball.mps").write_text("NAME BALL FREE\nROWS\n N obj\n L ball\nCOLUMNS\n x obj -1\nRHS\n RHS ball 1\n"
+                                         "QCMATRIX ball\n x x 1\nENDATA\n")
+        argv = [str(exe)] if executable else [sys.executable, "-m", "lipgen.solvers.highs_launcher"]
+        for name in ("tiny", "ball"):
+            (folder / f"{name}.opt").write_text(f"log_file = {name}.log\nlog_to_console = false\n")
+            done = subprocess.run(argv + ["--model_file", f"{name}.mps", "--options_file", f"{name}.opt",
+                                          "--solution_file", f"{name}.sol"], cwd=folder, timeout=60, capture_output=True)
+            runs[kind, name] = folder / f"{name}.sol", folder / f"{name}.log", done.returncode
+    return runs
+
+
+@pytest.mark.parametrize("kind", ["launcher", "exe"])
+def test_highs_real_files(highs_runs, kind):
+    sol, log, code = highs_runs[kind, "opt"]
+    r = highs.read_result(sol, log)
+    assert code == 0 and (r.status, r.primal, r.dual, r.gap, r.message) == (rec.OPTIMAL, -3.5, OPT_PROVEN, 0.0, "")
+    assert r.values == highs_samples.LINEAR_X and r.nodes is not None and r.time is not None
+    assert re.fullmatch(r"\d+\.\d+\.\d+", r.solver_version)
+    sol, log, _ = highs_runs[kind, "infeas"]
+    r = highs.read_result(sol, log)
+    assert (r.status, r.primal, r.dual, r.n_solutions) == (rec.INFEASIBLE, None, None, 0)
+    sol, log, _ = highs_runs[kind, "msplit"]
+    r = highs.read_result(sol, log)
+    assert (r.status, r.primal, r.values, r.n_solutions) == (rec.TIME_LIMIT, None, {}, 0) and r.dual is not None
+    for name, says in (("tiny", "ERROR:   Cannot solve MIQP problems with HiGHS"),
+                       ("ball", "ERROR:   Quadratic rows not supported by HiGHS")):
+        sol, log, code = highs_runs[kind, name]
+        assert code == 255 and not sol.exists()
+        r = highs.read_result(sol, log)
+        assert r.status == rec.CRASHED and r.message.startswith(says) and r.primal is None
+
+
+def test_highs_truncated(highs_runs, tmp_path):
+    src, log, _ = highs_runs["launcher", "opt"]
+    text = src.read_text()
+    for dst in (cut(src, tmp_path / "half.sol", 0.5),  # mid-line
+                cut(src, tmp_path / "nonl.sol", len(src.read_bytes()) - 1),  # last newline missing
+                keep_lines(src, tmp_path / "cols.sol", text.splitlines().index("# Rows 2")),  # values, no rows
+                keep_lines(src, tmp_path / "head.sol", 4),  # the header only
+                cut(src, tmp_path / "empty.sol", 0)):
+        assert not highs.parse_solution(dst).complete
+        assert_truncated(highs.read_result(dst, log))
+    none, log, _ = highs_runs["launcher", "infeas"]
+    assert_truncated(highs.read_result(keep_lines(none, tmp_path / "none.sol", 5), log))  # "None", then cut
+
+
 # ---------------------------------------------------------------------------------------- dispatch, errors
 def test_dispatch():
-    assert set(PARSERS) == {"scip", "gurobi", "cplex", "cbc"}
+    assert set(PARSERS) == {"scip", "gurobi", "cplex", "highs", "cbc"}
     for solver, sol, log in (("scip", "A.sol", "A.log"), ("cplex", "A.sol", "A.log"), ("cbc", "opt.sol", "opt.log"),
-                             ("gurobi", "A.sol", "A.log")):
+                             ("gurobi", "A.sol", "A.log"), ("highs", "opt.sol", "opt.log")):
         r = parse(solver, SAMPLES / solver / sol, SAMPLES / solver / log)
         # the CPLEX (status 102) and Gurobi (gap 2.1e-5) samples stopped at their gap tolerance
         assert r.solver == solver and r.status == (rec.GAP_LIMIT if solver in ("cplex", "gurobi") else rec.OPTIMAL)
@@ -553,7 +702,7 @@ def test_dispatch():
 
 
 def test_missing_files(tmp_path):
-    for module in (scip, gurobi, cplex, cbc):
+    for module in (scip, gurobi, cplex, highs, cbc):
         with pytest.raises(LipgenError, match="nope.sol: no such"):
             module.parse_solution(tmp_path / "nope.sol")
         with pytest.raises(LipgenError, match="nope.log: no such"):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import oracle_value, random_network, run_cli, tiny_network, unit_box
@@ -42,6 +44,11 @@ def check_against_oracle(results: list[dict], exact: float) -> None:
     ("cplex", 4, "1", "mps", False),
     ("cbc", 1, "inf", "mps", False),
     ("cbc", 2, "1", "mps", False),
+    ("highs", 1, "inf", "mps", True),
+    ("highs", 2, "1", "lp", False),
+    ("highs", 7, "inf", "lp", True),
+    ("highs", 4, "1", "mps", False),
+    ("highs", 3, "inf", "mps", False),
 ])
 def test_each_backend_agrees_with_oracle(solver, case, norm, fmt, gz, tmp_path):
     net = tiny_network(case)
@@ -53,6 +60,9 @@ def test_each_backend_agrees_with_oracle(solver, case, norm, fmt, gz, tmp_path):
         assert (rdir / "result.json").exists() and (rdir / "run.sol").exists()
         assert r["solver_version"], r
         assert r["invocation"]["argv"][0]
+        assert (r["solver"], r["solver_requested"]) == (solver, solver)
+        if solver in ("highs", "cplex", "gurobi"):  # formats that list every variable: the checker sees it all
+            assert r["check"]["ok"] and r["check"]["missing"] == 0, r["check"]
 
 
 def test_scip_warm_start_and_reuse(tmp_path):
@@ -171,6 +181,11 @@ def test_unsupported_and_bad_solver(tmp_path):
     generate(tiny_network(0), Box(*unit_box(2)), tmp_path / "inst", alpha="2", beta="2", bounds=("upper",))
     res = solve_all(find_instances([tmp_path / "inst"]), "cbc", tmp_path / "runs", OPTS)[0]
     assert res["status"] == "unsupported" and "linear" in res["status_text"]
+    res = solve_all(find_instances([tmp_path / "inst"]), "highs", tmp_path / "runs", OPTS)[0]
+    assert res["status"] == "unsupported" and "HiGHS takes no quadratic term" in res["status_text"]
+    assert res["lipschitz"] is None and not (tmp_path / "runs" / (res["instance"][:-4] + "__highs")).exists()
+    r = run_cli("solve", tmp_path / "inst", "--solver", "highs", "-o", tmp_path / "runs")
+    assert r.returncode == 1 and "HiGHS takes no quadratic term" in r.stderr
     r = run_cli("solve", tmp_path / "inst", "--solver", "xpress", "-o", tmp_path / "runs")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     r = run_cli("solve", tmp_path / "nothing", "-o", tmp_path / "runs")
@@ -201,3 +216,96 @@ def test_parse_command_and_truncated_solution(tmp_path):
         assert res["status"] == "truncated_solution", res
         assert res["lipschitz"]["lower"] is None and res["lipschitz"]["certified_lower"] is None
         assert len(p.stderr.strip().splitlines()) == 1 and "cut short" in p.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- HiGHS
+HARDER_LINF = 1.0659240647905055  # tests/oracle.py on harder_network(), l-inf: 876 regions, 32 s, so not redone here
+
+
+@pytest.fixture(scope="module")
+def harder_linf(tmp_path_factory):
+    d = tmp_path_factory.mktemp("harder")
+    generate(harder_network(), Box(*unit_box(3)), d / "inst", alpha="inf", beta="inf")
+    return find_instances([d / "inst"])
+
+
+def test_highs_time_and_gap_limits_keep_the_bounds_valid(harder_linf, tmp_path):
+    full = solve_all(harder_linf, "highs", tmp_path / "full", SolveOptions(threads=1, gap=1e-9), jobs=2)
+    check_against_oracle(full, HARDER_LINF)
+    quick = solve_all(harder_linf, "highs", tmp_path / "quick", SolveOptions(time_limit=0.5, threads=1, gap=0), jobs=2)
+    assert {r["status"] for r in quick} == {"time_limit"}, quick
+    loose = solve_all(harder_linf, "highs", tmp_path / "loose", SolveOptions(threads=1, gap=0.5), jobs=2)
+    assert {r["status"] for r in loose} == {"gap_limit"}, loose
+    for r in quick + loose:
+        q = r["lipschitz"]
+        assert r["dual"] is not None and (r["primal"] is None or r["dual"] < r["primal"]), r
+        if r["bound"] == "upper":  # HiGHS's dual bound (with the pruning its gap allowed): still above L
+            assert HARDER_LINF <= q["upper"] <= -r["dual"] * (1 + 1e-5), r
+        if q["certified_lower"] is not None:
+            assert q["certified_lower"] <= HARDER_LINF * (1 + 1e-12)
+        if r["check"] is not None:
+            assert r["check"]["ok"], r["check"]
+    # read back by hand without --gap: the log's tolerance (50%) stands in for it, not a default of 1e-4
+    up = next(r for r in loose if r["bound"] == "upper")
+    rdir, sidecar = Path(up["run_dir"]), harder_linf[0].parent / up["sidecar"]
+    p = run_cli("parse", rdir / "run.sol", "--instance", sidecar, "--solver", "highs", "--log", rdir / "run.log",
+                "--json")
+    assert p.returncode == 0, p.stderr
+    assert HARDER_LINF <= json.loads(p.stdout)["lipschitz"]["upper"] <= up["lipschitz"]["upper"] * (1 + 1e-2)
+
+
+def test_highs_warm_start_real_executable_and_parse(tmp_path):
+    from highs_samples import real_highs
+
+    net = tiny_network(7)
+    generate(net, Box(*unit_box(net.n_inputs)), tmp_path / "inst", alpha="1", beta="1")
+    inst = find_instances([tmp_path / "inst"])
+    exe = real_highs(tmp_path / "bin")
+    results = solve_all(inst, "highs", tmp_path / "runs", OPTS, warm_start=True, solver_path=str(exe))
+    check_against_oracle(results, oracle_value(7, "1", "1"))
+    for r in results:
+        rdir = Path(r["run_dir"])
+        assert r["invocation"]["kind"] == "executable" and r["invocation"]["argv"][0] == str(exe)
+        log = (rdir / "run.log").read_text()
+        assert f'Set option read_solution_file to "{rdir / "start.mst"}"' in log
+        assert re.search(r"^MIP start solution is (feasible|infeasible)", log, re.M)
+        assert r["check"]["ok"]
+        p = run_cli("parse", rdir / "run.sol", "--instance", tmp_path / "inst" / r["sidecar"], "--solver", "highs",
+                    "--log", rdir / "run.log", "--json")
+        assert p.returncode == 0, p.stderr
+        parsed = json.loads(p.stdout)
+        assert (parsed["status"], parsed["primal"], parsed["check"]["ok"]) == (r["status"], r["primal"], True)
+        p = run_cli("parse", rdir / "run.sol", "--instance", tmp_path / "inst" / r["sidecar"], "--solver", "scip")
+        assert p.returncode == 2 and "a HiGHS solution file, not a SCIP one (use --solver highs)" in p.stderr
+        p = run_cli("check", rdir / "run.sol", "--instance", tmp_path / "inst" / r["sidecar"], "--solver", "highs")
+        assert p.returncode == 0, p.stderr
+
+
+def test_solver_auto_picks_per_class_and_says_which_ran(net_file, tmp_path):
+    net = tiny_network(0)
+    for norm in ("1", "2"):  # a MILP and a convex MIQCP in one directory
+        generate(net, Box(*unit_box(2)), tmp_path / "inst", alpha=norm, beta=norm)
+    results = solve_all(find_instances([tmp_path / "inst"]), "auto", tmp_path / "runs", OPTS, jobs=2)
+    ran = {(r["norms"]["input"], r["bound"]): r["solver"] for r in results}
+    assert ran == {("1", "upper"): "highs", ("1", "lower"): "highs", ("2", "upper"): "scip", ("2", "lower"): "scip"}
+    for r in results:
+        assert r["solver_requested"] == "auto" and Path(r["run_dir"]).name.endswith("__" + r["solver"])
+        stored = json.loads((Path(r["run_dir"]) / "result.json").read_text())
+        assert stored["solver"] == r["solver"] and stored["settings"]["solver"] == r["solver"]
+    # the runs of an explicit --solver are the same runs: reused
+    again = solve_all(find_instances([tmp_path / "inst"]), "highs", tmp_path / "runs", OPTS)
+    assert [r["reused"] for r in again if r["solver"] == "highs" and r["status"] != "unsupported"] == [True] * 2
+    path = net_file(net)
+    r = run_cli("run", path, "--norm", "inf", "--box=-1,1", "--solver", "auto", "--json", "-o", tmp_path / "work")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert (res["solver"], res["solver_requested"]) == ("highs", "auto")
+    assert {p["solver"] for p in res["problems"].values()} == {"highs"}
+    assert res["upper"] == pytest.approx(oracle_value(0, "inf", "inf"), rel=REL)
+    r = run_cli("solve", tmp_path / "inst", "--solver", "auto", "-o", tmp_path / "runs", "--json", "--time-limit", "120",
+                "--gap", "1e-7")  # OPTS
+    assert r.returncode == 0, r.stderr
+    assert sorted((x["solver"], x["solver_requested"], x["reused"]) for x in json.loads(r.stdout)) == [
+        ("highs", "auto", True)] * 2 + [("scip", "auto", True)] * 2
+    r = run_cli("solve", tmp_path / "inst", "--solver", "auto", "--solver-path", sys.executable, "-o", tmp_path / "x")
+    assert r.returncode == 2 and "--solver auto may run several" in r.stderr and not (tmp_path / "x").exists()

@@ -137,6 +137,9 @@ def classify_problem(spec: Spec, n_outputs: int) -> tuple[str, dict]:
                                                 "inf, another --mode, or another solver"}
     else:
         solvers["cplex"] = dict(ok, params={"optimalitytarget": 3} if quad_obj else {})
+    solvers["highs"] = dict(ok, params={}) if cls == MILP else {
+        "ok": False, "why": f"HiGHS takes no quadratic term together with integer variables and this one is a {cls}; "
+                            "use --norm 1 or inf with --encoding bigm, or another solver"}
     solvers["cbc"] = dict(ok) if cls == MILP else {
         "ok": False, "why": f"CBC solves only linear problems and this one is a {cls}; use --norm 1 or inf with "
                             "--encoding bigm, or another solver"}

@@ -7,11 +7,11 @@ exposes `parse_solution(path)`, `parse_log(path)` and `read_result(solution_path
 from __future__ import annotations
 
 from lipgen.errors import LipgenError
-from lipgen.parsers import cbc, cplex, gurobi, scip
+from lipgen.parsers import cbc, cplex, gurobi, highs, scip
 from lipgen.parsers.common import LogInfo, SolutionFile
 from lipgen.parsers.record import SolveRecord
 
-PARSERS = {"scip": scip, "gurobi": gurobi, "cplex": cplex, "cbc": cbc}
+PARSERS = {"scip": scip, "gurobi": gurobi, "cplex": cplex, "highs": highs, "cbc": cbc}
 
 
 def parse(solver: str, solution_path, log_path=None, result_json=None) -> SolveRecord:

@@ -21,6 +21,9 @@ CBC_NONE = 1e50  # CBC's "no solution" incumbent
 _CBC_NODES = re.compile(rf"^Cbc0010I After \d+ nodes, \d+ on tree, ({NUM}) best solution, best possible ({NUM})")
 _CBC_SOLUTION = re.compile(rf"^Cbc00(?:04|12)I Integer solution of ({NUM})")
 _CPLEX_HEADER = re.compile(r"^\s*Node\s+Left\s+Objective\s+IInf\s+Best Integer\s+Best Bound")
+# HiGHS's node table: [source letter] Proc. InQueue Leaves Expl.% BestBound BestSol Gap Cuts InLp Confl. LpIters Time
+_HIGHS_NODE = re.compile(r"^ ?[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+\d+\.\d+%\s+(\S+)\s+(\S+)\s+(\S+)\s+\d+\s+\d+\s+\d+\s+\d+"
+                         r"\s+\d+(?:\.\d+)?s\s*$")
 
 
 @dataclass
@@ -45,7 +48,8 @@ class LogFollower:
         self.partial = ""
         self.bounds = LiveBounds()
         self.columns: dict[str, int] | None = None  # SCIP: where its table's columns are; CPLEX: table seen
-        self._line = {"scip": self._scip, "gurobi": self._gurobi, "cplex": self._cplex, "cbc": self._cbc}[solver]
+        self._line = {"scip": self._scip, "gurobi": self._gurobi, "cplex": self._cplex, "highs": self._highs,
+                      "cbc": self._cbc}[solver]
 
     def update(self) -> LiveBounds:
         try:
@@ -108,6 +112,10 @@ class LogFollower:
             b.primal = incumbent if incumbent is not None else b.primal
             b.dual = bound if bound is not None else b.dual
             b.gap = gap if gap is not None else b.gap
+
+    def _highs(self, line: str) -> None:
+        if (m := _HIGHS_NODE.match(line)):  # -inf / inf: no bound or no incumbent yet; gap "Large" or "inf"
+            self.bounds = LiveBounds(primal=number(m.group(2)), dual=number(m.group(1)), gap=percent(m.group(3)))
 
     def _cbc(self, line: str) -> None:
         if (m := _CBC_NODES.match(line)):

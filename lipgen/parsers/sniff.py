@@ -7,7 +7,7 @@ import re
 
 from lipgen.parsers.common import NUM
 
-NAMES = {"scip": "SCIP", "gurobi": "Gurobi", "cplex": "CPLEX", "cbc": "CBC"}
+NAMES = {"scip": "SCIP", "gurobi": "Gurobi", "cplex": "CPLEX", "highs": "HiGHS", "cbc": "CBC"}
 HEAD = 4096  # bytes looked at
 
 # How each solver's solution file starts (first non-blank line).
@@ -16,6 +16,7 @@ _SOLUTION_STARTS = {
     "gurobi": (re.compile(r"# Solution for model"), re.compile(r"# Objective value ="),
                re.compile(r'\{\s*"SolutionInfo"')),
     "cplex": (re.compile(r"<\?xml.*\n?.*<CPLEXSolution", re.S), re.compile(r"<CPLEXSolutions?\b")),
+    "highs": (re.compile(r"Model status\n"),),  # the raw and sparse styles lipgen reads
     "cbc": (re.compile(rf"[^\n]* - objective value {NUM}"),),
 }
 # Text that only one solver's log has.
@@ -23,12 +24,13 @@ _LOG_MARKS = {
     "scip": re.compile(r"^SCIP version \d", re.M),
     "gurobi": re.compile(r"^Gurobi Optimizer version|^Gurobi \d+\.\d+\.\d+ \(|^Set parameter \w+ to value", re.M),
     "cplex": re.compile(r"IBM\(R\) ILOG\(R\) CPLEX|^Version identifier: \d|^Log started \(V\d|^CPXPARAM_", re.M),
+    "highs": re.compile(r"^Running HiGHS \d+\.\d+\.\d+", re.M),
     "cbc": re.compile(r"^Welcome to the CBC MILP Solver|^Coin0506I|^Cbc\d{4}I", re.M),
 }
 # The full first words each format starts with, to recognise a file cut inside them.
 _PREFIXES = {"scip": ("solution status:", "objective value:", "no solution available"),
              "gurobi": ("# Solution for model", "# Objective value =", '{ "SolutionInfo"'),
-             "cplex": ("<?xml version", "<CPLEXSolution")}
+             "cplex": ("<?xml version", "<CPLEXSolution"), "highs": ("Model status",)}
 
 
 def _head(path: str | os.PathLike) -> str:

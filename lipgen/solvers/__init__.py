@@ -1,4 +1,4 @@
-"""Solver backends (SCIP, Gurobi, CPLEX, CBC), lipgen's solver launchers, and the subprocess runner."""
+"""Solver backends (SCIP, Gurobi, CPLEX, HiGHS, CBC), lipgen's solver launchers, and the subprocess runner."""
 
 from lipgen.solvers.backends import (BACKENDS, SOLVERS, Backend, Executable, Invocation, SolveOptions, get_backend,
                                      write_mip_start)

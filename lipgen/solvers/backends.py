@@ -1,9 +1,9 @@
 """One backend per solver: find its executable, build its command line, write its MIP start file.
 
 Every backend speaks the solver's own command-line syntax (docs/solvers.md section 6), so a real `scip`,
-`gurobi_cl`, `cplex` or `cbc` and lipgen's launchers (`lipgen-scip`, `lipgen-gurobi-cl`,
-`lipgen-cplex`, which take the same syntax) are interchangeable. Each run writes, in its working
-directory: `run.log` (the solver's log), `run.sol` (its native solution file), `run.out` (its
+`gurobi_cl`, `cplex`, `highs` or `cbc` and lipgen's launchers (`lipgen-scip`, `lipgen-gurobi-cl`,
+`lipgen-cplex`, `lipgen-highs`, which take the same syntax) are interchangeable. Each run writes, in its
+working directory: `run.log` (the solver's log), `run.sol` (its native solution file), `run.out` (its
 stdout+stderr; for CBC the log itself), and for the Gurobi launcher `run.json` too.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 from lipgen.atomic import write_text
 from lipgen.errors import LipgenError
 
-SOLVERS = ("scip", "gurobi", "cplex", "cbc")
+SOLVERS = ("scip", "gurobi", "cplex", "highs", "cbc")
 LOG, SOLUTION, STDOUT = "run.log", "run.sol", "run.out"
 MIP_START = "start.mst"  # the name lipgen gives every start file (the content depends on the solver)
 
@@ -100,6 +100,7 @@ def _probe_version(solver: str, argv: tuple[str, ...]) -> str | None:
     args, pattern = {"scip": (["-v"], r"SCIP version (\S+)"),
                      "gurobi": (["--version"], r"version (\d+\.\d+\.\d+)"),
                      "cplex": (["-c", "quit"], r"Optimizer (\d[\d.]*\d)"),
+                     "highs": (["--version"], r"HiGHS version (\d+\.\d+\.\d+)"),
                      "cbc": (["-quit"], r"Version: (\S+)")}[solver]
     try:
         out = subprocess.run(list(argv) + args, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
@@ -329,6 +330,48 @@ class CplexBackend(Backend):
                 f'{body}  </variables>\n </CPLEXSolution>\n</CPLEXSolutions>\n')
 
 
+class HighsBackend(Backend):
+    name, executable, package = "highs", "highs", "highspy"
+    script, module = "lipgen-highs", "lipgen.solvers.highs_launcher"
+    install = "highspy is not installed: pip install highspy"
+    OPTIONS = "lipgen.opt"  # HiGHS's options file: what its command line has no flag for
+
+    def _args(self, exe, model, start, opts, inv):
+        if opts.nonconvex:
+            raise LipgenError("HiGHS solves only linear models (MILP) here: this instance has a nonconvex objective")
+        if opts.mem_limit is not None:
+            inv.notes.append("HiGHS has no memory limit: mem_limit ignored")
+        options = {} if opts.gap is None else {"mip_rel_gap": opts.gap}
+        options.update(opts.extra)
+        # after the extras: the files lipgen reads back; style 0 (raw) lists every column, so the checker
+        # can tell a cut file from zeros
+        options.update(log_file=LOG, log_to_console=False, write_solution_style=0)
+        inv.inputs[self.OPTIONS] = "".join(f"{k} = {_highs_value(v)}\n" for k, v in options.items())
+        args = ["--model_file", str(model), "--options_file", self.OPTIONS, "--solution_file", SOLUTION]
+        if opts.time_limit is not None:
+            args += ["--time_limit", format_value(opts.time_limit)]
+        if opts.threads is not None:
+            args += ["--threads", str(opts.threads)]
+        if opts.seed is not None:
+            args += ["--random_seed", str(opts.seed)]
+        if start is not None:
+            args += ["--read_solution_file", str(start)]
+        return args
+
+    def mip_start_text(self, values: dict[str, float]) -> str:
+        """HiGHS's sparse solution file (`write_solution_style = 4`): `name value index` lines under
+        `# Columns -K`. HiGHS matches the names; its reader skips the status and objective lines."""
+        names, vals = _start_values(values)
+        return ("Model status\nUnknown\n\n# Primal solution values\nFeasible\nObjective 0\n"
+                f"# Columns -{len(names)}\n" + "".join(f"{n} {v} {i}\n" for i, (n, v) in enumerate(zip(names, vals))))
+
+
+def _highs_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return format_value(v) if isinstance(v, (int, float)) else str(v)
+
+
 class CbcBackend(Backend):
     name, executable, package = "cbc", "cbc", "pulp"
     install = "no CBC came with pulp: install CBC (e.g. apt-get install coinor-cbc) or pip install 'pulp<4'"
@@ -382,7 +425,8 @@ class CbcBackend(Backend):
                                                          enumerate(zip(names, vals)))
 
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (ScipBackend(), GurobiBackend(), CplexBackend(), CbcBackend())}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (ScipBackend(), GurobiBackend(), CplexBackend(), HighsBackend(),
+                                                    CbcBackend())}
 
 
 def get_backend(solver: str) -> Backend:
@@ -396,10 +440,11 @@ def write_mip_start(solver: str, path: str | os.PathLike, values: dict[str, floa
     """Write `values` as a MIP start file that `solver` reads (atomically); returns the path.
 
     SCIP, Gurobi and CPLEX pick the reader by the extension, which must be `.mst` (for SCIP that means
-    a partial start it completes itself, so its auxiliary `qmatrixvar` may stay out). CBC takes any name.
+    a partial start it completes itself, so its auxiliary `qmatrixvar` may stay out). CBC and HiGHS take
+    any name.
     """
     backend = get_backend(solver)
-    if backend.name != "cbc" and Path(path).suffix != ".mst":
+    if backend.name not in ("cbc", "highs") and Path(path).suffix != ".mst":
         raise LipgenError(f"a {backend.name} MIP start file must end in .mst: {path}")
     text = backend.mip_start_text(values)
     write_text(path, text)
