@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         entry["solver_seconds"] = round(sum(r.get("time") or 0.0 for r in results if not r.get("reused")), 1)
         versions = sorted({r.get("solver_version") for r in results if r.get("solver_version")})
         entry["solver_version"] = ", ".join(versions)
+    if proc.returncode == 2:  # bad input: nothing ran, nothing to record
+        return 2
     if args.note:
         entry["note"] = args.note
     CAMPAIGNS.parent.mkdir(parents=True, exist_ok=True)
