@@ -152,11 +152,12 @@ def test_runs_start_from_the_walk_and_use_recommended_parameters(tmp_path):
     inst = find_instances([tmp_path / "inst"])
     opts = SolveOptions(time_limit=60, threads=1, gap=1e-6)
     res = solve_all(inst, "scip", tmp_path / "runs", opts)[0]
-    assert res["settings"]["warm_start"] is True and res["settings"]["extra"] == {"separating/aggregation/freq": -1}
+    assert res["settings"]["warm_start"] is True and res["settings"]["extra"] == {"separating/maxrounds": 0,
+                                                                          "separating/maxroundsroot": 0}
     rdir = tmp_path / "runs" / (inst[0].name.split(".")[0] + "__scip")
     log = (rdir / "run.log").read_text()
     assert "start.mst" in log and "reading user parameter file <lipgen.set>" in log
-    assert (rdir / "lipgen.set").read_text() == "separating/aggregation/freq = -1\n"
+    assert (rdir / "lipgen.set").read_text() == "separating/maxrounds = 0\nseparating/maxroundsroot = 0\n"
     plain = solve_all(inst, "scip", tmp_path / "runs", opts, solver_defaults=True, warm_start=False)[0]
     assert not plain["reused"] and plain["settings"]["extra"] == {} and plain["settings"]["warm_start"] is False
     assert plain["lipschitz"]["upper"] == pytest.approx(res["lipschitz"]["upper"], rel=1e-5)

@@ -25,7 +25,7 @@ DEFAULT_EPS = 1e-4
 
 # Solver parameters recommended for every instance (recorded per sidecar, used by `lipgen solve` unless
 # --solver-defaults, written into the settings files next to the instances).
-SCIP_PARAMS = {"separating/aggregation/freq": -1}
+SCIP_PARAMS = {"separating/maxrounds": 0, "separating/maxroundsroot": 0}
 
 
 @dataclass
@@ -124,8 +124,8 @@ def classify_problem(spec: Spec, n_outputs: int) -> tuple[str, dict]:
     else:
         cls = MILP
     ok = {"ok": True, "why": ""}
-    # measured (benchmarks/README.md): SCIP spends most of its time in its aggregation (c-MIR) separator on
-    # these instances and solves them several times faster without it
+    # measured (benchmarks/solve_speed.md): SCIP's cutting planes cost more than they prune on these instances;
+    # without separation rounds it solves them about 2x faster than with its defaults
     solvers = {"scip": dict(ok, params=dict(SCIP_PARAMS)),
                "gurobi": dict(ok, params={"NonConvex": 2} if quad_obj or nonconvex_con else {})}
     if nonconvex_con:
