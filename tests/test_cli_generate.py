@@ -69,14 +69,11 @@ def test_target_cplex_refuses_what_cplex_cannot_take(tiny_file, tmp_path):
 
 
 def test_l2_single_output_is_cplex_compatible(tmp_path):
-    """One output, l2: forward mode is a convex MIQCP, backward (auto's choice) a nonconvex MIQP; CPLEX takes both."""
     path = tmp_path / "one.h5"
     save(path, tiny_network(0))
-    for mode, cls in (("forward", "convex MIQCP"), ("auto", "nonconvex MIQP")):
-        r = run_cli("generate", path, "--norm", "2", "--box", "0,1", "--target", "cplex", "--mode", mode,
-                    "-o", tmp_path / mode, "--json")
-        assert r.returncode == 0, r.stderr
-        assert {e["problem_class"] for e in json.loads(r.stdout)} == {cls}
+    r = run_cli("generate", path, "--norm", "2", "--box", "0,1", "--target", "cplex", "-o", tmp_path / "o", "--json")
+    assert r.returncode == 0, r.stderr
+    assert {e["problem_class"] for e in json.loads(r.stdout)} == {"convex MIQCP"}
 
 
 def _write(path, build):

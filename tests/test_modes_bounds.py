@@ -51,8 +51,7 @@ def test_both_modes_give_the_exact_constant(case, alpha, beta, tmp_path):
 def test_auto_mode_rule():
     one_out = Spec(alpha="inf", beta="inf")
     assert resolve_mode(one_out, 5, 1) == "backward"  # a constant covector: exact first products
-    assert resolve_mode(Spec(alpha="2", beta="2"), 5, 1) == "backward"  # a sum of squares, measured faster
-    assert resolve_mode(Spec(alpha="2", beta="inf"), 5, 2) == "forward"  # backward: a nonconvex sum of squares
+    assert resolve_mode(Spec(alpha="2", beta="2"), 5, 1) == "forward"  # backward would maximise a sum of squares
     assert resolve_mode(Spec(alpha="inf", beta="2"), 4, 2) == "backward"  # convex MIQCP instead of nonconvex
     assert resolve_mode(Spec(alpha="1", beta="1"), 2, 3) == "forward"  # more outputs than inputs
     assert resolve_mode(Spec(alpha="1", beta="1", mode="forward"), 5, 1) == "forward"

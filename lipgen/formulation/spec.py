@@ -75,19 +75,15 @@ def objective_transform(spec: Spec, n_outputs: int) -> str:
 def resolve_mode(spec: Spec, n_inputs: int, n_outputs: int) -> str:
     """The mode `auto` stands for (docs/formulation.md, section 3b).
 
-    Backward when the output side is smaller than the input side, or there is one output (the covector is a
-    constant and the first products exact). The exception is the l2 input norm with several outputs and an
-    output norm other than l2: backward would maximise a sum of squares over a nonconvex problem where forward
-    keeps a convex ball. With one output the l2 backward objective is a sum of squares too, but it was measured
-    faster all the same (benchmarks/solve_speed.md: 1.5-2.3x with SCIP on 2-16-16-1 nets).
+    Backward when the output side is smaller than the input side (one output: the covector is a constant and
+    the first products exact), unless that turns a convex problem nonconvex: with the l2 input norm the
+    backward objective maximises a sum of squares, while forward mode keeps a linear objective for one output.
     """
     if spec.mode != "auto":
         return spec.mode
-    if n_outputs == 1:
-        return "backward"
-    if spec.alpha == "2" and spec.beta != "2":
+    if spec.alpha == "2" and (n_outputs == 1 or spec.beta != "2"):
         return "forward"
-    return "backward" if n_outputs < n_inputs else "forward"
+    return "backward" if n_outputs < n_inputs or n_outputs == 1 else "forward"
 
 
 def lipschitz_from_objective(obj: float, transform: str, scale: float = 1.0) -> float:
