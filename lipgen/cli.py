@@ -256,7 +256,7 @@ SolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell
 SolveSolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell bundled with pyscipopt), "
                                                          "gurobi, cplex, highs or cbc (highs and cbc: linear instances "
                                                          "only), or auto: the best free solver per problem class "
-                                                         "(highs for a MILP, scip otherwise).")
+                                                         "(measured: scip on every class).")
 TimeOpt = typer.Option(None, "--time-limit", help="Seconds per solver run (the solver stops itself; a hard kill "
                                                   "follows a little later) [default: none].")
 ThreadsOpt = typer.Option(1, "--threads", help="Threads per solver run.")
@@ -288,7 +288,7 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
     from .progress import SolveDisplay
     from .solve import solve_all
 
-    what = f"solving with {solver}" + (" (highs for MILPs, scip otherwise)" if solver == "auto" else "")
+    what = f"solving with {solver}" + (" (the best free solver per class)" if solver == "auto" else "")
     with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,

@@ -47,7 +47,9 @@ LOCKED = "locked"  # another lipgen works on the run; not written to disk
 UNSUPPORTED = "unsupported"
 TICK = 0.1  # seconds between looks at the running solvers
 AUTO = "auto"  # --solver auto: per instance, the first solver of AUTO_ORDER that can take it
-AUTO_ORDER = ("highs", "scip")  # the free solvers, best first: HiGHS for MILPs, SCIP for every other class
+# the free solvers, best first, per problem class: measured (benchmarks/solve_speed.md), SCIP with lipgen's
+# recommended parameters is faster than HiGHS on the MILPs too, so auto runs SCIP; HiGHS stays an explicit choice
+AUTO_ORDER = ("scip", "highs")
 LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
@@ -436,8 +438,8 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
               kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
-    `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: HiGHS for a
-    MILP, SCIP otherwise); each result's `solver` is the one that ran, `solver_requested` what was asked for.
+    `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: SCIP,
+    measured the fastest free solver on every class); each result's `solver` is the one that ran, `solver_requested` what was asked for.
     Each result has `reused` (True: an earlier run with the same settings), and `status` `locked` when another
     lipgen held the run (unless `wait`). `on_done(result)` is called as each finishes, `on_live(states)` about
     once a second with where each running solver stands (its log's incumbent and bound, as Lipschitz values).
