@@ -28,6 +28,8 @@ if not out.is_terminal:
     out.width = 160  # pipes and files: do not squeeze tables into 80 columns
 
 NORM_HELP = "Norm for input and output: 1, 2 or inf."
+InstancesArg = typer.Argument(..., help="Instance files, directories made by `lipgen generate`, or `.test` lists of "
+                                        "instance files (one path a line, relative to the list).")
 OutputWeightsOpt = typer.Option(None, "--output-weights", help="The Lipschitz constant of the scalar c^T f for the "
                                                                "weights c in this .npy file (one per output).")
 MarginOpt = typer.Option(None, "--margin", help="The Lipschitz constant of the logit difference f_I - f_J: I,J "
@@ -254,7 +256,7 @@ SolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell
 SolveSolverOpt = typer.Option("scip", "--solver", help="scip (default: the SCIP shell bundled with pyscipopt), "
                                                          "gurobi, cplex, highs or cbc (highs and cbc: linear instances "
                                                          "only), or auto: the best free solver per problem class "
-                                                         "(highs for a MILP, scip otherwise).")
+                                                         "(measured: scip on every class).")
 TimeOpt = typer.Option(None, "--time-limit", help="Seconds per solver run (the solver stops itself; a hard kill "
                                                   "follows a little later) [default: none].")
 ThreadsOpt = typer.Option(1, "--threads", help="Threads per solver run.")
@@ -286,7 +288,7 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
     from .progress import SolveDisplay
     from .solve import solve_all
 
-    what = f"solving with {solver}" + (" (highs for MILPs, scip otherwise)" if solver == "auto" else "")
+    what = f"solving with {solver}" + (" (the best free solver per class)" if solver == "auto" else "")
     with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
@@ -313,7 +315,7 @@ def _result_ok(res: dict) -> bool:
 
 @app.command()
 def solve(
-    instances: list[Path] = typer.Argument(..., help="Instance files or directories made by `lipgen generate`."),
+    instances: list[Path] = InstancesArg,
     output: Path = typer.Option(..., "-o", "--output", help="Directory for the runs (one sub-directory each)."),
     solver: str = SolveSolverOpt,
     time_limit: Optional[float] = TimeOpt,
@@ -665,7 +667,7 @@ def convert(
 
 @app.command()
 def jobs(
-    instances: list[Path] = typer.Argument(..., help="Instance files or directories made by `lipgen generate`."),
+    instances: list[Path] = InstancesArg,
     output: Path = typer.Option(..., "-o", "--output", help="Job folder: script, task list, logs/, settings/."),
     scheduler: str = typer.Option("slurm", "--scheduler", help="slurm (sbatch), pbs (qsub) or lsf (bsub)."),
     solver: str = SolverOpt,
@@ -742,22 +744,56 @@ def collect(
     plots: bool = typer.Option(False, "--plots", help="Also draw PNG plots (needs matplotlib: pip install "
                                                       "'lipgen[plots]')."),
     name: str = typer.Option("results", "--name", help="Name of the report files: NAME.csv, NAME.solu, ..."),
+    solu: Optional[Path] = typer.Option(None, "--solu", help="A known .solu file (e.g. instances/v1/lipgen-v1.solu): "
+                                                            "compare every value with it (NAME.compare.csv)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report's JSON."),
 ):
-    """Gather result.json files into tables (CSV, JSON, Markdown, text), a MIPLIB-style .solu and plots.
+    """Gather result.json files into tables (CSV, JSON, Markdown, text), a MIPLIB-style .solu, per-instance
+    metadata (status easy/hard/open, sizes, class) and plots.
 
-    Results whose instance checksum differs from its sidecar are refused, with a message, never mixed in.
+    Results whose instance checksum differs from its sidecar are refused, with a message, never mixed in. With
+    --solu, exit code 1 when a value contradicts the known ones.
     """
     from .report import collect as do_collect
 
-    report = do_collect(runs, output, instance_dirs=instances, plots=plots, name=name)
+    report = do_collect(runs, output, instance_dirs=instances, plots=plots, name=name, known_solu=solu)
     for msg in report.messages:
         err.print(msg, markup=False, soft_wrap=True)
     if as_json:
         emit_json(report.to_json())
-        return
-    out.print(report.text_table, markup=False, highlight=False, soft_wrap=True)
-    out.print(f"wrote {', '.join(str(p) for p in report.files)}", markup=False, soft_wrap=True)
+    else:
+        out.print(report.text_table, markup=False, highlight=False, soft_wrap=True)
+        if report.comparison is not None:
+            _print_comparison(report.comparison, solu)
+        out.print(f"wrote {', '.join(str(p) for p in report.files)}", markup=False, soft_wrap=True)
+    for c in report.contradictions:
+        err.print(f"{c['instance']}: contradicts {solu}: {c['why']}", markup=False, soft_wrap=True)
+    if report.contradictions:
+        raise typer.Exit(FAILED_EXIT)
+
+
+def _solu_value(kind: str | None, primal, dual) -> str:
+    """A .solu entry in one cell: the optimum, [best dual, best primal], infeasible, or -."""
+    if kind is None:
+        return "-"
+    if kind == "inf":
+        return "infeasible"
+    return fmt_num(primal, 10) if kind == "opt" else f"[{fmt_num(dual, 8)}, {fmt_num(primal, 8)}]"
+
+
+def _print_comparison(rows: list[dict], solu: Path) -> None:
+    from collections import Counter
+
+    t = Table(title=f"Compared with {solu}")
+    for c in ("instance", "verdict", "value", "known", "why"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["instance"], r["verdict"], _solu_value(r["kind"], r["primal"], r["dual"]),
+                  _solu_value(r["known_kind"], r["known_primal"], r["known_dual"]), r["why"])
+    out.print(t)
+    counts = Counter(r["verdict"] for r in rows)
+    out.print(f"{len(rows)} instances compared with {solu}: " +
+              ", ".join(f"{counts[v]} {v}" for v in ("ok", "consistent", "better", "unknown", "fail")), markup=False)
 
 
 @app.command()

@@ -265,7 +265,10 @@ def round_up(value: float, terms: int) -> float:
 
 
 def mul_up(a: float, b: float) -> float:
-    """An upper bound of the exact product of two non-negative floats."""
+    """An upper bound of the exact product of two non-negative floats (0 when a factor is 0: that product is exact,
+    and a constant network's naive bound stays 0 rather than a subnormal)."""
+    if a == 0 or b == 0:
+        return 0.0
     return float(np.nextafter(a * b, np.inf))
 
 

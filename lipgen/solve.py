@@ -40,25 +40,55 @@ from .warmstart import start_values
 
 RESULT = "result.json"
 INSTANCE_SUFFIXES = (".mps", ".mps.gz", ".lp", ".lp.gz")
+TEST_LIST_SUFFIX = ".test"  # a list of instance files, one a line (MIPLIB's benchmark.test)
 # Runs that ended normally: their numbers are what the solver can say with these settings.
 REUSABLE = (rec.OPTIMAL, rec.INFEASIBLE, rec.TIME_LIMIT, rec.GAP_LIMIT, rec.NODE_LIMIT, rec.MEMORY_LIMIT)
 LOCKED = "locked"  # another lipgen works on the run; not written to disk
 UNSUPPORTED = "unsupported"
 TICK = 0.1  # seconds between looks at the running solvers
 AUTO = "auto"  # --solver auto: per instance, the first solver of AUTO_ORDER that can take it
-AUTO_ORDER = ("highs", "scip")  # the free solvers, best first: HiGHS for MILPs, SCIP for every other class
+# the free solvers, best first, per problem class: measured (benchmarks/solve_speed.md), SCIP with lipgen's
+# recommended parameters is faster than HiGHS on the MILPs too, so auto runs SCIP; HiGHS stays an explicit choice
+AUTO_ORDER = ("scip", "highs")
 LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
+def read_test_list(path: str | Path) -> list[Path]:
+    """The instance files of a `.test` list (MIPLIB's benchmark.test style): one path per line, relative to the
+    list's folder (or absolute); blank lines and lines starting with # are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LipgenError(f"{path}: cannot read the instance list ({exc.__class__.__name__})") from None
+    found = []
+    for number, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        f = path.parent / entry
+        if not entry.endswith(INSTANCE_SUFFIXES):
+            raise LipgenError(f"{path}, line {number}: {entry} is not an instance file (.mps, .lp, optionally .gz)")
+        if not f.is_file():
+            raise LipgenError(f"{path}, line {number}: {f}: no such instance file")
+        found.append(f)
+    if not found:
+        raise LipgenError(f"{path}: the instance list names no instance")
+    return found
+
+
 def find_instances(paths: list[str | Path]) -> list[Path]:
-    """Instance files named directly or found in directories (sorted), each with its sidecar."""
+    """Instance files named directly, found in directories (sorted) or listed in `.test` files (in their order),
+    each with its sidecar."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             found += sorted(f for f in p.iterdir() if f.name.endswith(INSTANCE_SUFFIXES))
+        elif p.is_file() and p.suffix == TEST_LIST_SUFFIX:
+            found += read_test_list(p)
         elif p.is_file():
             if not p.name.endswith(INSTANCE_SUFFIXES):
-                raise LipgenError(f"{p}: not an instance file (.mps, .lp, optionally .gz)")
+                raise LipgenError(f"{p}: not an instance file (.mps, .lp, optionally .gz) or instance list (.test)")
             found.append(p)
         else:
             raise LipgenError(f"{p}: no such file or directory")
@@ -408,8 +438,8 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
               kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
-    `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: HiGHS for a
-    MILP, SCIP otherwise); each result's `solver` is the one that ran, `solver_requested` what was asked for.
+    `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: SCIP,
+    measured the fastest free solver on every class); each result's `solver` is the one that ran, `solver_requested` what was asked for.
     Each result has `reused` (True: an earlier run with the same settings), and `status` `locked` when another
     lipgen held the run (unless `wait`). `on_done(result)` is called as each finishes, `on_live(states)` about
     once a second with where each running solver stands (its log's incumbent and bound, as Lipschitz values).

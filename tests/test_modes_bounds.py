@@ -57,6 +57,17 @@ def test_auto_mode_rule():
     assert resolve_mode(Spec(alpha="1", beta="1", mode="forward"), 5, 1) == "forward"
 
 
+@pytest.mark.parametrize("mode", ["forward", "backward"])
+@pytest.mark.parametrize("alpha,beta", [("1", "1"), ("2", "2"), ("inf", "inf")])
+def test_constant_network_is_exactly_zero_in_both_modes(mode, alpha, beta, tmp_path):
+    """A zero last layer: L = 0 exactly, the naive bound included (no subnormal rounding, no overflowing scale)."""
+    net = tiny_network(1)
+    net.weights[-1][:] = 0.0
+    res = bounds_of(net, Box(*unit_box(net.n_inputs)), tmp_path, alpha, beta, mode=mode)
+    assert res["sidecar"]["mode"] == mode and res["sidecar"]["anchors"]["naive_upper"] == 0.0
+    assert res["upper"] == 0.0 and res["best_lower"] == 0.0
+
+
 def test_backward_one_output_has_no_derivative_big_m_in_the_last_layer(tmp_path):
     """With one output the covector is a constant: the last hidden layer's products are exact."""
     net = tiny_network(0)  # 2-16-1

@@ -24,39 +24,10 @@ APPROX = dict(rel=1e-12, abs=1e-12)
 
 # min x^2 - 2.5 x + 2 y + 0.5 z  s.t.  x + y + z >= 2.5,  x - y <= 1,  x, y in {0..3}, 0 <= z <= 0.75.
 # Optimum 0.75 at x = 1, y = 1, z = 0.5 (enumerate x, y: z takes the rest of the cover constraint).
-TINY = """NAME          TINY FREE
-ROWS
- N  obj
- G  c1
- L  c2
-COLUMNS
-    MARKER    'MARKER'  'INTORG'
-    x         obj       -2.5
-    x         c1        1
-    x         c2        1
-    y         obj       2
-    y         c1        1
-    y         c2        -1
-    MARKER    'MARKER'  'INTEND'
-    z         obj       0.5
-    z         c1        1
-RHS
-    RHS       c1        2.5
-    RHS       c2        1
-BOUNDS
- LO BND       x         0
- UP BND       x         3
- LO BND       y         0
- UP BND       y         3
- LO BND       z         0
- UP BND       z         0.75
-QUADOBJ
-    x         x         2
-ENDATA
-"""
+TINY = highs_samples.LINEAR.replace("ENDATA\n", "QUADOBJ\n    x         x         2\nENDATA\n")
 TINY_OPT, TINY_X = 0.75, {"x": 1.0, "y": 1.0, "z": 0.5}
 # The same without the square (for CBC): min -2.5 x + 2 y + 0.5 z: x = 3 forces y >= 2, optimum -3.5.
-LINEAR = TINY.split("QUADOBJ")[0] + "ENDATA\n"
+LINEAR = highs_samples.LINEAR
 LINEAR_OPT, LINEAR_X = -3.5, {"x": 3.0, "y": 2.0}
 # x integer with 2.5 <= x <= 2.2: infeasible.
 INFEAS = """NAME          INF FREE

@@ -8,6 +8,7 @@ import json
 import math
 import shutil
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def results_of(folder: Path) -> dict[str, dict]:
 def test_tables(runs, tmp_path):
     report = collect([runs / "runs"], tmp_path / "rep")
     assert {p.name for p in report.files} == {"results.csv", "results.md", "results.txt", "results.solu",
-                                               "results.json"}
+                                               "results.metadata.csv", "results.json"}
     rows = list(csv.DictReader(io.StringIO((tmp_path / "rep" / "results.csv").read_text())))
     assert len(rows) == 6
     key = {(r["network"], r["norms"], r["solver"]): r for r in rows}
@@ -126,6 +127,114 @@ def test_solu(runs, tmp_path):
     assert any(name.startswith("harder__L2") and "upper" in name and "=bestdual=" in got
                for name, got in entries.items())
     assert len(entries) == 7 and len(report.solu) == 7
+
+
+def test_metadata(runs, tmp_path):
+    """MIPLIB-style metadata: easy (SCIP, one thread, under an hour), open (a limit stopped every run), sizes and
+    the QPLIB code from the sidecars, the .solu value."""
+    report = collect([runs / "runs"], tmp_path / "rep")
+    rows = {r["instance"]: r for r in csv.DictReader(io.StringIO((tmp_path / "rep" / "results.metadata.csv")
+                                                                   .read_text()))}
+    solu = {e.name: e for e in report.solu}
+    assert set(rows) == set(solu) and len(rows) == 7
+    for name, row in rows.items():
+        sidecar = json.loads(next((runs / "inst").glob(name + ".json")).read_text())
+        st = sidecar["statistics"]
+        assert (int(row["variables"]), int(row["binaries"]), int(row["constraints"]), int(row["nonzeros"])) == \
+            (st["variables"], st["binary"], st["constraints"], st["nonzeros"])
+        assert row["problem_class"] == sidecar["problem_class"]
+        assert row["bound"] == sidecar["bound"] and row["mode"] == sidecar["mode"]
+        if name.startswith("harder"):  # L2 norm, one output: the ball is a convex quadratic row
+            assert row["status"] == "open" and not row["solved_by"] and row["qplib_code"] == "LMD"
+            assert row["solu"] in ("best", "unkn")
+        else:
+            assert row["status"] == "easy" and row["solved_by"].startswith("scip ") and float(row["time"]) < 3600
+            assert row["qplib_code"] == "LML" and row["solu"] in ("opt", "inf")
+        if row["solu"] == "opt":
+            assert float(row["objective"]) == solu[name].primal
+        runs_here = [r for r in report.runs if r.name == name]
+        assert int(row["runs"]) == len(runs_here) >= 1
+
+
+def test_status_rules(runs):
+    """hard: solved, but not by SCIP on one thread within the hour; the fastest solving run decides."""
+    from lipgen.report.gather import gather
+    from lipgen.report.metadata import instance_status
+
+    every = gather([runs / "runs"]).runs
+    name = next(r.name for r in every if r.name.startswith("tiny3__") and r.solver == "gurobi")
+    both = [r for r in every if r.name == name]
+    assert {r.solver for r in both} == {"scip", "gurobi"}
+    assert instance_status(both).status == "easy"
+    gurobi = [r for r in both if r.solver == "gurobi"]
+    assert instance_status(gurobi).status == "hard" and instance_status(gurobi).solver.startswith("gurobi ")
+    scip = next(r for r in both if r.solver == "scip")
+    slow = replace(scip, result=dict(scip.result, time=4000.0))
+    assert instance_status([slow]).status == "hard"
+    threaded = replace(scip, result=dict(scip.result, options=dict(scip.result["options"], threads=4)))
+    assert instance_status([threaded]).status == "hard"
+    assert instance_status([]).status == "open" and instance_status([]).attempts == 0
+
+
+def test_qplib_codes():
+    from lipgen.report.metadata import qplib_code
+
+    lin = {"binary": 3, "continuous": 5, "quadratic_constraints": 0, "quadratic_objective_terms": 0}
+    assert qplib_code("MILP", lin, "bigm") == "LML"
+    assert qplib_code("convex MIQCP", dict(lin, quadratic_constraints=1), "bigm") == "LMD"
+    assert qplib_code("nonconvex MIQP", dict(lin, quadratic_objective_terms=4), "bigm") == "QML"
+    assert qplib_code("nonconvex MIQCQP", dict(lin, quadratic_objective_terms=4, quadratic_constraints=1),
+                      "bigm") == "QMD"
+    assert qplib_code("nonconvex MIQCQP", dict(lin, quadratic_constraints=9), "quadratic") == "LMQ"
+    with pytest.raises(ValueError):
+        qplib_code("MILP", dict(lin, quadratic_constraints=1), "bigm")
+
+
+def test_compare_with_a_known_solu(runs, tmp_path):
+    """--solu: the runs agree with their own .solu; a forged value is a contradiction (exit code 1, one line)."""
+    first = collect([runs / "runs"], tmp_path / "a")
+    known = tmp_path / "a" / "results.solu"
+    res = run_cli("collect", runs / "runs", "-o", tmp_path / "b", "--solu", known)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "b" / "results.compare.csv").read_text())))
+    verdicts = {r["instance"]: r["verdict"] for r in rows}
+    assert len(verdicts) == len(first.solu)
+    for e in first.solu:
+        assert verdicts[e.name] == ("ok" if e.kind in ("opt", "inf") else "consistent"), (e, verdicts[e.name])
+    assert "instances compared with" in res.stdout
+    opt = next(e for e in first.solu if e.kind == "opt")
+    lines = known.read_text().splitlines()
+    forged = [f"=opt=  {opt.name}  {opt.primal - 0.5}" if line.split()[1] == opt.name else line for line in lines]
+    forged = [line for line in forged if not line.startswith("=inf=")] + ["=best=  not-ours  1.0", "# a comment"]
+    bad = tmp_path / "forged.solu"
+    bad.write_text("\n".join(forged) + "\n")
+    res = run_cli("collect", runs / "runs", "-o", tmp_path / "c", "--solu", bad)
+    assert res.returncode == 1
+    assert f"{opt.name}: contradicts" in res.stderr and "above the known solution" in res.stderr
+    rows = {r["instance"]: r for r in csv.DictReader(io.StringIO((tmp_path / "c" / "results.compare.csv")
+                                                                   .read_text()))}
+    assert rows[opt.name]["verdict"] == "fail"
+    assert next(r for r in rows.values() if r["known_kind"] == "")["verdict"] == "unknown"  # the dropped =inf=
+    (tmp_path / "broken.solu").write_text("=opt=  x  notanumber\n")
+    res = run_cli("collect", runs / "runs", "-o", tmp_path / "d", "--solu", tmp_path / "broken.solu")
+    assert res.returncode == 2 and "line 1" in res.stderr and not (tmp_path / "d").exists()
+
+
+def test_compare_verdicts():
+    from lipgen.report.solu import SoluEntry, compare_entry
+
+    def e(kind, primal=None, dual=None):
+        return SoluEntry("x", kind, primal, dual, 1)
+
+    assert compare_entry(e("opt", -2.0, -2.0), e("opt", -2.0 + 1e-6, -2.0 + 1e-6))[0] == "ok"
+    assert compare_entry(e("opt", -2.1, -2.1), e("opt", -2.0, -2.0))[0] == "fail"
+    assert compare_entry(e("opt", -1.9, -1.9), e("opt", -2.0, -2.0))[0] == "fail"  # a bound above a known solution
+    assert compare_entry(e("best", -1.5, -3.0), e("opt", -2.0, -2.0))[0] == "consistent"
+    assert compare_entry(e("best", -1.5, -2.5), e("best", -1.0, -3.0))[0] == "better"
+    assert compare_entry(e("inf"), e("opt", -2.0, -2.0))[0] == "fail"
+    assert compare_entry(e("opt", -2.0, -2.0), e("inf"))[0] == "fail"
+    assert compare_entry(e("inf"), e("inf"))[0] == "ok"
+    assert compare_entry(e("opt", -2.0, -2.0), None)[0] == "unknown"
 
 
 def test_refused_checksum_and_failed_check(runs, tmp_path):

@@ -13,7 +13,7 @@ from conftest import oracle_value, random_network, run_cli, tiny_network, unit_b
 
 from lipgen.domain import Box
 from lipgen.instance import generate
-from lipgen.solve import find_instances, solve_all
+from lipgen.solve import AUTO_ORDER, find_instances, solve_all
 from lipgen.solvers import SolveOptions
 from lipgen.weights import save
 
@@ -287,25 +287,25 @@ def test_solver_auto_picks_per_class_and_says_which_ran(net_file, tmp_path):
         generate(net, Box(*unit_box(2)), tmp_path / "inst", alpha=norm, beta=norm)
     results = solve_all(find_instances([tmp_path / "inst"]), "auto", tmp_path / "runs", OPTS, jobs=2)
     ran = {(r["norms"]["input"], r["bound"]): r["solver"] for r in results}
-    assert ran == {("1", "upper"): "highs", ("1", "lower"): "highs", ("2", "upper"): "scip", ("2", "lower"): "scip"}
+    assert ran == {(n, b): AUTO_ORDER[0] for n in ("1", "2") for b in ("upper", "lower")}  # SCIP: measured best
     for r in results:
         assert r["solver_requested"] == "auto" and Path(r["run_dir"]).name.endswith("__" + r["solver"])
         stored = json.loads((Path(r["run_dir"]) / "result.json").read_text())
         assert stored["solver"] == r["solver"] and stored["settings"]["solver"] == r["solver"]
     # the runs of an explicit --solver are the same runs: reused
-    again = solve_all(find_instances([tmp_path / "inst"]), "highs", tmp_path / "runs", OPTS)
-    assert [r["reused"] for r in again if r["solver"] == "highs" and r["status"] != "unsupported"] == [True] * 2
+    again = solve_all(find_instances([tmp_path / "inst"]), "scip", tmp_path / "runs", OPTS)
+    assert [r["reused"] for r in again] == [True] * 4
     path = net_file(net)
     r = run_cli("run", path, "--norm", "inf", "--box=-1,1", "--solver", "auto", "--json", "-o", tmp_path / "work")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
-    assert (res["solver"], res["solver_requested"]) == ("highs", "auto")
-    assert {p["solver"] for p in res["problems"].values()} == {"highs"}
+    assert (res["solver"], res["solver_requested"]) == ("scip", "auto")
+    assert {p["solver"] for p in res["problems"].values()} == {"scip"}
     assert res["upper"] == pytest.approx(oracle_value(0, "inf", "inf"), rel=REL)
     r = run_cli("solve", tmp_path / "inst", "--solver", "auto", "-o", tmp_path / "runs", "--json", "--time-limit", "120",
                 "--gap", "1e-7")  # OPTS
     assert r.returncode == 0, r.stderr
     assert sorted((x["solver"], x["solver_requested"], x["reused"]) for x in json.loads(r.stdout)) == [
-        ("highs", "auto", True)] * 2 + [("scip", "auto", True)] * 2
+        ("scip", "auto", True)] * 4
     r = run_cli("solve", tmp_path / "inst", "--solver", "auto", "--solver-path", sys.executable, "-o", tmp_path / "x")
     assert r.returncode == 2 and "--solver auto may run several" in r.stderr and not (tmp_path / "x").exists()

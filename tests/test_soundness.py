@@ -230,10 +230,11 @@ def early_stopper():
 def test_gap_limited_runs_say_so_and_stay_sound(solver, early_stopper, tmp_path):
     """A run stopped by --gap is not "optimal", and its upper bound is still >= L."""
     net, exact = early_stopper
-    # forward mode with interval bounds: the weakest relaxation leaves every solver a gap to stop at
+    # forward mode with interval bounds and the solvers' own settings: the weakest relaxation leaves every solver
+    # a gap to stop at
     generate(net, Box(*unit_box(3)), tmp_path / "inst", alpha="1", beta="1", bounds=("upper",), mode="forward",
              bounds_method="interval")
     res = solve_all(find_instances([tmp_path / "inst"]), solver, tmp_path / "runs",
-                    SolveOptions(time_limit=60, threads=1, gap=0.05))[0]
+                    SolveOptions(time_limit=60, threads=1, gap=0.05), solver_defaults=True)[0]
     assert res["status"] == "gap_limit", (res["status"], res["status_text"])
     assert res["lipschitz"]["upper"] >= exact

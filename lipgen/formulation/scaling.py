@@ -83,11 +83,17 @@ def layer_scales(network: Network, halfwidth: np.ndarray, stability: list[Stabil
     return sigmas
 
 
+# Lambda's range: an estimate of L outside it is rounding noise around 0 (a rigorous upper bound of a constant
+# network is a subnormal) or beyond any network's, and 1/Lambda must stay finite in every coefficient
+LAMBDA_RANGE = (2.0 ** -500, 2.0 ** 500)
+
+
 def objective_scale(estimate: float | None) -> float:
-    """Lambda: the power of two nearest a cheap estimate of L (1 when there is none, or it is 0)."""
+    """Lambda: the power of two nearest a cheap estimate of L (1 when there is none, or it is 0), within
+    LAMBDA_RANGE."""
     if estimate is None or not np.isfinite(estimate) or estimate <= 0:
         return 1.0
-    return float(power_of_two(estimate))
+    return float(np.clip(power_of_two(estimate), *LAMBDA_RANGE))
 
 
 def compute_scaling(network: Network, lower, upper, stability: list[Stability], estimate: float | None) -> Scaling:

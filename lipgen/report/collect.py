@@ -2,6 +2,10 @@
 
     NAME.csv  NAME.json  NAME.md  NAME.txt   the tables (one row per network x norms x domain x encoding x solver)
     NAME.solu                                 MIPLIB-style objective values of the instances (lipgen.report.solu)
+    NAME.metadata.csv                         per instance: status easy/hard/open, sizes, class, QPLIB code, value
+                                              (lipgen.report.metadata)
+    NAME.compare.csv                          with a known .solu (`--solu`): per instance ok / consistent / better /
+                                              fail / unknown (lipgen.report.solu.compare)
     plots/bounds-<benchmark>.png              with --plots (lipgen.report.plots)
     plots/profile-<benchmark>.png
 
@@ -18,8 +22,10 @@ from pathlib import Path
 from lipgen import __version__, atomic
 from lipgen.errors import LipgenError
 from lipgen.report.gather import Run, gather
+from lipgen.report.metadata import metadata_rows, render_rows_csv
 from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary
-from lipgen.report.solu import SoluEntry, render_solu, solu_entries
+from lipgen.report.solu import FAIL as SOLU_FAIL
+from lipgen.report.solu import SoluEntry, compare, read_solu, render_solu, solu_entries
 from lipgen.report.tables import render_csv, render_markdown, render_text
 
 
@@ -35,11 +41,23 @@ class Report:
     n_results: int
     text_table: str = ""
     files: list[Path] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)  # every accepted run
+    metadata: list[dict] = field(default_factory=list)  # one row per instance (lipgen.report.metadata)
+    comparison: list[dict] | None = None  # against a known .solu (lipgen.report.solu.compare)
+
+    @property
+    def contradictions(self) -> list[dict]:
+        return [c for c in self.comparison or [] if c["verdict"] == SOLU_FAIL]
 
     def to_json(self) -> dict:
         return {"lipgen_version": __version__, "runs_folders": self.runs_folders, "results": self.n_results,
                 "rows": [r.to_dict() for r in self.rows], "solvers": self.summary, "best": self.best,
-                "solu": [e.to_dict() for e in self.solu], "refused": self.refused, "messages": self.messages}
+                "solu": [e.to_dict() for e in self.solu], "metadata": self.metadata, "compare": self.comparison,
+                "refused": self.refused,
+                "messages": self.messages}
+
+
+COMPARE_COLUMNS = ("instance", "verdict", "kind", "primal", "dual", "known_kind", "known_primal", "known_dual", "why")
 
 
 def _preference(run: Run) -> tuple:
@@ -70,10 +88,12 @@ def pair_runs(runs: list[Run], messages: list[str]) -> dict[tuple[str, str], dic
 
 
 def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs: list[str | Path] | None = None,
-            plots: bool = False, name: str = "results") -> Report:
-    """Read every result.json under `runs_folders` and write the report into `output`."""
+            plots: bool = False, name: str = "results", known_solu: str | Path | None = None) -> Report:
+    """Read every result.json under `runs_folders` and write the report into `output`; with `known_solu` (a .solu
+    file), compare the values with it."""
     if not name or "/" in name or name.startswith("."):
         raise LipgenError(f"--name {name!r}: give a plain file name")
+    known = read_solu(known_solu) if known_solu is not None else None
     gathered = gather(runs_folders, instance_dirs)
     if not gathered.runs:
         raise LipgenError("no usable result: " + "; ".join(gathered.messages[:3]))
@@ -83,11 +103,16 @@ def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs
     entries, solu_messages = solu_entries(gathered.runs)
     messages += solu_messages
     report = Report(rows, summary, best_solvers(rows), entries, gathered.refused, messages,
-                    [str(p) for p in runs_folders], len(gathered.runs))
+                    [str(p) for p in runs_folders], len(gathered.runs), runs=gathered.runs,
+                    metadata=metadata_rows(gathered.runs, entries))
     report.text_table = render_text(rows, summary)
     out = Path(output)
     contents = {out / f"{name}.csv": render_csv(rows), out / f"{name}.md": render_markdown(rows, summary),
-                out / f"{name}.txt": report.text_table, out / f"{name}.solu": render_solu(entries)}
+                out / f"{name}.txt": report.text_table, out / f"{name}.solu": render_solu(entries),
+                out / f"{name}.metadata.csv": render_rows_csv(report.metadata)}
+    if known is not None:
+        report.comparison = compare(entries, known)
+        contents[out / f"{name}.compare.csv"] = render_rows_csv(report.comparison, COMPARE_COLUMNS)
     if plots:
         from lipgen.report.plots import require_matplotlib, write_plots
 

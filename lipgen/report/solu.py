@@ -115,3 +115,93 @@ def solu_entries(runs: list[Run]) -> tuple[list[SoluEntry], list[str]]:
 
 def render_solu(entries: list[SoluEntry]) -> str:
     return "".join(line + "\n" for e in entries for line in e.lines())
+
+
+# -------------------------------------------------------------------------------- comparing with a known .solu
+
+COMPARE_REL_TOL = 1e-5  # relative to max(1, |known value|): two runs that each stopped at a gap of 1e-6 agree
+OK, CONSISTENT, FAIL, BETTER, UNKNOWN = "ok", "consistent", "fail", "better", "unknown"
+
+
+def read_solu(path) -> dict[str, SoluEntry]:
+    """A MIPLIB-style .solu file (=opt=, =best=, =bestdual=, =inf=, =unkn=; other lines are ignored)."""
+    from pathlib import Path
+
+    from lipgen.errors import LipgenError
+
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LipgenError(f"--solu {path}: cannot read it ({exc.__class__.__name__})") from None
+    found: dict[str, SoluEntry] = {}
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts or not parts[0].startswith("=") or not parts[0].endswith("="):
+            continue
+        kind = parts[0].strip("=")
+        if kind not in ("opt", "best", "bestdual", "inf", "unkn") or len(parts) < 2:
+            raise LipgenError(f"--solu {path}, line {number}: not a .solu line: {line.strip()!r}")
+        name = parts[1]
+        value = None
+        if kind in ("opt", "best", "bestdual"):
+            try:
+                value = float(parts[2])
+            except (IndexError, ValueError):
+                raise LipgenError(f"--solu {path}, line {number}: {parts[0]} needs a number: "
+                                  f"{line.strip()!r}") from None
+        e = found.setdefault(name, SoluEntry(name, "unkn", None, None, 0))
+        if kind == "opt":
+            e.kind, e.primal, e.dual = "opt", value, value
+        elif kind == "best":
+            e.primal, e.kind = value, "best" if e.kind != "opt" else e.kind
+        elif kind == "bestdual":
+            e.dual, e.kind = value, "best" if e.kind != "opt" else e.kind
+        elif kind == "inf":
+            e.kind = "inf"
+    return found
+
+
+def compare_entry(ours: SoluEntry, known: SoluEntry | None) -> tuple[str, str]:
+    """(verdict, why) for one instance, as SCIP's check scripts judge a run against the .solu:
+
+    fail        a solution better than a proven bound, a bound beyond a known solution, or feasibility disputed
+    ok          solved, and the value is the known one within COMPARE_REL_TOL
+    better      no contradiction, and a bound better than the known ones (the .solu can be improved)
+    consistent  no contradiction (a run stopped by a limit, or nothing to compare)
+    unknown     the .solu does not know the instance
+    """
+    if known is None or known.kind == "unkn":
+        return UNKNOWN, "not in the .solu"
+    if known.kind == "inf" or ours.kind == "inf":
+        if known.kind == ours.kind:
+            return OK, "infeasible, as known"
+        if known.kind == "inf" and ours.primal is not None:
+            return FAIL, f"the .solu says infeasible, a run found {ours.primal!r}"
+        if ours.kind == "inf" and known.primal is not None:
+            return FAIL, f"a run says infeasible, the .solu has a solution of value {known.primal!r}"
+        return CONSISTENT, "no value to compare"
+    ref = known.primal if known.primal is not None else known.dual
+    tol = COMPARE_REL_TOL * max(1.0, abs(ref))
+    if ours.primal is not None and known.dual is not None and ours.primal < known.dual - tol:
+        return FAIL, f"solution {ours.primal!r} below the known dual bound {known.dual!r}"
+    if ours.dual is not None and known.primal is not None and ours.dual > known.primal + tol:
+        return FAIL, f"dual bound {ours.dual!r} above the known solution {known.primal!r}"
+    if ours.kind == "opt" and known.kind == "opt":
+        return OK, f"optimal {ours.primal!r}, known {known.primal!r}"
+    if (ours.primal is not None and (known.primal is None or ours.primal < known.primal - tol)) or \
+            (ours.dual is not None and (known.dual is None or ours.dual > known.dual + tol)):
+        return BETTER, "tighter than the .solu"
+    return CONSISTENT, "within the known bounds"
+
+
+def compare(entries: list[SoluEntry], known: dict[str, SoluEntry]) -> list[dict]:
+    """One row per instance of `entries`: our value and bound, the known ones, the verdict."""
+    out = []
+    for e in entries:
+        k = known.get(e.name)
+        verdict, why = compare_entry(e, k)
+        out.append({"instance": e.name, "verdict": verdict, "kind": e.kind, "primal": e.primal, "dual": e.dual,
+                    "known_kind": None if k is None else k.kind, "known_primal": None if k is None else k.primal,
+                    "known_dual": None if k is None else k.dual, "why": why})
+    return out

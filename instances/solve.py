@@ -1,0 +1,108 @@
+"""Solve a part of the library with `lipgen solve` and record the campaign (what ran, when, on which machine).
+
+    python instances/solve.py quick                          # v1/quick.test, SCIP, one thread, no time limit
+    python instances/solve.py committed --time-limit 10      # every committed instance (v1/instances/)
+    python instances/solve.py v1/some.test --time-limit 600  # any list, folder or instance file
+    python instances/solve.py quick --solver gurobi          # any solver lipgen runs
+
+The runs go to v1/runs/<solver>/ (their result.json files are kept in the repository: the evidence behind
+every value); finished runs with the same settings are reused, as `lipgen solve` always does. Each campaign
+appends one entry to v1/runs/campaigns.json: the command, start and end (UTC), the machine (CPU, cores,
+memory, load at the start) and what the runs gave. Then `python instances/build.py --values` makes the .solu
+(with `lipgen collect`), the metadata and the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LIB = HERE / "v1"
+CAMPAIGNS = LIB / "runs" / "campaigns.json"
+NAMED = {"quick": "quick.test", "benchmark": "benchmark.test", "all": "all.test", "committed": "instances"}
+
+
+def machine() -> dict:
+    """What a reader needs to compare times: CPU model, logical CPUs, memory, OS, load when the campaign began."""
+    cpu = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = round(int(line.split()[1]) / 1024 ** 2, 1)
+    except OSError:
+        pass
+    return {"cpu": cpu or platform.processor() or "?", "logical_cpus": os.cpu_count(), "memory_gb": mem,
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", help="quick, benchmark, all, committed, or a .test list / folder / instance file")
+    parser.add_argument("--solver", default="scip")
+    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--note", default="", help="a sentence for the README (why this campaign)")
+    args, extra = parser.parse_known_args(argv)
+    target = LIB / NAMED[args.what] if args.what in NAMED else Path(args.what).resolve()
+    runs = LIB / "runs" / args.solver
+    cmd = ["lipgen", "solve", os.path.relpath(target, LIB), "--solver", args.solver, "--threads", str(args.threads),
+           "-o", os.path.relpath(runs, LIB), "--json"]
+    if args.time_limit is not None:
+        cmd += ["--time-limit", f"{args.time_limit:g}"]
+    cmd += extra
+    entry = {"command": " ".join(cmd), "folder": "instances/v1", "solver": args.solver, "started": now(),
+             "machine": machine()}
+    from lipgen import __version__
+    entry["lipgen_version"] = __version__
+    clock = time.perf_counter()
+    # run from v1/ so that result.json files record relative paths
+    proc = subprocess.run([sys.executable, "-m", "lipgen", *cmd[1:]], cwd=LIB, stdout=subprocess.PIPE, text=True)
+    entry.update(finished=now(), wall_seconds=round(time.perf_counter() - clock, 1), exit_code=proc.returncode)
+    try:
+        results = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        results = []
+    if results:
+        entry["runs"] = len(results)
+        entry["reused"] = sum(bool(r.get("reused")) for r in results)
+        entry["statuses"] = dict(sorted(Counter(r.get("status") for r in results).items()))
+        entry["solver_seconds"] = round(sum(r.get("time") or 0.0 for r in results if not r.get("reused")), 1)
+        versions = sorted({r.get("solver_version") for r in results if r.get("solver_version")})
+        entry["solver_version"] = ", ".join(versions)
+    if proc.returncode == 2:  # bad input: nothing ran, nothing to record
+        return 2
+    if args.note:
+        entry["note"] = args.note
+    CAMPAIGNS.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(CAMPAIGNS.read_text()) if CAMPAIGNS.is_file() else []
+    from lipgen import atomic
+
+    atomic.write_json(CAMPAIGNS, old + [entry])
+    print(json.dumps({k: v for k, v in entry.items() if k != "machine"}, indent=1))
+    return 0 if proc.returncode in (0, 1) else proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

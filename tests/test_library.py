@@ -1,0 +1,121 @@
+"""The instance library instances/v1: committed files are what the code makes, values and lists hold together, and
+quick instances solve to the .solu's values."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = ROOT / "instances" / "v1"
+SOLU = LIB / "lipgen-v1.solu"
+# one item per family, encoding and problem class; both bound kinds each
+REGENERATED = ("iris-4-8-3/data/L1toinf/bigm", "cancer-30-16-1/test0-r0.01/L2/bigm", "lipbab-4-5-5-3/box/Linfto2/bigm",
+               "lipmip-depth1/box/Linf/quadratic", "digits-64-16-10/test1-r0.05/L1/bigm")
+
+
+def _solu() -> dict[str, tuple[str, float | None]]:
+    out = {}
+    for line in SOLU.read_text().splitlines():
+        kind, name, *value = line.split()
+        out.setdefault(name, []).append((kind, float(value[0]) if value else None))
+    return out
+
+
+def _list(name: str) -> list[str]:
+    return [line for line in (LIB / name).read_text().splitlines() if line.strip()]
+
+
+def test_regenerated_instances_are_byte_identical(tmp_path):
+    """A fresh build of a few items (as `python instances/build.py --item`, single-threaded BLAS like the library's
+    build) gives the committed bytes: instance files, sidecars and network copies."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    args = [a for key in REGENERATED for a in ("--item", key)]
+    res = subprocess.run([sys.executable, str(ROOT / "instances" / "build.py"), *args, "--into", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    made = [Path(line) for line in res.stdout.splitlines()]
+    assert len(made) == 2 * len(REGENERATED)
+    for path in made:
+        for f in (path, path.with_name(path.name.removesuffix(".mps.gz") + ".json")):
+            committed = LIB / "instances" / f.name
+            assert committed.is_file(), f"{f.name} is not in the library: rebuild it (python instances/build.py)"
+            assert f.read_bytes() == committed.read_bytes(), f"{f.name} differs from the committed file: the " \
+                "formulation changed; rebuild the library (python instances/build.py) and solve again"
+    for copy in (tmp_path / "networks").iterdir():
+        assert copy.read_bytes() == (LIB / "instances" / "networks" / copy.name).read_bytes()
+
+
+def test_every_solu_entry_has_its_files():
+    manifest = {e["instance"]: e for e in json.loads((LIB / "instances" / "manifest.json").read_text())["instances"]}
+    solu = _solu()
+    assert solu, "the .solu is empty"
+    for name, entries in solu.items():
+        inst = LIB / "instances" / f"{name}.mps.gz"
+        sidecar = LIB / "instances" / f"{name}.json"
+        assert inst.is_file() and sidecar.is_file(), name
+        assert hashlib.sha256(inst.read_bytes()).hexdigest() == json.loads(sidecar.read_text())["instance_sha256"] \
+            == manifest[inst.name]["sha256"]
+        kinds = {k for k, _ in entries}
+        assert kinds in ({"=opt="}, {"=inf="}, {"=best="}, {"=bestdual="}, {"=best=", "=bestdual="}), (name, kinds)
+
+
+def test_lists_metadata_and_checksums_agree():
+    every = _list("all.test")
+    assert len(every) == len(set(every))
+    sums = dict(reversed(line.split("  ", 1)) for line in (LIB / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == set(every)
+    committed = [p for p in every if p.startswith("instances/")]
+    for p in committed:
+        assert hashlib.sha256((LIB / p).read_bytes()).hexdigest() == sums[p], p
+    on_disk = {f"instances/{f.name}" for f in (LIB / "instances").glob("*.mps.gz")}
+    assert on_disk == set(committed)
+    for name in ("quick.test", "benchmark.test"):
+        listed = _list(name)
+        assert listed and set(listed) <= set(committed), name
+    rows = list(csv.DictReader((LIB / "metadata.csv").open()))
+    assert sorted(f"{r['folder']}/{r['instance']}.mps.gz" for r in rows) == sorted(every)
+    solu = _solu()
+    for r in rows:
+        assert r["status"] in ("easy", "hard", "open")
+        if r["status"] != "open":  # solved: the .solu knows the optimum (or infeasibility)
+            assert solu[r["instance"]][0][0] in ("=opt=", "=inf="), r["instance"]
+            assert r["solved_by"] and float(r["time"]) >= 0
+        if r["solu"] == "opt":
+            assert float(r["objective"]) == solu[r["instance"]][0][1]
+        member = r["sets"].split()
+        assert ("quick" in member) == (f"{r['folder']}/{r['instance']}.mps.gz" in _list("quick.test"))
+
+
+def test_networks_match_the_catalog():
+    from lipgen.weights import load
+
+    catalog = json.loads((ROOT / "instances" / "networks" / "catalog.json").read_text())["networks"]
+    for e in catalog:
+        h5 = ROOT / "instances" / "networks" / f"{e['name']}.h5"
+        if not e["committed"]:
+            continue
+        assert hashlib.sha256(h5.read_bytes()).hexdigest() == e["h5_sha256"]
+        assert load(h5).digest() == load(h5.with_suffix(".onnx")).digest() == e["digest"], e["name"]
+
+
+@pytest.mark.parametrize("bound", ["upper", "lower"])
+def test_quick_instance_solves_to_the_solu(tmp_path, bound):
+    """A new user's check: solve a quick instance, then `lipgen collect --solu` says ok."""
+    quick = [p for p in _list("quick.test") if f"__{bound}__" in p]
+    solu = _solu()
+    pick = next(p for p in quick if solu.get(Path(p).name.removesuffix(".mps.gz"), [("", None)])[0][0] == "=opt=")
+    res = run_cli("solve", LIB / pick, "--threads", "1", "--time-limit", "120", "-o", tmp_path / "runs")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("collect", tmp_path / "runs", "-o", tmp_path / "report", "--solu", SOLU, "--json")
+    assert res.returncode == 0, res.stderr
+    compared = json.loads(res.stdout)["compare"]
+    assert [c["verdict"] for c in compared] == ["ok"], compared
