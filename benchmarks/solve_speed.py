@@ -361,16 +361,17 @@ def report_encodings(rows: list[dict]) -> str:
     nets = list(dict.fromkeys((r["net"], r["norm"]) for r in rows))
     cfgs = list(dict.fromkeys(r["config"] for r in rows))
     by = {(r["net"], r["norm"], r["config"]): r for r in rows}
-    head = ["network", "norm", "class bigm / quadratic"] + cfgs
+    head = ["network", "norm", "class bigm fwd / bwd, quadratic fwd / bwd"] + [
+        c.replace("/for", "/fwd").replace("/bac", "/bwd") for c in cfgs]
     body = []
     for n, nm in nets:
-        cls = [next((r["problem_class"] for r in rows if (r["net"], r["norm"], r["encoding"]) == (n, nm, e)), "")
-               for e in ("bigm", "quadratic")]
+        cls = [next((r["problem_class"] for r in rows if (r["net"], r["norm"], r["encoding"], r["mode"]) == (n, nm, e, m)),
+                    "") for e in ("bigm", "quadratic") for m in MODES]
         body.append([n, nm, " / ".join(cls)] + [cell(by.get((n, nm, c))) for c in cfgs])
     summary = []
     for c in cfgs:
         ts = [solve_time(by[(n, nm, c)]) or by[(n, nm, c)]["time_limit"] for n, nm in nets if (n, nm, c) in by]
-        summary.append([c, len(ts), sum(solved(by[(n, nm, c)]) for n, nm in nets if (n, nm, c) in by),
+        summary.append([c.replace("/for", "/fwd").replace("/bac", "/bwd"), len(ts), sum(solved(by[(n, nm, c)]) for n, nm in nets if (n, nm, c) in by),
                         fmt(sgm(ts, 1.0))])
     return (f"{len(rows)} SCIP runs, time limit {rows[0]['time_limit']:g} s, one thread.\n\n"
             "### Solve time s (nodes), or >limit [gap]\n\n" + table(head, body) + "\n\n### Summary\n\n"
@@ -520,8 +521,8 @@ def cell(r: dict | None) -> str:
     """One run: time (s) and nodes when solved, else the limit and lipgen's gap at it."""
     if r is None:
         return ""
-    if r.get("status") == "skipped":
-        return "size"
+    if r.get("status") == "skipped":  # over a pip license's size, or a class the solver does not take
+        return "size" if "size" in (r.get("why") or "") else "n/a"
     if r.get("status") == "error":
         return "error"
     if solved(r):
@@ -564,6 +565,16 @@ def ratio_stats(pairs: list[tuple[float, float]]) -> str:
     return f"{statistics.median(rs):.2f} ({rs[0]:.2f}-{rs[-1]:.2f}, n={len(rs)})"
 
 
+def auto_mode(r: dict) -> str:
+    """What --mode auto picks for a row's instance under the current rule (the rows may predate it)."""
+    if not r:
+        return "-"
+    dims = [2, 1] if r["shape"] == "moons" else [int(d) for d in r["shape"].split("-")]
+    alpha, _, beta = r["norm"].partition("to")
+    return resolve_mode(Spec(alpha=alpha, beta=beta or alpha), dims[0], dims[-1])[:3].replace("bac", "bwd").replace(
+        "for", "fwd")
+
+
 def report_ladder(rows: list[dict]) -> str:
     if not rows:
         return ""
@@ -573,7 +584,8 @@ def report_ladder(rows: list[dict]) -> str:
     best = annotate(rows)
     loads = [r["load1"] for r in rows if "load1" in r]
     runs = [r for r in rows if r.get("status") != "skipped"]
-    out.append(f"{len(runs)} solver runs ({len(rows) - len(runs)} left out: over a pip license's size), time limit "
+    out.append(f"{len(runs)} solver runs ({len(rows) - len(runs)} left out: a class the solver does not take, or "
+               f"over a pip license's size), time limit "
                f"{fmt(rows[0]['time_limit'])} s, relative gap {GAP}, one thread; 1-minute load average before each run: "
                f"min {min(loads):.2f}, median {statistics.median(loads):.2f}, max {max(loads):.2f} (2 cores); "
                f"from {min(r['at'] for r in runs)} to {max(r['at'] for r in runs)}.")
@@ -581,16 +593,17 @@ def report_ladder(rows: list[dict]) -> str:
     get = {(instance_key(r), r["config"]): r for r in rows}
 
     # instances
-    head = ["network", "norm", "class (linear)", "unstable interval / linear / obbt", "binaries fwd / bwd (linear)",
+    head = ["network", "norm", "class (auto mode)", "unstable interval / linear / obbt", "binaries fwd / bwd (linear)",
             "prep s interval / linear / obbt", "auto", "L"]
     body = []
     for key in insts:
         g = lambda c: get.get((key, c), {})  # noqa: E731
-        body.append([key[0], key[1], g("scip/bwd/linear").get("problem_class", "-"),
+        auto = auto_mode(g("scip/bwd/linear") or g("scip/old"))
+        body.append([key[0], key[1], g(f"scip/{auto}/linear").get("problem_class", "-"),
                      " / ".join(fmt(g(f"scip/bwd/{b}").get("unstable")) for b in BOUNDS),
                      f"{fmt(g('scip/fwd/linear').get('binaries'))} / {fmt(g('scip/bwd/linear').get('binaries'))}",
                      " / ".join(fmt(g(f"scip/bwd/{b}").get("prep_time"), 2) for b in BOUNDS),
-                     (g("scip/bwd/linear").get("auto_mode") or "-")[:3],
+                     auto,
                      f"{fmt(best[key][0], 5)}" + ("" if best[key][1] == "opt" else " (lower)")])
     out.append("### Instances\n\n" + table(head, body))
 
