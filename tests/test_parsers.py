@@ -29,26 +29,7 @@ TINY_OPT, TINY_X = 0.75, {"x": 1.0, "y": 1.0, "z": 0.5}
 # The same without the square (for CBC): min -2.5 x + 2 y + 0.5 z: x = 3 forces y >= 2, optimum -3.5.
 LINEAR = highs_samples.LINEAR
 LINEAR_OPT, LINEAR_X = -3.5, {"x": 3.0, "y": 2.0}
-# x integer with 2.5 <= x <= 2.2: infeasible.
-INFEAS = """NAME          INF FREE
-ROWS
- N  obj
- G  c1
- L  c2
-COLUMNS
-    MARKER    'MARKER'  'INTORG'
-    x         obj       1
-    x         c1        1
-    x         c2        1
-    MARKER    'MARKER'  'INTEND'
-RHS
-    RHS       c1        2.5
-    RHS       c2        2.2
-BOUNDS
- LO BND       x         0
- UP BND       x         5
-ENDATA
-"""
+INFEAS = highs_samples.INFEAS  # x integer with 2.5 <= x <= 2.2: infeasible
 # min -x^2 on [0, 2]: a nonconvex objective, refused by Gurobi with NonConvex=0 and by CPLEX.
 NONCONVEX = """NAME          NC FREE
 ROWS
