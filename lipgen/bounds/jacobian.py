@@ -106,12 +106,21 @@ class JacobianBounds:
     def norm_upper(self, alpha: str, beta: str) -> float:
         """A rigorous upper bound of ||C J(D)||_{alpha->beta} for every admissible D, hence of L on the box.
 
-        The least of ||M||_{alpha->beta} (M the entries' magnitudes, `operator_norm_upper`) and, for
+        The least of ||M||_{alpha->beta} (M the entries' magnitudes, `operator_norm_upper`), of
+        ||mid|| + ||rad|| (J = mid + E with |E| <= rad: keeps the signs, tight for narrow intervals) and, for
         alpha = inf, the joint row bounds: ||J v||_beta <= ||(||J_i||_1)_i||_beta for ||v||_inf <= 1; for
         alpha = beta = 1, max_j ||J e_j||_1.
         """
         alpha, beta = str(alpha), str(beta)
         best = _norm_of_magnitudes(self.jacobian.magnitude(), alpha, beta)
+        lo, hi = self.jacobian.lower, self.jacobian.upper
+        if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+            mid = lo + 0.5 * (hi - lo)  # any matrix will do: the radius below is measured from it
+            # |J - mid| <= max(hi - mid, mid - lo) in reals; the float differences may round down by half an ulp
+            rad = np.maximum(hi - mid, mid - lo) * (1.0 + 2.0 ** -51)
+            rad = np.where(rad > 0, np.nextafter(rad, np.inf), 0.0)
+            n_mid, n_rad = _norm_of_magnitudes(mid, alpha, beta), _norm_of_magnitudes(rad, alpha, beta)
+            best = min(best, float(np.nextafter(n_mid + n_rad, np.inf)) if n_rad > 0 else n_mid)
         if alpha == "inf" and self.row_l1 is not None:
             best = min(best, _norm_of_magnitudes(self.row_l1[:, None], "1", beta))
         if alpha == "1" and beta == "1" and self.col_l1 is not None:
@@ -446,13 +455,15 @@ def jacobian_upper_bound(network: Network, lower, upper, alpha: str, beta: str, 
     return jb.norm_upper(alpha, beta)
 
 
-def linear_cost(network: Network, m: int | None = None) -> float:
-    """Multiply-adds of the linear method on the chain from the narrow end (m columns): an estimate."""
+def linear_cost(network: Network, side: str = "auto", m: int | None = None) -> float:
+    """Multiply-adds of the linear method's pull-backs on one chain (an estimate; `auto`: the narrow end)."""
     widths = network.widths
+    if side == "auto":
+        side = "backward" if (m or widths[-1]) <= widths[0] else "forward"
+    seq = widths[::-1] if side == "backward" else widths
     if m is None:
-        m = min(widths[0], widths[-1])
-    seq = widths[::-1] if m <= widths[0] else widths
-    # chain layer k has n = seq[k+1] rows, pulled back through seq[k]..seq[0]
+        m = seq[0]
+    # chain layer k has seq[k+1] rows, each pulled back through the products seq[j+1] x seq[j], j = 1..k-1
     total = 0.0
     for k in range(2, len(seq) - 1):
         total += 2.0 * m * seq[k + 1] * sum(seq[j + 1] * seq[j] for j in range(1, k))
