@@ -246,6 +246,12 @@ def test_underflowing_products_are_covered():
     w3 = rng.normal(size=(1, 3))
     net = Network([w1, w2, w3], [np.zeros(3), np.zeros(3), np.zeros(1)])
     check_exact_at_vertices(net, *unit_box(2))
+    # one entry is a single path of two tiny weights: 1e-340 is below the smallest float, the bound must not be 0
+    tiny = Network([np.array([[1.0, 0.0], [0.0, 1e-170]]), np.array([[1.0, 0.0], [0.0, 1.0]]),
+                    np.array([[1.0, 1e-170]])], [np.array([0.0, 5.0]), np.array([0.0, 1.0]), np.zeros(1)])
+    check_exact_at_vertices(tiny, *unit_box(2))
+    jb = jacobian_bounds(tiny, *unit_box(2), method="linear")
+    assert jb.jacobian.upper[0, 1] > 0 and jb.norm_upper("inf", "inf") > 0
 
 
 def check_exact_at_vertices(net, lo, hi):
