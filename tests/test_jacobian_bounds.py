@@ -42,9 +42,11 @@ def sample_derivatives(stab, rng, n: int) -> list[np.ndarray]:
     return out
 
 
-def region_derivatives(net: Network, lower, upper, rng, n: int) -> list[np.ndarray]:
+def region_derivatives(net: Network, lower, upper, rng, n: int, stab) -> list[np.ndarray]:
     """Patterns at random points of the box and at points on first-layer hyperplanes (the neuron at 0 gets a random
-    derivative in [0, 1]: an element of the Clarke Jacobian there)."""
+    derivative in [0, 1]: an element of the Clarke Jacobian there). Stable neurons keep their classification: on the
+    box relu(z) is z (or 0) as a function, even where z = 0 on a set with interior (a zero bias behind a dead
+    neuron), so that is their only derivative."""
     xs = lower + rng.random((n, len(lower))) * (upper - lower)
     w, b = net.weights[0], net.biases[0]
     i = rng.integers(0, w.shape[0], n)
@@ -59,6 +61,9 @@ def region_derivatives(net: Network, lower, upper, rng, n: int) -> list[np.ndarr
     if len(ds):
         k = len(xs) + np.arange(inside.sum())
         ds[0][k, i[inside]] = rng.random(inside.sum())
+    for d, s in zip(ds, stab):
+        d[:, s.active] = 1.0
+        d[:, s.inactive] = 0.0
     return ds
 
 
@@ -124,7 +129,7 @@ def test_entry_bounds_contain_clarke_jacobians(case, method):
     jb = jacobian_bounds(net, lower, upper, method=method, sides="both")
     rng = np.random.default_rng(case)
     assert_contains(jb, net, sample_derivatives(stab, rng, 3000), rel=1e-13)
-    assert_contains(jb, net, region_derivatives(net, lower, upper, rng, 2000), rel=1e-13)
+    assert_contains(jb, net, region_derivatives(net, lower, upper, rng, 2000, stab), rel=1e-13)
     # the one-sided (auto) bounds too, and with a margin covector
     assert_contains(jacobian_bounds(net, lower, upper, method=method), net, sample_derivatives(stab, rng, 500),
                     rel=1e-13)
@@ -300,3 +305,27 @@ def test_interval_fast_on_a_wide_net():
     bound = jb.norm_upper("inf", "inf")
     assert time.perf_counter() - start < 2.0  # about 0.05 s alone; generous for shared cores
     assert np.isfinite(bound) and bound > 0
+
+
+def test_random_sweep():
+    """Random shapes (1-4 hidden layers, 1-8 neurons), per-neuron scales 1e-3..1e3 on layers scaled alternately
+    by up to 1e+-140, zero biases, duplicated neurons, random balls and covectors: every sampled element inside."""
+    rng = np.random.default_rng(123)
+    for trial in range(80):
+        dims = [int(rng.integers(1, 7))] + [int(rng.integers(1, 9)) for _ in range(rng.integers(1, 5))] + \
+            [int(rng.integers(1, 4))]
+        sgn = rng.choice([-1, 1])
+        ws = [rng.normal(size=(dims[k + 1], dims[k])) * 10.0 ** rng.uniform(-3, 3, size=(dims[k + 1], 1))
+              * 10.0 ** (sgn * (-1) ** k * rng.integers(0, 140)) for k in range(len(dims) - 1)]
+        bs = [rng.normal(size=dims[k + 1]) * (0 if rng.random() < 0.2 else 1) for k in range(len(dims) - 1)]
+        if rng.random() < 0.3 and dims[1] >= 2:
+            ws[0][1], bs[0][1] = ws[0][0], bs[0][0]
+        net = Network(ws, bs)
+        c, r = rng.normal(size=dims[0]), 10.0 ** rng.uniform(-2, 1)
+        lo, hi = c - r, c + r
+        stab = stabilities(net, compute_bounds(net, lo, hi, METHODS[trial % 2]))
+        cov = rng.normal(size=(2, dims[-1])) if trial % 4 == 0 else None
+        for m in METHODS:
+            jb = jacobian_bounds(net, method=m, stability=stab, sides="both", covectors=cov)
+            assert_contains(jb, net, sample_derivatives(stab, rng, 200), cov=cov, rel=1e-13)
+            assert_contains(jb, net, region_derivatives(net, lo, hi, rng, 200, stab), cov=cov, rel=1e-13)
