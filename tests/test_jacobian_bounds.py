@@ -329,3 +329,23 @@ def test_random_sweep():
             jb = jacobian_bounds(net, method=m, stability=stab, sides="both", covectors=cov)
             assert_contains(jb, net, sample_derivatives(stab, rng, 200), cov=cov, rel=1e-13)
             assert_contains(jb, net, region_derivatives(net, lo, hi, rng, 200, stab), cov=cov, rel=1e-13)
+
+
+def test_inspect_reports_the_jacobian_bound(tmp_path):
+    import json
+
+    from conftest import run_cli
+    from lipgen.weights import save
+
+    path = tmp_path / "deep.h5"
+    save(path, random_network(21, 3, [12, 12, 12], 2, name="deep"))
+    r = run_cli("inspect", path, "--box", "-1,1", "--json", "--bounds", "interval,linear")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["jacobian_method"] == "linear"
+    for p in NORMS:
+        b = info["bounds"][p]
+        assert b["sampled_lower"] <= b["jacobian_upper"]
+    assert info["bounds"]["inf"]["jacobian_upper"] < info["bounds"]["inf"]["naive_upper"]
+    r = run_cli("inspect", path, "--box", "-1,1", "--bounds", "linear")
+    assert r.returncode == 0 and "Jacobian bound (linear)" in r.stdout
