@@ -400,6 +400,9 @@ def jacobian_bounds(network: Network, lower=None, upper=None, *, method: str = "
     if stability is None:
         from . import compute_bounds, stabilities
 
+        if lower is None or upper is None:
+            raise ValueError("jacobian_bounds needs the box (lower, upper) or the hidden layers' stability")
+
         stability = stabilities(network, compute_bounds(network, lower, upper, bounds))
     cov = None if covectors is None else np.atleast_2d(np.asarray(covectors, dtype=np.float64))
     m = network.n_outputs if cov is None else cov.shape[0]
