@@ -7,7 +7,8 @@ For every trained network of the library (instances/networks/*.h5 with the catal
 instances/moons.h5) and every domain (the file's box, the catalog's l-inf balls), for l-inf and l2: the naive
 bound (product of layer norms), the interval and the linear Jacobian bound (both chains from the narrow end,
 `sides=auto`, and both chains, `sides=both`), their times, the library's value of L (`=` when solved, `>=`
-its best certified lower bound otherwise, from instances/v1/results/lipgen-v1.csv) and the sampled lower bound.
+its best certified lower bound otherwise, from instances/v1/results/lipgen-v1.csv), the library's MIP upper bound
+when unsolved, the sampled lower bound, and `branch_and_bound_norm` with 64 bound evaluations.
 Pre-activation bounds: `linear` (lipgen's default). The timing section builds a random 784-1024-1024-10
 network (PyTorch's default initialisation, seed 402 as the catalog's wide network) on an l-inf ball of radius
 0.01 around a random point of [0, 1]^784.
@@ -28,13 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from lipgen.anchors import naive_upper_bound, sampled_lower_bound  # noqa: E402
 from lipgen.bounds import compute_bounds, stabilities  # noqa: E402
-from lipgen.bounds.jacobian import jacobian_bounds  # noqa: E402
+from lipgen.bounds.jacobian import branch_and_bound_norm, jacobian_bounds  # noqa: E402
 from lipgen.domain import Box  # noqa: E402
 from lipgen.network import Network  # noqa: E402
 from lipgen.weights import load  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "jacobian_bounds.json"
 NORMS = {"inf": "Linf", "2": "L2"}
+BAB_BUDGET = 64  # bound evaluations of branch_and_bound_norm
 
 
 def known_values() -> dict:
@@ -92,6 +94,8 @@ def run() -> None:
                 for (method, sides), (jb, secs) in res.items():
                     row[f"{method}_{sides}"] = jb.norm_upper(p, p)
                     row[f"{method}_{sides}_s"] = secs
+                (bab, info), secs = timed(lambda: branch_and_bound_norm(net, p, p, stability=stab, budget=BAB_BUDGET), 1)
+                row["bab"], row["bab_s"], row["bab_evaluations"] = bab, secs, info["evaluations"]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     wide = wide_timing()
@@ -137,18 +141,19 @@ def report() -> None:
     data = json.loads(OUT.read_text())
     for p in NORMS:
         print(f"\n### {'l-inf' if p == 'inf' else 'l2'} (input and output norm)\n")
-        print("| network | domain | unstable | L (library) | sampled | naive | interval | linear | linear, both chains "
-              "| linear / naive | interval ms | linear ms |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| network | domain | unstable | L (library) | MIP upper (library) | sampled | naive | interval | linear "
+              "| linear, both chains | linear + BaB | linear / naive | interval ms | linear ms | BaB ms |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in data["rows"]:
             if r["norm"] != p:
                 continue
             known = "-" if r["known"] is None else ("= " if r["solved"] else ">= ") + fmt(r["known"], 5)
             best = min(r["linear_auto"], r["linear_both"])
-            print(f"| {r['network']} | {r['domain']} | {r['unstable']} | {known} | {fmt(r['sampled'], 5)} | "
+            mip = "-" if r["mip_upper"] is None or r["solved"] else fmt(r["mip_upper"], 5)
+            print(f"| {r['network']} | {r['domain']} | {r['unstable']} | {known} | {mip} | {fmt(r['sampled'], 5)} | "
                   f"{fmt(r['naive'], 5)} | {fmt(r['interval_auto'], 5)} | {fmt(r['linear_auto'], 5)} | "
-                  f"{fmt(r['linear_both'], 5)} | {best / r['naive']:.2f} | {1e3 * r['interval_auto_s']:.2f} | "
-                  f"{1e3 * r['linear_auto_s']:.1f} |")
+                  f"{fmt(r['linear_both'], 5)} | {fmt(r['bab'], 5)} | {best / r['naive']:.2f} | "
+                  f"{1e3 * r['interval_auto_s']:.2f} | {1e3 * r['linear_auto_s']:.1f} | {1e3 * r['bab_s']:.0f} |")
     w = data["wide"]
     print("\n### 784-1024-1024-10 (random, l-inf ball r = 0.01)\n")
     print(json.dumps(w, indent=1))
