@@ -35,6 +35,11 @@ Methods:
   bounds ||t_{K-1} column||_1 jointly (|t| <= chord of |.| over [l, u], then one pull-back per column), which
   gives ||c^T J||_1 per covector (backward) and ||J e_j||_1 per input (forward), tighter than summing entries.
 
+Norms (`JacobianBounds.norm_upper`): the least of ||M|| (M = max(|lower|, |upper|)), ||mid|| + ||rad|| (J = mid + E,
+|E| <= rad: keeps the signs, nearly ||J|| when few neurons are unstable) and the joint l1 bounds above, each
+through `operator_norm_upper`. `branch_and_bound_norm` fixes unstable neurons to d = 0 or d = 1 best first: a norm
+of J(D) is convex in each d, so its maximum over the D box is at a vertex and the two branches cover it.
+
 Rounding (outward, rigorous): each layer's weights are scaled by a power of two (exact) so the chain runs
 near magnitude one; an interval product m @ [lo, hi] is widened by gamma_{2n+4} |m| @ max(|lo|, |hi|)
 (docs/formulation.md section 2); a pull-back adds, per step, the error of its coefficient product
