@@ -94,7 +94,8 @@ def run() -> None:
                 for (method, sides), (jb, secs) in res.items():
                     row[f"{method}_{sides}"] = jb.norm_upper(p, p)
                     row[f"{method}_{sides}_s"] = secs
-                (bab, info), secs = timed(lambda: branch_and_bound_norm(net, p, p, stability=stab, budget=BAB_BUDGET), 1)
+                (bab, info), secs = timed(lambda: branch_and_bound_norm(net, p, p, stability=stab,
+                                                                         budget=BAB_BUDGET), 1)
                 row["bab"], row["bab_s"], row["bab_evaluations"] = bab, secs, info["evaluations"]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -143,7 +144,7 @@ def report() -> None:
         print(f"\n### {'l-inf' if p == 'inf' else 'l2'} (input and output norm)\n")
         print("| network | domain | unstable | L (library) | MIP upper (library) | sampled | naive | interval | linear "
               "| linear, both chains | linear + BaB | linear / naive | interval ms | linear ms | BaB ms |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| --- | --- " + "| ---: " * 13 + "|")
         for r in data["rows"]:
             if r["norm"] != p:
                 continue

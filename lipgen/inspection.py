@@ -67,7 +67,8 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
     from .bounds.jacobian import jacobian_bounds, linear_cost
 
     jac_method = "linear" if linear_cost(net) <= JACOBIAN_LINEAR_LIMIT else "interval"
-    both = jac_method == "linear" and linear_cost(net, "forward") + linear_cost(net, "backward") <= JACOBIAN_LINEAR_LIMIT
+    both = jac_method == "linear" and \
+        linear_cost(net, "forward") + linear_cost(net, "backward") <= JACOBIAN_LINEAR_LIMIT
     # entry bounds of every Clarke Jacobian on the box; both chains when cheap (each is tighter on some norms)
     jac = jacobian_bounds(net, method=jac_method, stability=stab, sides="both" if both else "auto")
     per_norm = {}

@@ -282,7 +282,8 @@ def check_exact_at_vertices(net, lo, hi):
                      for r in range(len(w))]
             for r in range(len(j)):
                 for c in range(len(j[0])):
-                    assert Fraction(float(jb.jacobian.lower[r, c])) <= j[r][c] <= Fraction(float(jb.jacobian.upper[r, c]))
+                    lo_rc, hi_rc = jb.jacobian.lower[r, c], jb.jacobian.upper[r, c]
+                    assert Fraction(float(lo_rc)) <= j[r][c] <= Fraction(float(hi_rc))
 
 
 def test_rounding_is_outward_exactly():
