@@ -370,3 +370,34 @@ def test_branch_and_bound_above_exact_and_below_root(case):
     # enough budget to fix every unstable neuron: the bound is the largest norm over 0/1 patterns
     bound, info = branch_and_bound_norm(net, "inf", "inf", stability=stab, budget=400)
     assert oracle_value(case, "inf", "inf") <= bound <= info["root"]
+
+
+@pytest.mark.parametrize("case", [0, 2, 4, 5, 7])
+def test_derivative_variable_bounds(case):
+    """The bounds item (b) will give the derivative variables: t_k = F_k v (forward, ||v||_alpha <= 1) and
+    r_k = G_k^T w (backward, ||w||_{beta*} <= 1, or w = 1 for one output) contain every sampled value."""
+    from lipgen.bounds.jacobian import backward_derivative_bounds, forward_derivative_bounds
+
+    net = tiny_network(case)
+    lo, hi = unit_box(net.n_inputs)
+    stab = stabilities(net, compute_bounds(net, lo, hi))
+    rng = np.random.default_rng(case)
+    ds = sample_derivatives(stab, rng, 400)
+    fwd, bwd = partial_products(net, ds)
+    for m in METHODS:
+        jb = jacobian_bounds(net, lo, hi, method=m, sides="both")
+        for alpha in NORMS:
+            v = rng.normal(size=(400, net.n_inputs))
+            v = v / np.linalg.norm(v, ord={"1": 1, "2": 2, "inf": np.inf}[alpha], axis=1, keepdims=True)
+            for p, bound in zip(fwd, forward_derivative_bounds(jb, alpha)):
+                t = np.einsum("bij,bj->bi", p, v)
+                assert np.all(np.abs(t) <= bound * (1 + 1e-13))
+        for beta in NORMS:
+            w = rng.normal(size=(400, net.n_outputs))
+            w = w / np.linalg.norm(w, ord={"1": np.inf, "2": 2, "inf": 1}[beta], axis=1, keepdims=True)
+            if net.n_outputs == 1:
+                w = np.ones((400, 1))
+            for p, e in zip(bwd, backward_derivative_bounds(jb, beta)):
+                r = np.einsum("bmi,bm->bi", p, w)
+                tol = 1e-13 * e.magnitude()
+                assert np.all(r >= e.lower - tol) and np.all(r <= e.upper + tol)

@@ -464,6 +464,58 @@ def jacobian_upper_bound(network: Network, lower, upper, alpha: str, beta: str, 
     return jb.norm_upper(alpha, beta)
 
 
+def _row_norms_upper(m: np.ndarray, p: str) -> np.ndarray:
+    """Rigorous upper bounds of ||row i||_p of a non-negative matrix (p in 1, 2, inf), rounded up per row."""
+    if m.size == 0:
+        return np.zeros(m.shape[0])
+    if p == "inf":
+        return np.max(m, axis=1)  # exact
+    out = np.zeros(m.shape[0])
+    mx = np.max(m, axis=1)
+    live = (mx > 0) & np.isfinite(mx)
+    out[~np.isfinite(mx)] = np.inf
+    if live.any():
+        e = -np.frexp(mx[live])[1]  # per-row power of two: no square under- or overflows
+        rows = np.ldexp(m[live], e[:, None])
+        n = m.shape[1]
+        val = rows.sum(axis=1) if p == "1" else np.sqrt(np.sum(rows * rows, axis=1))
+        val = np.nextafter(val * (1.0 + 2.0 * gamma(n + 4)), np.inf)
+        out[live] = np.nextafter(np.ldexp(val, -e), np.inf)
+    return out
+
+
+def forward_derivative_bounds(jb: JacobianBounds, alpha: str) -> list[np.ndarray]:
+    """Bounds of |t_k| = |W_k D_{k-1} ... D_1 W_1 v| over ||v||_alpha <= 1 and every admissible D (forward mode).
+
+    Entry i of layer k (k = 1..K, list index k-1) is ||row i of M_k||_{alpha*} >= sup |F_k[i, :] v| (Hoelder),
+    with M_k the magnitudes of `forward[k-1]`; t_k lies in [-bound, bound] (v and -v are both in the ball).
+    """
+    if jb.forward is None:
+        raise ValueError("forward partial products were not computed: use sides='forward' or 'both'")
+    dual = {"1": "inf", "2": "2", "inf": "1"}[str(alpha)]
+    return [_row_norms_upper(f.magnitude(), dual) for f in jb.forward]
+
+
+def backward_derivative_bounds(jb: JacobianBounds, beta: str | None = None) -> list[EntryBounds]:
+    """Bounds of r_k = (C W_K D_{K-1} ... D_{k+1} W_{k+1})^T w over every admissible D (backward mode).
+
+    With one covector row (one output, a margin, c^T f) w = 1 is a constant and r_k lies in the signed bounds of
+    `backward[k]`'s row. Otherwise w ranges over ||w||_{beta*} <= 1 and |r_k[i]| <= ||column i of M||_beta, M the
+    magnitudes of `backward[k]` (list index k = 0..K-1, shape n_k; index 0 is J^T w).
+    """
+    if jb.backward is None:
+        raise ValueError("backward partial products were not computed: use sides='backward' or 'both'")
+    if jb.backward[0].shape[0] == 1:
+        return [EntryBounds(b.lower[0].copy(), b.upper[0].copy()) for b in jb.backward]
+    if beta is None:
+        raise ValueError("several covector rows: the output norm beta is needed")
+    out = []
+    for b in jb.backward:
+        bound = _row_norms_upper(b.magnitude().T, str(beta))
+        out.append(EntryBounds(-bound, bound))
+    return out
+
+
 def branch_and_bound_norm(network: Network, alpha: str, beta: str, *, stability, method: str = "linear",
                           budget: int = 64, covectors=None) -> tuple[float, dict]:
     """A certified upper bound of max over admissible D of ||C J(D)||_{alpha->beta}, by splitting unstable neurons.
@@ -528,5 +580,5 @@ def linear_cost(network: Network, side: str = "auto", m: int | None = None) -> f
     return total
 
 
-__all__ = ["EntryBounds", "JACOBIAN_METHODS", "JacobianBounds", "branch_and_bound_norm", "derivative_boxes",
-           "jacobian_bounds", "jacobian_upper_bound", "linear_cost"]
+__all__ = ["EntryBounds", "JACOBIAN_METHODS", "JacobianBounds", "backward_derivative_bounds", "branch_and_bound_norm",
+           "derivative_boxes", "forward_derivative_bounds", "jacobian_bounds", "jacobian_upper_bound", "linear_cost"]
