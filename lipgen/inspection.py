@@ -14,6 +14,7 @@ from .network import NORMS, Network
 
 
 OBBT_AUTO_LIMIT = 500  # unstable neurons (after linear bounds) above which obbt is only run when asked for
+JACOBIAN_LINEAR_LIMIT = 2e9  # multiply-adds of the linear Jacobian bound (about a second) above which interval is used
 
 
 def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -> tuple[dict, dict, list[str]]:
@@ -63,10 +64,18 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         if hidden:
             entry.update(stab[k].counts())
         layers.append(entry)
+    from .bounds.jacobian import jacobian_bounds, linear_cost
+
+    jac_method = "linear" if linear_cost(net) <= JACOBIAN_LINEAR_LIMIT else "interval"
+    both = jac_method == "linear" and \
+        linear_cost(net, "forward") + linear_cost(net, "backward") <= JACOBIAN_LINEAR_LIMIT
+    # entry bounds of every Clarke Jacobian on the box; both chains when cheap (each is tighter on some norms)
+    jac = jacobian_bounds(net, method=jac_method, stability=stab, sides="both" if both else "auto")
     per_norm = {}
     for p in NORMS:
         s = sampled_lower_bound(net, box.lower, box.upper, p, p, n=n_samples, seed=seed)
-        per_norm[p] = {"sampled_lower": s.value, "naive_upper": naive_upper_bound(net, p, p, stab)}
+        per_norm[p] = {"sampled_lower": s.value, "naive_upper": naive_upper_bound(net, p, p, stab),
+                       "jacobian_upper": jac.norm_upper(p, p)}
     return {
         "name": net.name,
         "layout": net.meta.get("layout", "?"),
@@ -79,6 +88,8 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         "samples": n_samples,
         "bounds": per_norm,
         "bounds_method": shown,
+        "jacobian_method": jac_method,
+        "jacobian_seconds": jac.seconds,
         "bounds_methods": per_method,
         "notes": notes,
         "warnings": degeneracy_warnings(net, stab, box.lower, box.upper),

@@ -10,6 +10,7 @@ Three methods, each sound and each at least as tight as the one before:
 import numpy as np
 
 from .interval import LayerBounds, affine_interval, gamma, interval_bounds, interval_propagate
+from .jacobian import EntryBounds, JacobianBounds, jacobian_bounds, jacobian_upper_bound
 from .stability import ACTIVE, INACTIVE, UNSTABLE, Stability, classify, stabilities
 
 BOUNDS_METHODS = ("interval", "linear", "obbt")
@@ -53,6 +54,6 @@ def hidden_stability(bounds: list[LayerBounds], network=None) -> list[Stability]
     return [classify(b) for b in bounds[:-1]]
 
 
-__all__ = ["ACTIVE", "BOUNDS_METHODS", "INACTIVE", "UNSTABLE", "LayerBounds", "Stability", "affine_interval",
-           "bounds_method", "classify", "compute_bounds", "gamma", "hidden_stability", "interval_bounds",
-           "interval_propagate", "stabilities"]
+__all__ = ["ACTIVE", "BOUNDS_METHODS", "INACTIVE", "UNSTABLE", "EntryBounds", "JacobianBounds", "LayerBounds",
+           "Stability", "affine_interval", "bounds_method", "classify", "compute_bounds", "gamma", "hidden_stability",
+           "interval_bounds", "interval_propagate", "jacobian_bounds", "jacobian_upper_bound", "stabilities"]
