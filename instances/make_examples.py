@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lipgen.network import Network
-from lipgen.weights import save
+from lipgen.io.native import save
 
 HERE = Path(__file__).parent
 

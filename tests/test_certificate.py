@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lipgen.bounds import interval_bounds, stabilities
-from lipgen.certificate import certify_point
-from lipgen.check import check_solution
+from lipgen.lower.certificate import certify_point
+from lipgen.results.check import check_solution
 from lipgen.domain import Box
 from lipgen.formulation import Spec, build
 from lipgen.network import Network

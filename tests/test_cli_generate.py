@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import run_cli, tiny_network
 
-from lipgen.weights import save
+from lipgen.io.native import save
 
 
 @pytest.fixture

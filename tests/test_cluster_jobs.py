@@ -14,11 +14,11 @@ import pytest
 from conftest import run_cli, tiny_network, unit_box
 
 from lipgen.cluster.schedulers import job_memory_mb, parse_duration, wall_formats, wall_seconds
-from lipgen.cluster.templating import template_dir
+from lipgen.templating import template_dir
 from lipgen.domain import Box
 from lipgen.errors import LipgenError
-from lipgen.instance import generate
-from lipgen.solve import find_instances
+from lipgen.instance.generate import generate
+from lipgen.run.batch import find_instances
 
 # what a shell must not expand or split: spaces, both quotes, $, backticks, a glob
 WEIRD_DIR = "in st 'sq' $HOME `id` *"

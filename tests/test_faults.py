@@ -19,8 +19,8 @@ import pytest
 from conftest import random_network, run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance import generate
-from lipgen.weights import save
+from lipgen.instance.generate import generate
+from lipgen.io.native import save
 
 SAMPLES = Path(__file__).parent / "data" / "solver-samples"
 STOPPED_WITHIN = 4.0  # seconds from the signal until the solvers are gone (1-2 s expected, the rest is slack)
@@ -248,7 +248,7 @@ def test_a_killed_run_is_redone(tmp_path):
     fake.write_text("#!/bin/sh\necho 'SCIP version 0 (fake)'\n[ \"$1\" = -v ] && exit 0\nsleep 60\n")
     fake.chmod(0o755)
     generate(tiny_network(1), Box(*unit_box(2)), tmp_path / "inst", bounds=("upper",))
-    from lipgen.solve import find_instances, solve_all
+    from lipgen.run.batch import find_instances, solve_all
     from lipgen.solvers import SolveOptions
 
     def once():
@@ -387,7 +387,7 @@ def test_inspect_numbers_layers_from_one(net_file):
 
 
 def test_gap_noise_is_zero():
-    from lipgen.cli import clean_gap, fmt_num
+    from lipgen.cli.app import clean_gap, fmt_num
 
     assert clean_gap(-3.8e-16) == 0 and clean_gap(0.25) == 0.25 and clean_gap(None) is None
     assert clean_gap(-0.5) == -0.5  # a real contradiction stays visible
@@ -423,7 +423,7 @@ def test_progress_shows_bounds_while_solving(slow, tmp_path):
 
 def test_two_instances_for_one_run_directory_are_refused(tmp_path):
     from lipgen.errors import LipgenError
-    from lipgen.solve import find_instances, solve_all
+    from lipgen.run.batch import find_instances, solve_all
     from lipgen.solvers import SolveOptions
 
     for sub, fmt in (("a", "mps"), ("b", "lp")):  # the same stem twice: one run directory

@@ -18,8 +18,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from lipgen.errors import LipgenError
-from lipgen.importers import convert, load_model
-from lipgen.weights import load
+from lipgen.io.common import convert, load_model
+from lipgen.io.native import load
 
 RNG = np.random.default_rng(11)
 DOUBLE = TensorProto.DOUBLE

@@ -13,16 +13,16 @@ from oracle import exact_lipschitz
 from test_formulation_scip import scip_solve
 from test_soundness import awkward_networks
 
-from lipgen.ascent import search_lower_bound
+from lipgen.lower.region_walk import search_lower_bound
 from lipgen.bounds import compute_bounds, interval_bounds, stabilities
 from lipgen.domain import Box
 from lipgen.formulation import Spec, resolve_mode
-from lipgen.instance import generate
+from lipgen.instance.generate import generate
 from lipgen.network import Network
-from lipgen.results import combine, lipschitz_quantities
-from lipgen.solve import find_instances, solve_all
+from lipgen.results.bounds import combine, lipschitz_quantities
+from lipgen.run.batch import find_instances, solve_all
 from lipgen.solvers import SolveOptions
-from lipgen.weights import save
+from lipgen.io.native import save
 
 NORM_PAIRS = [("1", "1"), ("2", "2"), ("inf", "inf"), ("1", "inf"), ("inf", "2"), ("2", "1")]
 REL = 1e-5
@@ -150,7 +150,7 @@ def test_region_walk_is_certified_and_climbs(case):
     stab = stabilities(net, interval_bounds(net, box.lower, box.upper))
     exact = oracle_value(case, "inf", "inf")
     found = search_lower_bound(net, box, "inf", "inf", stab)
-    from lipgen.anchors import sampled_lower_bound
+    from lipgen.lower.sampling import sampled_lower_bound
 
     sampled = sampled_lower_bound(net, box.lower, box.upper, "inf", "inf", n=256).value
     assert found.certificate.value is not None and found.value <= exact * (1 + 1e-12)

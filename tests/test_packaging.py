@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from lipgen.cluster.templating import template_dir
+from lipgen.templating import template_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*.j2"))
@@ -39,7 +39,7 @@ def test_wheel_ships_the_templates(tmp_path):
     # installed from the wheel alone, lipgen finds its templates
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from lipgen.cluster.templating import template_dir; "
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from lipgen.templating import template_dir; "
              "print(template_dir())")
     out = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

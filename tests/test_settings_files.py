@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import tiny_network, unit_box
 
-from lipgen.cluster.settings import write_settings_files
+from lipgen.instance.settings import write_settings_files
 from lipgen.domain import Box
 from lipgen.errors import LipgenError
-from lipgen.instance import generate
+from lipgen.instance.generate import generate
 
 BIN = Path(sys.executable).parent
 

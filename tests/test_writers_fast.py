@@ -14,7 +14,7 @@ from test_writers import READERS, assert_same_structure, kitchen_sink, model_ab
 from lipgen.model import BINARY, CONTINUOUS, INTEGER, SENSE_EQ, SENSE_GE, SENSE_LE, Model, ModelBuilder
 from lipgen.writers import FORMATS, file_suffix, iter_model, render_lp, render_model, render_mps, write_model
 from lipgen.writers import stream
-from lipgen.writers.text import CHUNK, format_numbers, number_strings
+from lipgen.writers.common import CHUNK, format_numbers, number_strings
 
 AWKWARD = [1e-300, 5e-324, 1 / 3, -0.0, 1e22, 123456789012345680.0, -2.5e-7, 9.99e-5, 1e-4, 2.0**53, 2.0**53 + 2,
            -1e16, 0.1, 7.0, -123456.0, 1e-5, 6.02214076e23, -4.9e-324, 2.2250738585072014e-308, 1.7976931348623157e308]

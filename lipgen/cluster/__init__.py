@@ -2,6 +2,6 @@
 lists, shell quoting, and solver settings files rendered from `templates/settings/`."""
 
 from lipgen.cluster.jobs import Job, JobRequest, make_job, submit_job
-from lipgen.cluster.settings import write_settings_files
+from lipgen.instance.settings import write_settings_files
 
 __all__ = ["Job", "JobRequest", "make_job", "submit_job", "write_settings_files"]

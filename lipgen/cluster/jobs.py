@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipgen import __version__, atomic
-from lipgen.cluster import shell
+from lipgen import shell
 from lipgen.cluster.schedulers import get_scheduler, job_memory_mb, wall_formats, wall_seconds
-from lipgen.cluster.settings import SETTINGS_SOLVERS, write_settings_files
+from lipgen.instance.settings import SETTINGS_SOLVERS, write_settings_files
 from lipgen.cluster.tasks import TASK_LIST, n_tasks, task_lines
-from lipgen.cluster.templating import render
+from lipgen.templating import render
 from lipgen.errors import LipgenError
 
 JOB_JSON = "job.json"
@@ -117,7 +117,7 @@ def _validate(req: JobRequest) -> None:
 def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
     """Whether `lipgen solve` on a node would reuse the run in `rdir` (same settings, a normal end). The solver's
     version is the one the run recorded: the nodes' solver cannot be asked from here."""
-    from lipgen.solve import RESULT, effective_options, reusable, settings_record
+    from lipgen.run.batch import RESULT, effective_options, reusable, settings_record
     from lipgen.solvers import Executable, SolveOptions
 
     try:
@@ -136,8 +136,8 @@ def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
 
 def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The instances the solver can take (and, with only_unfinished, that have no finished run)."""
-    from lipgen.instance import load_sidecar, sidecar_for
-    from lipgen.solve import find_instances, run_dir
+    from lipgen.instance.generate import load_sidecar, sidecar_for
+    from lipgen.run.batch import find_instances, run_dir
 
     kept, skipped = [], []
     for inst in find_instances(list(req.instances)):

@@ -57,7 +57,7 @@ class Formulation:
 
 def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
     """A cheap estimate of L for the objective's scale: the sampled lower bound, else the naive upper bound."""
-    from ..anchors import naive_upper_bound, sampled_lower_bound
+    from ..lower.sampling import naive_upper_bound, sampled_lower_bound
 
     value = sampled_lower_bound(network, lower, upper, alpha, beta, n=200).value
     return value if value > 0 else naive_upper_bound(network, alpha, beta)

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from lipgen.report.gather import Run
-from lipgen.results import combine
+from lipgen.results.bounds import combine
 
 SOLVED, LIMIT, FAIL = "solved", "limit", "fail"
 SOLVED_STATUSES = ("optimal", "gap_limit", "infeasible")

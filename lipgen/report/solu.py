@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from lipgen.parsers import record as rec
 from lipgen.report.gather import Run
-from lipgen.results import DEFAULT_GAP_TOL
+from lipgen.results.bounds import DEFAULT_GAP_TOL
 
 OPT_REL_TOL = 1e-6
 SLACK = 1e-12  # floating-point noise when a solver stops exactly at a gap of OPT_REL_TOL

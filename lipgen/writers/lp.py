@@ -16,7 +16,7 @@ import polars as pl
 
 from ..model import CONTINUOUS, Model
 from .mps import OBJ_NAME, check_model, file_label, format_numbers, true_binaries
-from .text import CHUNK, concat, number_strings, strings
+from .common import CHUNK, concat, number_strings, strings
 
 WRAP = 200
 # words an LP reader may take as a keyword (or an exponent, e1) where a name is expected

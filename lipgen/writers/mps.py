@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..model import BINARY, CONTINUOUS, SENSE_CHARS, Model
-from .text import chunks, format_numbers, lines, number_strings, strings
+from .common import chunks, format_numbers, lines, number_strings, strings
 
 __all__ = ["OBJ_NAME", "check_model", "check_names", "file_label", "format_numbers", "iter_mps", "render_mps",
            "true_binaries", "write_mps"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import LipgenError
-from . import Imported, first_line, require
-from .torch_model import linear_chain
+from .common import Imported, first_line, require
+from .torch import linear_chain
 
 
 def read(path: Path, src: str, layers: list[str] | None) -> Imported:

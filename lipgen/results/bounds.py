@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bounds import Stability
-from .certificate import Certificate, certify_point
-from .domain import Box
-from .formulation import lipschitz_from_objective
-from .network import Network, dual_norm, vector_norm
-from .parsers import record as rec
+from ..bounds import Stability
+from ..lower.certificate import Certificate, certify_point
+from ..domain import Box
+from ..formulation import lipschitz_from_objective
+from ..network import Network, dual_norm, vector_norm
+from ..parsers import record as rec
 
 INFINITE = 1e19  # solvers write +-1e20 (SCIP) or 1e100 (Gurobi) for "no value"
 # Widening of a dual bound of the scaled problem (objective of order 1): the solvers' absolute tolerances

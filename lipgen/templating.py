@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from lipgen.cluster.shell import identifier, quote
+from lipgen.shell import identifier, quote
 from lipgen.errors import LipgenError
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .domain import load_vector
-from .errors import LipgenError
-from .network import Network
+from ..domain import load_vector
+from ..errors import LipgenError
+from ..network import Network
 
 
 def parse_margin(text: str, n_outputs: int) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LipgenError
-from . import Imported, first_line, require
+from .common import Imported, first_line, require
 
 _STD_DOMAINS = ("", "ai.onnx")
 _SUPPORTED = ("only Gemm, MatMul, Add (a bias), Relu, Identity, and Flatten/Reshape before the first layer are "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bounds import Stability
-from .network import Network
+from ..bounds import Stability
+from ..network import Network
 
 ROUND = 9  # digits kept when comparing normalised rows
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import atomic
-from .errors import LipgenError
-from .network import Network
+from .. import atomic
+from ..errors import LipgenError
+from ..network import Network
 
 FORMAT = "relu-mlp"
 FORMAT_VERSION = 1
@@ -105,9 +105,9 @@ def _sha256(path: Path) -> str:
 def _load_imported(path: Path, layers, digest: str) -> Network:
     suffix = path.suffix.lower()
     try:
-        from .importers import load_model
+        from .common import load_model
     except ImportError as e:
-        if e.name in (None, "lipgen.importers", "lipgen"):
+        if e.name in (None, "lipgen.io.common", "lipgen"):
             raise LipgenError(f"{path}: the {suffix} format is not supported yet") from None
         raise LipgenError(f"{path}: reading {suffix} files needs the Python package {e.name!r} "
                           f"(pip install {e.name})") from None

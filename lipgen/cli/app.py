@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .errors import LipgenError
+from .. import __version__
+from ..errors import LipgenError
 
 app = typer.Typer(
     add_completion=False,
@@ -76,9 +76,9 @@ def stage_log(net, quiet: bool = False):
 
 def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, layers: str | None = None,
                             output_weights: Path | None = None, margin: str | None = None):
-    from . import covector
-    from .domain import resolve_domain
-    from .weights import load
+    from .. import covector
+    from ..domain import resolve_domain
+    from ..io.native import load
 
     net = load(weights, layers=layers.split(",") if layers else None)
     net = covector.apply(net, output_weights, margin)
@@ -153,7 +153,7 @@ def inspect(
                                                                  "only up to 500 unstable neurons unless named]."),
 ):
     """Show layers, input domain, stable/unstable neurons per bounds method and cheap Lipschitz bounds."""
-    from .inspection import inspect_network
+    from ..instance.inspection import inspect_network
 
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, None, output_weights, margin)
     info = inspect_network(net, dom, n_samples=samples, seed=seed, methods=bounds)
@@ -221,7 +221,7 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ):
     """Write standardized instance files (+ JSON sidecars and a manifest) for the Lipschitz bounds."""
-    from .instance import generate as do_generate
+    from ..instance.generate import generate as do_generate
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     kinds = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}.get(bound)
@@ -229,7 +229,7 @@ def generate(
         raise LipgenError(f"--bound {bound!r} is not supported: use upper, lower or both")
     if fmt not in ("mps", "lp"):
         raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
-    from .paths import check_output_dir
+    from ..paths import check_output_dir
 
     check_output_dir(output)
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
@@ -274,7 +274,7 @@ FAILED_EXIT = 1  # some run gave no usable bound
 
 
 def _solve_options(time_limit, threads, gap, mem_limit, seed):
-    from .solvers import SolveOptions
+    from ..solvers import SolveOptions
 
     return SolveOptions(time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem_limit, seed=seed)
 
@@ -286,7 +286,7 @@ WaitOpt = typer.Option(False, "--wait", help="When another lipgen is solving a r
 def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
                          wait=False, label=None, solver_defaults=False):
     from .progress import SolveDisplay
-    from .solve import solve_all
+    from ..run.batch import solve_all
 
     what = f"solving with {solver}" + (" (the best free solver per class)" if solver == "auto" else "")
     with SolveDisplay(err, what, len(instances), label=label,
@@ -337,8 +337,8 @@ def solve(
     instance are the same. Exit code 0 when every run gave its bound, 1 when some did not, 2 on bad input;
     130/143 when interrupted by SIGINT/SIGTERM (the solvers are stopped).
     """
-    from .paths import check_output_dir
-    from .solve import check_setup, find_instances
+    from ..paths import check_output_dir
+    from ..run.batch import check_setup, find_instances
 
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
     check_setup(solver, opts, jobs, solver_path)
@@ -406,11 +406,11 @@ def run(
     Exit code 0 when both bounds were obtained, 1 when one is missing, 2 on bad input; 130/143 when interrupted
     by SIGINT/SIGTERM (the solvers are stopped and their runs redone next time).
     """
-    from .instance import generate as do_generate
-    from .paths import check_output_dir
+    from ..instance.generate import generate as do_generate
+    from ..paths import check_output_dir
     from .progress import status_after_a_second
-    from .results import combine
-    from .solve import check_setup
+    from ..results.bounds import combine
+    from ..run.batch import check_setup
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
@@ -500,8 +500,8 @@ def norm_label(alpha: str, beta: str) -> str:
 
 def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
     """(sidecar path, sidecar) for a solution file and its instance (sidecar or instance file), all checked."""
-    from .instance import load_sidecar, sidecar_for
-    from .solvers.backends import SOLVERS
+    from ..instance.generate import load_sidecar, sidecar_for
+    from ..solvers.backends import SOLVERS
 
     if solver not in SOLVERS:
         raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
@@ -529,12 +529,12 @@ def parse(
     Exit code 0 when the file gives the problem's bound, 1 when it does not (e.g. a file cut short: the table
     says why), 2 on bad input (a file of another solver, or no solution file at all).
     """
-    from .check import check_record
-    from .instance import network_of
-    from .parsers import parse as parse_solution
-    from .parsers import record as rec
-    from .parsers import sniff
-    from .results import lipschitz_quantities
+    from ..results.check import check_record
+    from ..instance.generate import network_of
+    from ..parsers import parse as parse_solution
+    from ..parsers import record as rec
+    from ..parsers import sniff
+    from ..results.bounds import lipschitz_quantities
 
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     if log is not None and not log.is_file():
@@ -560,7 +560,7 @@ def parse(
         err.print(f"{solution}: {res['status_text']}", markup=False, soft_wrap=True)
         raise typer.Exit(FAILED_EXIT)
     if gap is None and solver == "highs" and log is not None:
-        from .parsers.highs import parse_log as highs_log
+        from ..parsers.highs import parse_log as highs_log
 
         gap = highs_log(log).gap_tolerance  # HiGHS's log says the tolerance it pruned with
     q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
@@ -605,9 +605,9 @@ def check(
     rows, bounds and integrality and whether the stated objective matches the values. Exit code 0 when the
     solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
     """
-    from .check import check_record
-    from .instance import network_of
-    from .parsers import parse as parse_solution
+    from ..results.check import check_record
+    from ..instance.generate import network_of
+    from ..parsers import parse as parse_solution
 
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
@@ -651,9 +651,9 @@ def convert(
                                                                  "(when a state dict's order is ambiguous)."),
 ):
     """Convert a model into lipgen's native HDF5 schema (optionally storing an input domain)."""
-    from .domain import resolve_domain
-    from .importers import convert as do_convert
-    from .weights import load
+    from ..domain import resolve_domain
+    from ..io.common import convert as do_convert
+    from ..io.native import load
 
     lower = upper = None
     if any(x is not None for x in (box, box_file, center)):
@@ -704,8 +704,8 @@ def jobs(
     """
     import shlex
 
-    from .cluster import JobRequest, make_job, submit_job
-    from .cluster.schedulers import get_scheduler, parse_duration
+    from ..cluster import JobRequest, make_job, submit_job
+    from ..cluster.schedulers import get_scheduler, parse_duration
 
     req = JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
                      time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem, seed=seed, warm_start=warm_start,
@@ -754,7 +754,7 @@ def collect(
     Results whose instance checksum differs from its sidecar are refused, with a message, never mixed in. With
     --solu, exit code 1 when a value contradicts the known ones.
     """
-    from .report import collect as do_collect
+    from ..report import collect as do_collect
 
     report = do_collect(runs, output, instance_dirs=instances, plots=plots, name=name, known_solu=solu)
     for msg in report.messages:
@@ -805,7 +805,7 @@ def version():
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2; SIGINT/SIGTERM stop every solver
     lipgen started, print one line and exit with 130/143."""
-    from .interrupts import Interrupted, interrupts_raise
+    from ..run.interrupts import Interrupted, interrupts_raise
 
     with interrupts_raise() as signals:
         try:
@@ -823,7 +823,7 @@ def main() -> None:
                 raise
     if signals.caught is None:
         return
-    from .solvers.runner import stop_all
+    from ..solvers.runner import stop_all
 
     stop_all()  # every solver is stopped by whoever started it; this only makes sure
     err.print(signals.caught.message(), soft_wrap=True, markup=False)

@@ -15,17 +15,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 
-from . import __version__, atomic
-from .anchors import naive_upper_bound, sampled_lower_bound
-from .ascent import search_lower_bound
-from .bounds import bounds_method as canonical_bounds_method
-from .bounds import compute_bounds, interval_bounds, stabilities
-from .domain import Box
-from .errors import LipgenError
-from .formulation import Formulation, Spec, build, prepare, resolve_mode
-from .formulation.activation import ActivationProblem
-from .network import Network
-from .writers import file_suffix, write_model
+from .. import __version__, atomic
+from ..lower.sampling import naive_upper_bound, sampled_lower_bound
+from ..lower.region_walk import search_lower_bound
+from ..bounds import bounds_method as canonical_bounds_method
+from ..bounds import compute_bounds, interval_bounds, stabilities
+from ..domain import Box
+from ..errors import LipgenError
+from ..formulation import Formulation, Spec, build, prepare, resolve_mode
+from ..formulation.activation import ActivationProblem
+from ..network import Network
+from ..writers import file_suffix, write_model
 
 SIDECAR_VERSION = 2
 TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
@@ -218,7 +218,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                    (f", {written.text_size / 1e6:.1f} MB of text)" if gzip else ")"))
         if progress is not None:
             progress(path)
-    from .cluster.settings import write_settings_files  # here: cluster/ reads instances, not the other way
+    from .settings import write_settings_files  # here: cluster/ reads instances, not the other way
 
     write_settings_files([g.path for g in out])  # SCIP .set, Gurobi .prm, CPLEX commands, for runs by hand
     update_manifest(outdir, [g.sidecar for g in out])
@@ -272,7 +272,7 @@ def check_network_name(outdir: Path, network: Network) -> None:
 
 
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
-    from .weights import save
+    from ..io.native import save
 
     if not path.exists():  # the name carries the weights' digest: an existing copy is the same network
         lower, upper = (box.lower, box.upper) if network.domain_lower is None else (None, None)
@@ -340,7 +340,7 @@ def instance_stem_of(name: str) -> str:
 
 def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:
     """Load the network copy a sidecar refers to and check it is the same network."""
-    from .weights import load
+    from ..io.native import load
 
     path = Path(sidecar_path).parent / sidecar["network"]["file"]
     net = load(path)

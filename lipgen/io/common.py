@@ -51,7 +51,7 @@ def load_model(path: str | os.PathLike, *, layers: list[str] | None = None) -> N
 
     `layers` gives the forward order of the Linear layers of a state dict (torch/safetensors only).
     """
-    from ..weights import sanitize_name, validate
+    from .native import sanitize_name, validate
 
     path = Path(path)
     src = str(path)
@@ -64,11 +64,11 @@ def load_model(path: str | os.PathLike, *, layers: list[str] | None = None) -> N
         if layers:
             raise LipgenError(f"{src}: --layers applies only to PyTorch and safetensors state dicts (an ONNX graph "
                               f"fixes its own layer order)")
-        from .onnx_model import read
+        from .onnx import read
     elif layout == "torch":
-        from .torch_model import read
+        from .torch import read
     else:
-        from .safetensors_model import read
+        from .safetensors import read
     found = read(path, src, list(layers) if layers else None)
     net = Network([np.ascontiguousarray(w, dtype=np.float64) for w in found.weights],
                   [np.ascontiguousarray(b, dtype=np.float64) for b in found.biases],
@@ -85,7 +85,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, layers: list[str]
 
     A scalar domain bound applies to every input.
     """
-    from ..weights import IMPORTER_SUFFIXES, load, save
+    from .native import IMPORTER_SUFFIXES, load, save
 
     if Path(dst).suffix.lower() in IMPORTER_SUFFIXES:
         raise LipgenError(f"{dst}: the output is a native lipgen HDF5 file: give it an .h5 suffix, not "

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .model import BINARY, INTEGER, SENSE_EQ, SENSE_GE, SENSE_LE, Model
+from ..model import BINARY, INTEGER, SENSE_EQ, SENSE_GE, SENSE_LE, Model
 
 # Violations are measured in the scaled instance, where every row is of order one.
 FEASIBILITY_TOL = 1e-5
@@ -46,7 +46,7 @@ def lists_every_variable(solver: str, values: dict, path=None) -> bool:
     if solver == "cplex":
         return True
     if solver == "highs":
-        from .parsers.highs import lists_every_column
+        from ..parsers.highs import lists_every_column
 
         return path is None or lists_every_column(path)
     if solver == "gurobi":
@@ -121,7 +121,7 @@ def check_solution(model: Model, values: dict[str, float], objective: float | No
 
 def check_record(record, sidecar: dict, network, solution_path=None) -> CheckResult | None:
     """Check a parsed solution against the instance its sidecar describes (None when it holds no solution)."""
-    from .instance import rebuild_model
+    from ..instance.generate import rebuild_model
 
     if record.primal is None or not record.values:
         return None

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LipgenError
-from . import Imported, first_line, require
+from .common import Imported, first_line, require
 
 _NESTED = ("state_dict", "model_state_dict")
 _SEARCH_BUDGET = 200_000  # DFS steps before giving up on proving the order unique

@@ -21,21 +21,21 @@ from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import __version__, atomic
-from .check import check_record
-from .errors import LipgenError
-from .formulation import MILP, NONCONVEX_MIQCQP, NONCONVEX_MIQP, lipschitz_from_objective
-from .instance import instance_stem_of, load_sidecar, network_of, sidecar_for
+from .. import __version__, atomic
+from ..results.check import check_record
+from ..errors import LipgenError
+from ..formulation import MILP, NONCONVEX_MIQCQP, NONCONVEX_MIQP, lipschitz_from_objective
+from ..instance.generate import instance_stem_of, load_sidecar, network_of, sidecar_for
 from .interrupts import Interrupted, deferred
-from .parsers import parse
-from .parsers import record as rec
-from .parsers.live import LogFollower
-from .paths import check_output_dir
-from .results import lipschitz_quantities
-from .runlock import LOCK_NAME, RunLock
-from .solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
-from .solvers.backends import MIP_START, SOLVERS
-from .solvers.runner import SolverProcess, kill_leftovers
+from ..parsers import parse
+from ..parsers import record as rec
+from ..parsers.live import LogFollower
+from ..paths import check_output_dir
+from ..results.bounds import lipschitz_quantities
+from .lock import LOCK_NAME, RunLock
+from ..solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
+from ..solvers.backends import MIP_START, SOLVERS
+from ..solvers.runner import SolverProcess, kill_leftovers
 from .warmstart import start_values
 
 RESULT = "result.json"

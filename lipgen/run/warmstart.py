@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import Network
+from ..network import Network
 
 
 def start_values(network: Network, sidecar: dict) -> dict[str, float]:
     """Values of the instance's variables at the sidecar's best certified point (the region walk's, else the best
     sampled point) and its direction."""
-    from .instance import formulation_of
+    from ..instance.generate import formulation_of
 
     anchors = sidecar["anchors"]
     key = "search" if anchors.get("search_lower", 0.0) > anchors["sampled_lower"] else "sampled"

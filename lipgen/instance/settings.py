@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lipgen import __version__, atomic
-from lipgen.cluster.templating import render
+from lipgen.templating import render
 from lipgen.errors import LipgenError
 from lipgen.solvers.backends import format_value
 
@@ -29,7 +29,7 @@ TEMPLATE = {"scip": "settings/scip.set.j2", "gurobi": "settings/gurobi.prm.j2", 
 
 
 def settings_path(instance: str | Path, solver: str, outdir: str | Path | None = None) -> Path:
-    from lipgen.instance import instance_stem_of
+    from lipgen.instance.generate import instance_stem_of
 
     instance = Path(instance)
     return Path(outdir or instance.parent) / (instance_stem_of(instance.name) + SUFFIX[solver])
@@ -104,8 +104,8 @@ def write_settings_files(instances: str | Path | Iterable[str | Path], solver_pa
     (and overriding) the sidecar's recommended parameters. outdir: where to write (default: next to
     each instance). The limits are those of `lipgen solve` (seconds, threads, relative gap, MB, seed).
     """
-    from lipgen.instance import load_sidecar, sidecar_for
-    from lipgen.solve import find_instances
+    from lipgen.instance.generate import load_sidecar, sidecar_for
+    from lipgen.run.batch import find_instances
 
     if isinstance(instances, (str, Path)):
         instances = [instances]

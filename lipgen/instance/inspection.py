@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 
-from .anchors import naive_upper_bound, sampled_lower_bound
-from .bounds import BOUNDS_METHODS, bounds_method, compute_bounds, stabilities
+from ..lower.sampling import naive_upper_bound, sampled_lower_bound
+from ..bounds import BOUNDS_METHODS, bounds_method, compute_bounds, stabilities
 from .degeneracy import warnings as degeneracy_warnings
-from .domain import Box
-from .network import NORMS, Network
+from ..domain import Box
+from ..network import NORMS, Network
 
 
 OBBT_AUTO_LIMIT = 500  # unstable neurons (after linear bounds) above which obbt is only run when asked for
@@ -21,7 +21,7 @@ def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -
     """Per bounds method: unstable neurons per layer, the largest big-M in the file's scaled units, the time.
 
     Returns (per method, the bounds of the last method computed by name, notes)."""
-    from .formulation.scaling import input_map, layer_scales
+    from ..formulation.scaling import input_map, layer_scales
 
     _, halfwidth = input_map(box.lower, box.upper)
     out, kept, notes = {}, {}, []
@@ -64,7 +64,7 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         if hidden:
             entry.update(stab[k].counts())
         layers.append(entry)
-    from .bounds.jacobian import jacobian_bounds, linear_cost
+    from ..bounds.jacobian import jacobian_bounds, linear_cost
 
     jac_method = "linear" if linear_cost(net) <= JACOBIAN_LINEAR_LIMIT else "interval"
     both = jac_method == "linear" and \

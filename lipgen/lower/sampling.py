@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bounds import Stability
-from .network import NORMS, Network, mul_up, operator_norm_upper, operator_norm_with_direction, operator_norms
+from ..bounds import Stability
+from ..network import NORMS, Network, mul_up, operator_norm_upper, operator_norm_with_direction, operator_norms
 
 BATCH = 128  # points per batched Jacobian product: (BATCH * n_out) x width blocks, a few MB
 SCREEN_TOL = 1e-3  # float32 screening keeps every point within this relative margin of the best for float64

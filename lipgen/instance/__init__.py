@@ -1,0 +1,1 @@
+"""Instances: naming, sidecars, manifest, settings files, generation and inspection."""

@@ -1,0 +1,1 @@
+"""Lower bounds of L: sampling, the region walk, the rigorous certificate of a point."""

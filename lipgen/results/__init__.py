@@ -1,0 +1,1 @@
+"""Results: solver answers turned into bounds of L, and the solution checker."""

@@ -1,0 +1,1 @@
+"""Running solvers over instances: batches, reuse, locks, interrupts, warm starts."""
