@@ -47,7 +47,7 @@ def label(size) -> str:
 
 def make_network(size, path: Path) -> None:
     from lipgen.network import Network
-    from lipgen.io.native import save
+    from lipgen.io import save
 
     n_in, hidden, n_out = size
     rng = np.random.default_rng(0)

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 from lipgen.network import Network
-from lipgen.run.batch import find_instances, solve_all
+from lipgen.instance import find_instances
+from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 
 SHAPES = [(2, [16, 16], 1), (3, [16, 16], 1), (5, [16, 16], 1), (4, [12, 12], 1), (10, [32, 32], 1)]

@@ -27,12 +27,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lipgen.lower.sampling import naive_upper_bound, sampled_lower_bound  # noqa: E402
+from lipgen.bounds import naive_upper_bound  # noqa: E402
+from lipgen.lower.sampling import sampled_lower_bound  # noqa: E402
 from lipgen.bounds import compute_bounds, stabilities  # noqa: E402
 from lipgen.bounds.jacobian import branch_and_bound_norm, jacobian_bounds  # noqa: E402
 from lipgen.domain import Box  # noqa: E402
 from lipgen.network import Network  # noqa: E402
-from lipgen.io.native import load  # noqa: E402
+from lipgen.io import load  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "jacobian_bounds.json"
 NORMS = {"inf": "Linf", "2": "L2"}

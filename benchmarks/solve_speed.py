@@ -37,12 +37,12 @@ import numpy as np
 
 from lipgen.domain import Box
 from lipgen.formulation.spec import Spec, resolve_mode
-from lipgen.instance.generate import generate, load_sidecar, sidecar_for
+from lipgen.instance import generate, load_sidecar, sidecar_for
 from lipgen.network import Network
 from lipgen.results.bounds import combine
 from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
-from lipgen.io.native import load, save
+from lipgen.io import load, save
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -23,7 +23,7 @@ import numpy as np
 from lipgen.bounds import interval_bounds
 from lipgen.formulation import Spec, build
 from lipgen.model import BINARY, CONTINUOUS, SENSE_EQ, SENSE_GE, SENSE_LE, Model
-from lipgen.io.native import load
+from lipgen.io import load
 from lipgen.writers import write_model
 
 INF = 1e30

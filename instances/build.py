@@ -39,9 +39,9 @@ import networks as nets  # noqa: E402
 from lipgen import atomic  # noqa: E402
 from lipgen.instance.settings import SUFFIX as SETTINGS_SUFFIX  # noqa: E402
 from lipgen.domain import Box  # noqa: E402
-from lipgen.instance.generate import MANIFEST, NETWORK_DIR, generate, norm_tag  # noqa: E402
+from lipgen.instance import MANIFEST, NETWORK_DIR, generate, norm_tag  # noqa: E402
 from lipgen.network import Network  # noqa: E402
-from lipgen.io.native import load  # noqa: E402
+from lipgen.io import load  # noqa: E402
 
 VERSION = "v1"
 LIBRARY = f"lipgen-{VERSION}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lipgen.network import Network
-from lipgen.io.native import save
+from lipgen.io import save
 
 HERE = Path(__file__).parent
 

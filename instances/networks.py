@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 
 from lipgen import atomic  # noqa: E402
 from lipgen.network import Network  # noqa: E402
-from lipgen.io.native import load, save  # noqa: E402
+from lipgen.io import load, save  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NETWORK_DIR = HERE / "networks"

@@ -22,7 +22,7 @@ import networks as nets
 
 from lipgen import atomic
 from lipgen.domain import Box
-from lipgen.instance.generate import instance_stem_of, norm_tag
+from lipgen.instance import instance_stem_of, norm_tag
 from lipgen.report import collect
 from lipgen.report.metadata import COLUMNS, EASY, HARD, OPEN, metadata_row, render_rows_csv
 

@@ -8,6 +8,8 @@ from itertools import product
 
 import numpy as np
 
+from .rounding import UNIT_ROUNDOFF, gamma, mul_up, round_up
+
 NORMS = ("1", "2", "inf")
 
 
@@ -245,31 +247,6 @@ def operator_norm_upper(w: np.ndarray, alpha: str, beta: str) -> float:
     else:
         value = round_up(float(vector_norm(vector_norm(w, dual_norm(alpha), axis=1), beta)), m + n)
     return float(np.nextafter(np.ldexp(value, -scale), np.inf))
-
-
-# ------------------------------------------------------------------------------- rigorous bounds, rounding
-UNIT_ROUNDOFF = 2.0**-53
-
-
-def gamma(k: int) -> float:
-    """gamma_k = k u / (1 - k u): the relative error bound of a k-term float sum or dot product."""
-    ku = k * UNIT_ROUNDOFF
-    if ku >= 0.5:
-        raise ValueError("too many terms for a rounding-error bound")
-    return ku / (1.0 - ku)
-
-
-def round_up(value: float, terms: int) -> float:
-    """`value`, computed in floats as a norm of `terms` numbers, raised past its worst rounding error."""
-    return float(np.nextafter(value * (1.0 + 2.0 * gamma(terms + 4)), np.inf))
-
-
-def mul_up(a: float, b: float) -> float:
-    """An upper bound of the exact product of two non-negative floats (0 when a factor is 0: that product is exact,
-    and a constant network's naive bound stays 0 rather than a subnormal)."""
-    if a == 0 or b == 0:
-        return 0.0
-    return float(np.nextafter(a * b, np.inf))
 
 
 def _largest_eigenvalue(g: np.ndarray, max_steps: int = 300, tol: float = 1e-13) -> float:

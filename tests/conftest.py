@@ -63,7 +63,7 @@ def oracle_value(case: int, alpha: str, beta: str) -> float:
 @pytest.fixture
 def net_file(tmp_path):
     """Factory: save a network in the native schema and return its path."""
-    from lipgen.io.native import save
+    from lipgen.io import save
 
     def make(net: Network, name: str | None = None, **kw) -> Path:
         path = tmp_path / f"{name or net.name}.h5"

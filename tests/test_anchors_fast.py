@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import random_network
 
-from lipgen.lower.sampling import (MIN_POINTS, naive_upper_bound, sample_count, sample_points, sampled_lower_bound,
+from lipgen.bounds import naive_upper_bound
+from lipgen.lower.sampling import (MIN_POINTS, sample_count, sample_points, sampled_lower_bound,
                             sampling_cost)
 from lipgen.bounds import hidden_stability, interval_bounds
 from lipgen.network import (NORMS, operator_norm, operator_norm_upper, operator_norm_with_direction, operator_norms,

@@ -9,9 +9,10 @@ import numpy as np
 from conftest import random_network, run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 from lipgen.network import Network
-from lipgen.run.batch import find_instances, solve_all
+from lipgen.instance import find_instances
+from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 
 OPTS = SolveOptions(time_limit=60, threads=1, gap=1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import run_cli, tiny_network
 
-from lipgen.io.native import save
+from lipgen.io import save
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from lipgen.cluster.schedulers import job_memory_mb, parse_duration, wall_format
 from lipgen.templating import template_dir
 from lipgen.domain import Box
 from lipgen.errors import LipgenError
-from lipgen.instance.generate import generate
-from lipgen.run.batch import find_instances
+from lipgen.instance import generate
+from lipgen.instance import find_instances
 
 # what a shell must not expand or split: spaces, both quotes, $, backticks, a glob
 WEIRD_DIR = "in st 'sq' $HOME `id` *"

@@ -23,7 +23,7 @@ import pytest
 from conftest import tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 
 REQUIRED = os.environ.get("LIPGEN_REQUIRE_SLURM") == "1"
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]

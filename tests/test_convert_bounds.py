@@ -13,7 +13,7 @@ from test_formulation_scip import solve_bounds
 from test_importers import gemm_chain, save_onnx
 
 from lipgen.domain import Box
-from lipgen.io.native import load
+from lipgen.io import load
 from oracle import exact_lipschitz
 
 

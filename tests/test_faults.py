@@ -19,8 +19,8 @@ import pytest
 from conftest import random_network, run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
-from lipgen.io.native import save
+from lipgen.instance import generate
+from lipgen.io import save
 
 SAMPLES = Path(__file__).parent / "data" / "solver-samples"
 STOPPED_WITHIN = 4.0  # seconds from the signal until the solvers are gone (1-2 s expected, the rest is slack)
@@ -248,7 +248,8 @@ def test_a_killed_run_is_redone(tmp_path):
     fake.write_text("#!/bin/sh\necho 'SCIP version 0 (fake)'\n[ \"$1\" = -v ] && exit 0\nsleep 60\n")
     fake.chmod(0o755)
     generate(tiny_network(1), Box(*unit_box(2)), tmp_path / "inst", bounds=("upper",))
-    from lipgen.run.batch import find_instances, solve_all
+    from lipgen.instance import find_instances
+    from lipgen.run.batch import solve_all
     from lipgen.solvers import SolveOptions
 
     def once():
@@ -423,7 +424,8 @@ def test_progress_shows_bounds_while_solving(slow, tmp_path):
 
 def test_two_instances_for_one_run_directory_are_refused(tmp_path):
     from lipgen.errors import LipgenError
-    from lipgen.run.batch import find_instances, solve_all
+    from lipgen.instance import find_instances
+    from lipgen.run.batch import solve_all
     from lipgen.solvers import SolveOptions
 
     for sub, fmt in (("a", "mps"), ("b", "lp")):  # the same stem twice: one run directory

@@ -11,7 +11,7 @@ from test_formulation_scip import scip_solve
 
 from lipgen.domain import Box
 from lipgen.formulation import lipschitz_from_objective
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 
 CASES = [  # (network case, alpha, beta, format, gzip, encoding)
     (0, "2", "2", "mps", False, "bigm"),

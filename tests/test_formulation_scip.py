@@ -8,7 +8,7 @@ from conftest import SHAPES, oracle_value, tiny_network, unit_box
 from pyscipopt import Model as ScipModel
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 from lipgen.network import Network
 from lipgen.parsers.record import OPTIMAL, SolveRecord
 from lipgen.results.bounds import combine, lipschitz_quantities

@@ -9,8 +9,8 @@ import numpy as np
 from conftest import random_network, run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
-from lipgen.io.native import save
+from lipgen.instance import generate
+from lipgen.io import save
 
 
 def test_library_reports_every_stage(tmp_path):

@@ -18,8 +18,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from lipgen.errors import LipgenError
-from lipgen.io.common import convert, load_model
-from lipgen.io.native import load
+from lipgen.io import convert, load_model
+from lipgen.io import load
 
 RNG = np.random.default_rng(11)
 DOUBLE = TensorProto.DOUBLE

@@ -7,8 +7,8 @@ import json
 from conftest import run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
-from lipgen.run.batch import find_instances
+from lipgen.instance import generate
+from lipgen.instance import find_instances
 
 
 def _instances(tmp_path):

@@ -341,7 +341,7 @@ def test_inspect_reports_the_jacobian_bound(tmp_path):
     from typer.testing import CliRunner
 
     from lipgen.cli.app import app
-    from lipgen.io.native import save
+    from lipgen.io import save
 
     path = tmp_path / "deep.h5"
     save(path, random_network(21, 3, [12, 12, 12], 2, name="deep"))

@@ -135,7 +135,7 @@ def test_lists_metadata_and_checksums_agree():
 
 
 def test_networks_match_the_catalog():
-    from lipgen.io.native import load
+    from lipgen.io import load
 
     catalog = json.loads((ROOT / "instances" / "networks" / "catalog.json").read_text())["networks"]
     for e in catalog:

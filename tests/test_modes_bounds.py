@@ -17,12 +17,13 @@ from lipgen.lower.region_walk import search_lower_bound
 from lipgen.bounds import compute_bounds, interval_bounds, stabilities
 from lipgen.domain import Box
 from lipgen.formulation import Spec, resolve_mode
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 from lipgen.network import Network
 from lipgen.results.bounds import combine, lipschitz_quantities
-from lipgen.run.batch import find_instances, solve_all
+from lipgen.instance import find_instances
+from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
-from lipgen.io.native import save
+from lipgen.io import save
 
 NORM_PAIRS = [("1", "1"), ("2", "2"), ("inf", "inf"), ("1", "inf"), ("inf", "2"), ("2", "1")]
 REL = 1e-5

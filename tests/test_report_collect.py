@@ -15,11 +15,12 @@ import pytest
 from conftest import random_network, run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 from lipgen.report import collect
 from lipgen.report.rows import shifted_geometric_mean
 from lipgen.report.solu import OPT_REL_TOL
-from lipgen.run.batch import find_instances, solve_all
+from lipgen.instance import find_instances
+from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 
 OPTS = SolveOptions(time_limit=120, threads=1, gap=1e-7)

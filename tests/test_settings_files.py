@@ -13,7 +13,7 @@ from conftest import tiny_network, unit_box
 from lipgen.instance.settings import write_settings_files
 from lipgen.domain import Box
 from lipgen.errors import LipgenError
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 
 BIN = Path(sys.executable).parent
 

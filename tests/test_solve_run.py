@@ -12,10 +12,11 @@ import pytest
 from conftest import oracle_value, random_network, run_cli, tiny_network, unit_box
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
-from lipgen.run.batch import AUTO_ORDER, find_instances, solve_all
+from lipgen.instance import generate
+from lipgen.run.batch import AUTO_ORDER, solve_all
+from lipgen.instance import find_instances
 from lipgen.solvers import SolveOptions
-from lipgen.io.native import save
+from lipgen.io import save
 
 REL = 1e-5
 SOLVED = {"optimal", "gap_limit"}  # gap_limit: stopped at the requested (tiny) gap

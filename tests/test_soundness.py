@@ -13,10 +13,11 @@ from oracle import exact_lipschitz
 from test_formulation_scip import scip_solve
 
 from lipgen.domain import Box
-from lipgen.instance.generate import generate
+from lipgen.instance import generate
 from lipgen.network import Network
 from lipgen.results.bounds import combine, lipschitz_quantities
-from lipgen.run.batch import find_instances, solve_all
+from lipgen.instance import find_instances
+from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 
 SOUND = 1e-9  # relative slack for float64 rounding of the oracle's own Jacobian norms
@@ -156,7 +157,7 @@ def test_eps_is_a_distance_on_deep_networks(tmp_path):
     net = random_network(1, 4, [24] * 5, 1, name="deep")
     box = Box(*unit_box(4))
     written = generate(net, box, tmp_path, alpha="inf", beta="inf", bounds=("lower",))
-    from lipgen.instance.generate import formulation_of
+    from lipgen.instance import formulation_of
 
     plan = formulation_of(written[0].sidecar, net)
     xs = box.sample(2000, 0)

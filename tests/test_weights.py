@@ -16,7 +16,7 @@ import pytest
 
 from lipgen.errors import LipgenError
 from lipgen.network import Network
-from lipgen.io.native import load, sanitize_name, save, validate
+from lipgen.io import load, sanitize_name, save, validate
 
 RNG = np.random.default_rng(7)
 X = RNG.uniform(-2, 2, size=(64, 3))
@@ -454,7 +454,7 @@ def test_bad_weights_files(tmp_path, case):
 def test_unreadable_file(tmp_path):
     path = _native(tmp_path / "locked.h5", GOOD)
     path.chmod(0)
-    code = f"from lipgen.io.native import load\ntry:\n    load({str(path)!r})\nexcept Exception as e:\n    print(e)"
+    code = f"from lipgen.io import load\ntry:\n    load({str(path)!r})\nexcept Exception as e:\n    print(e)"
     kw = {}
     if os.geteuid() == 0:  # root reads anything: drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH in the child
         libc = ctypes.CDLL(None, use_errno=True)

@@ -13,13 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import Network
-
-UNIT_ROUNDOFF = 2.0 ** -53
-
-
-def gamma(n: int) -> float:
-    """gamma_n = n u / (1 - n u): |fl(sum of n products) - exact| <= gamma_n * sum of |products|."""
-    return n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF)
+from ..rounding import gamma
 
 
 @dataclass

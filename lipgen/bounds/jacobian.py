@@ -54,13 +54,16 @@ m columns (CROWN's cost), so it runs from the narrow end too.
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..network import Network, gamma, operator_norm_upper
-from .stability import Stability
+from ..network import Network, operator_norm_upper
+from ..rounding import gamma
+from .methods import compute_bounds
+from .stability import Stability, stabilities
 
 JACOBIAN_METHODS = ("interval", "linear")
 SIDES = ("auto", "forward", "backward", "both")
@@ -404,8 +407,6 @@ def jacobian_bounds(network: Network, lower=None, upper=None, *, method: str = "
         raise ValueError(f"sides must be one of {SIDES}")
     start_time = time.perf_counter()
     if stability is None:
-        from . import compute_bounds, stabilities
-
         if lower is None or upper is None:
             raise ValueError("jacobian_bounds needs the box (lower, upper) or the hidden layers' stability")
 
@@ -526,8 +527,6 @@ def branch_and_bound_norm(network: Network, alpha: str, beta: str, *, stability,
     neuron of a fixed order (largest sum_o |G[o, i]| * sum_j |F[i, j]|, the interval bounds of the partial
     products through it), until `budget` bound evaluations. Returns (bound, {"evaluations", "leaves", "root"}).
     """
-    import heapq
-
     root = jacobian_bounds(network, method=method, stability=stability, covectors=covectors).norm_upper(alpha, beta)
     order = _split_order(network, stability, covectors)
     heap = [(-root, 0, 0, stability)]

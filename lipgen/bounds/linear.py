@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..network import Network
-from .interval import LayerBounds, gamma, interval_bounds
+from ..rounding import gamma
+from .interval import LayerBounds, affine_interval, interval_bounds
 
 
 def _relaxation(lb: LayerBounds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -93,8 +94,6 @@ def linear_bounds(network: Network, lower: np.ndarray, upper: np.ndarray,
 
 def _interval_from(network: Network, k: int, prev: LayerBounds, old: list[LayerBounds]) -> list[LayerBounds]:
     """Interval bounds of layers k.. given layer k-1's bounds, intersected with the old ones."""
-    from .interval import affine_interval
-
     lo, hi = np.maximum(prev.lower, 0.0), np.maximum(prev.upper, 0.0)
     out = []
     for w, b, o in zip(network.weights[k:], network.biases[k:], old):

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..network import Network
-from .interval import LayerBounds, gamma
+from ..rounding import UNIT_ROUNDOFF, gamma
+from .interval import LayerBounds
 
 
 @contextmanager
@@ -40,7 +41,6 @@ def _stdout_silenced():
         os.close(devnull)
 
 INF = np.inf
-UNIT = 2.0 ** -53
 
 
 class _LP:
@@ -176,7 +176,7 @@ def obbt_bounds(network: Network, lower: np.ndarray, upper: np.ndarray, start: l
                 lam = zu[j] / (zu[j] - zl[j])
                 lp.add_row([col, z], [1.0, -1.0], 0.0, INF)  # a >= z
                 # a <= lam (z - l), raised by a bound of lam's rounding so the line stays above relu
-                lp.add_row([col, z], [1.0, -lam], -INF, -lam * zl[j] + 8 * UNIT * (abs(zu[j]) + abs(zl[j])))
+                lp.add_row([col, z], [1.0, -lam], -INF, -lam * zl[j] + 8 * UNIT_ROUNDOFF * (abs(zu[j]) + abs(zl[j])))
                 new_cols[j] = col
         prev_cols, prev_scale = new_cols, sigma
     return out

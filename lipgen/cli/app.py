@@ -78,7 +78,7 @@ def load_network_and_domain(weights: Path, box, box_file, center, radius, clip, 
                             output_weights: Path | None = None, margin: str | None = None):
     from .. import covector
     from ..domain import resolve_domain
-    from ..io.native import load
+    from ..io import load
 
     net = load(weights, layers=layers.split(",") if layers else None)
     net = covector.apply(net, output_weights, margin)
@@ -221,7 +221,7 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ):
     """Write standardized instance files (+ JSON sidecars and a manifest) for the Lipschitz bounds."""
-    from ..instance.generate import generate as do_generate
+    from ..instance import generate as do_generate
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     kinds = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}.get(bound)
@@ -338,7 +338,8 @@ def solve(
     130/143 when interrupted by SIGINT/SIGTERM (the solvers are stopped).
     """
     from ..paths import check_output_dir
-    from ..run.batch import check_setup, find_instances
+    from ..run.batch import check_setup
+    from ..instance import find_instances
 
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
     check_setup(solver, opts, jobs, solver_path)
@@ -406,7 +407,7 @@ def run(
     Exit code 0 when both bounds were obtained, 1 when one is missing, 2 on bad input; 130/143 when interrupted
     by SIGINT/SIGTERM (the solvers are stopped and their runs redone next time).
     """
-    from ..instance.generate import generate as do_generate
+    from ..instance import generate as do_generate
     from ..paths import check_output_dir
     from .progress import status_after_a_second
     from ..results.bounds import combine
@@ -500,7 +501,7 @@ def norm_label(alpha: str, beta: str) -> str:
 
 def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
     """(sidecar path, sidecar) for a solution file and its instance (sidecar or instance file), all checked."""
-    from ..instance.generate import load_sidecar, sidecar_for
+    from ..instance import load_sidecar, sidecar_for
     from ..solvers.backends import SOLVERS
 
     if solver not in SOLVERS:
@@ -530,7 +531,7 @@ def parse(
     says why), 2 on bad input (a file of another solver, or no solution file at all).
     """
     from ..results.check import check_record
-    from ..instance.generate import network_of
+    from ..instance import network_of
     from ..parsers import parse as parse_solution
     from ..parsers import record as rec
     from ..parsers import sniff
@@ -606,7 +607,7 @@ def check(
     solution is feasible within 1e-5 and its objective matches, 1 when it is refused, 2 on bad input.
     """
     from ..results.check import check_record
-    from ..instance.generate import network_of
+    from ..instance import network_of
     from ..parsers import parse as parse_solution
 
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
@@ -652,8 +653,8 @@ def convert(
 ):
     """Convert a model into lipgen's native HDF5 schema (optionally storing an input domain)."""
     from ..domain import resolve_domain
-    from ..io.common import convert as do_convert
-    from ..io.native import load
+    from ..io import convert as do_convert
+    from ..io import load
 
     lower = upper = None
     if any(x is not None for x in (box, box_file, center)):

@@ -19,13 +19,27 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lipgen import __version__, atomic
-from lipgen import shell
-from lipgen.cluster.schedulers import get_scheduler, job_memory_mb, wall_formats, wall_seconds
-from lipgen.instance.settings import SETTINGS_SOLVERS, write_settings_files
+from lipgen import __version__, atomic, shell
+from lipgen.cluster.schedulers import (
+    get_scheduler,
+    job_memory_mb,
+    wall_formats,
+    wall_seconds,
+)
 from lipgen.cluster.tasks import TASK_LIST, n_tasks, task_lines
-from lipgen.templating import render
 from lipgen.errors import LipgenError
+from lipgen.instance import find_instances, load_sidecar, sidecar_for
+from lipgen.instance.settings import SETTINGS_SOLVERS, write_settings_files
+from lipgen.run.batch import (
+    RESULT,
+    effective_options,
+    reusable,
+    run_dir,
+    settings_record,
+)
+from lipgen.solvers import Executable, SolveOptions
+from lipgen.solvers.backends import SOLVERS
+from lipgen.templating import render
 
 JOB_JSON = "job.json"
 JOB_ID = "job_id"
@@ -95,9 +109,6 @@ def _arg(value) -> str:
 
 
 def _validate(req: JobRequest) -> None:
-    from lipgen.solvers import SolveOptions
-    from lipgen.solvers.backends import SOLVERS
-
     if req.solver not in SOLVERS:
         raise LipgenError(f"--solver {req.solver!r} is not supported: use one of {', '.join(SOLVERS)}")
     SolveOptions(time_limit=req.time_limit, threads=req.threads, gap=req.gap, mem_limit=req.mem_limit,
@@ -117,9 +128,6 @@ def _validate(req: JobRequest) -> None:
 def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
     """Whether `lipgen solve` on a node would reuse the run in `rdir` (same settings, a normal end). The solver's
     version is the one the run recorded: the nodes' solver cannot be asked from here."""
-    from lipgen.run.batch import RESULT, effective_options, reusable, settings_record
-    from lipgen.solvers import Executable, SolveOptions
-
     try:
         old = json.loads((rdir / RESULT).read_text())
     except (OSError, ValueError, UnicodeDecodeError):
@@ -136,9 +144,6 @@ def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
 
 def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The instances the solver can take (and, with only_unfinished, that have no finished run)."""
-    from lipgen.instance.generate import load_sidecar, sidecar_for
-    from lipgen.run.batch import find_instances, run_dir
-
     kept, skipped = [], []
     for inst in find_instances(list(req.instances)):
         sidecar = load_sidecar(sidecar_for(inst))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lipgen.errors import LipgenError
+from lipgen.solvers.runner import default_grace
 
 STARTUP_S = 60  # lipgen's own start, reading the instance, certifying the answer
 LIPGEN_MEM_MB = 300  # lipgen's Python process (numpy, scipy, h5py) beside the solver
@@ -79,8 +80,6 @@ def get_scheduler(name: str) -> Scheduler:
 
 
 def kill_grace(time_limit: float) -> float:
-    from lipgen.solvers.runner import default_grace
-
     return default_grace(time_limit)
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..bounds import LayerBounds, Stability, compute_bounds, stabilities
+from ..bounds import LayerBounds, Stability, compute_bounds, naive_upper_bound, stabilities
+from ..lower.sampling import sampled_lower_bound
 from ..model import Model
 from ..network import Network
 from .activation import ActivationProblem
@@ -57,8 +58,6 @@ class Formulation:
 
 def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
     """A cheap estimate of L for the objective's scale: the sampled lower bound, else the naive upper bound."""
-    from ..lower.sampling import naive_upper_bound, sampled_lower_bound
-
     value = sampled_lower_bound(network, lower, upper, alpha, beta, n=200).value
     return value if value > 0 else naive_upper_bound(network, alpha, beta)
 

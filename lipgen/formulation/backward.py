@@ -23,10 +23,10 @@ import numpy as np
 from ..bounds import interval_propagate
 from ..model import BINARY, SENSE_EQ, SENSE_LE, ModelBuilder
 from ..network import dual_norm, vector_norm
+from ..rounding import power_of_two
 from .activation import ActivationProblem, put
 from .objectives import objective_values, output_norm
 from .relu import product_rows
-from .scaling import power_of_two
 
 
 @dataclass

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bounds import gamma, interval_propagate
+from ..bounds import interval_propagate
 from ..model import ModelBuilder
 from ..network import dual_norm, vector_norm
+from ..rounding import gamma, power_of_two
 from .activation import ActivationProblem, put
 from .objectives import direction, objective_values, output_norm
 from .relu import affine_rows, product_rows
-from .scaling import power_of_two
 
 
 @dataclass

@@ -21,22 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bounds import Stability
+from ..bounds import Stability, input_map, layer_scales
 from ..network import Network
-
-
-def power_of_two(x, up: bool = False) -> np.ndarray:
-    """2^round(log2 x) (or 2^ceil with up=True) elementwise; 1 where x is 0 or not finite."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.ones_like(x)
-    ok = np.isfinite(x) & (x > 0)
-    mant, expo = np.frexp(x[ok])  # x = mant * 2^expo, mant in [0.5, 1)
-    if up:
-        e = np.where(mant == 0.5, expo - 1, expo)
-    else:
-        e = np.where(mant >= np.sqrt(0.5), expo, expo - 1)
-    out[ok] = np.ldexp(1.0, e)
-    return out
+from ..rounding import power_of_two
 
 
 @dataclass
@@ -52,35 +39,8 @@ class Scaling:
         return {"input_center": self.center.tolist(), "input_scale": self.halfwidth.tolist(),
                 "objective_scale": self.objective}
 
-    def input_point(self, xs) -> np.ndarray:
-        """Original input x from the instance's scaled input x'."""
-        return self.center + self.halfwidth * np.asarray(xs, dtype=np.float64)
-
     def scaled_input(self, x) -> np.ndarray:
         return (np.asarray(x, dtype=np.float64) - self.center) / self.halfwidth
-
-
-def input_map(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(c, h): the box centre and a power of two at least its half width."""
-    lower, upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
-    center = lower / 2 + upper / 2
-    return center, power_of_two((upper - lower) / 2, up=True)
-
-
-def layer_scales(network: Network, halfwidth: np.ndarray, stability: list[Stability]) -> list[np.ndarray]:
-    """sigma_k per hidden layer: the power of two nearest the l2 norm of each scaled row.
-
-    Inactive neurons of the layer before are left out of the norm: their output is always 0.
-    """
-    sigmas = []
-    prev, keep = halfwidth, np.ones(network.n_inputs, dtype=bool)
-    for k, st in enumerate(stability):
-        w = network.weights[k]
-        norms = np.linalg.norm(w[:, keep] * prev[keep], axis=1)
-        sigma = power_of_two(norms)
-        sigmas.append(sigma)
-        prev, keep = sigma, ~st.inactive
-    return sigmas
 
 
 # Lambda's range: an estimate of L outside it is rounding noise around 0 (a rigorous upper bound of a constant

@@ -31,7 +31,7 @@ def coinciding_neurons(w: np.ndarray, b: np.ndarray, candidates: np.ndarray) -> 
     return [idx[inverse == g].tolist() for g in np.flatnonzero(counts > 1)]
 
 
-def warnings(network: Network, stability: list[Stability], lower: np.ndarray, upper: np.ndarray) -> list[str]:
+def general_position_warnings(network: Network, stability: list[Stability], lower: np.ndarray, upper: np.ndarray) -> list[str]:
     """Plain-words warnings about the ways this network is not in general position."""
     out = []
     for k, st in enumerate(stability, start=1):

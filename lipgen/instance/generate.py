@@ -14,45 +14,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-
 from .. import __version__, atomic
-from ..lower.sampling import naive_upper_bound, sampled_lower_bound
-from ..lower.region_walk import search_lower_bound
 from ..bounds import bounds_method as canonical_bounds_method
-from ..bounds import compute_bounds, interval_bounds, stabilities
+from ..bounds import compute_bounds, interval_bounds, naive_upper_bound, stabilities
 from ..domain import Box
 from ..errors import LipgenError
-from ..formulation import Formulation, Spec, build, prepare, resolve_mode
-from ..formulation.activation import ActivationProblem
+from ..formulation import Formulation, Spec, build, resolve_mode
+from ..io import save
+from ..lower.region_walk import search_lower_bound
+from ..lower.sampling import sampled_lower_bound
 from ..network import Network
 from ..writers import file_suffix, write_model
+from .naming import (
+    MANIFEST,
+    NETWORK_DIR,
+    instance_stem,
+    instance_stem_of,
+    network_copy_name,
+)
+from .settings import write_settings_files
+from .sidecar import SIDECAR_VERSION
 
-SIDECAR_VERSION = 2
 TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
-NETWORK_DIR = "networks"
-MANIFEST = "manifest.json"
 # free-license limits (docs/solvers.md 7), recorded so a refusal can be foreseen and explained
 GUROBI_QUADRATIC_VAR_LIMIT = 200
 GUROBI_VAR_LIMIT = 2000
 CPLEX_LIMIT = 1000
-
-
-def norm_tag(alpha: str, beta: str) -> str:
-    return f"L{alpha}" if alpha == beta else f"L{alpha}to{beta}"
-
-
-def encoding_tag(spec: Spec) -> str:
-    """`bigm` or `quadratic`, with `-bwd` for backward mode (spec.mode resolved)."""
-    return spec.encoding + ("-bwd" if spec.mode == "backward" else "")
-
-
-def instance_stem(network: Network, box: Box, spec: Spec) -> str:
-    """e.g. `mynet__L2__box-1a2b3c4d__upper__bigm` (forward) or `...__upper__bigm-bwd` (backward)."""
-    return "__".join([network.name, norm_tag(spec.alpha, spec.beta), box.tag(), spec.bound, encoding_tag(spec)])
-
-
-def network_copy_name(network: Network) -> str:
-    return f"{NETWORK_DIR}/{network.name}-{network.digest()[:12]}.h5"
 
 
 @dataclass
@@ -218,8 +205,6 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                    (f", {written.text_size / 1e6:.1f} MB of text)" if gzip else ")"))
         if progress is not None:
             progress(path)
-    from .settings import write_settings_files  # here: cluster/ reads instances, not the other way
-
     write_settings_files([g.path for g in out])  # SCIP .set, Gurobi .prm, CPLEX commands, for runs by hand
     update_manifest(outdir, [g.sidecar for g in out])
     return out
@@ -272,8 +257,6 @@ def check_network_name(outdir: Path, network: Network) -> None:
 
 
 def _save_network_copy(network: Network, box: Box, path: Path) -> None:
-    from ..io.native import save
-
     if not path.exists():  # the name carries the weights' digest: an existing copy is the same network
         lower, upper = (box.lower, box.upper) if network.domain_lower is None else (None, None)
         save(path, network, domain_lower=lower, domain_upper=upper)
@@ -307,69 +290,3 @@ def update_manifest(outdir: Path, sidecars: list[dict]) -> dict:
     return manifest
 
 
-def load_sidecar(path: str | Path) -> dict:
-    """Read a sidecar, with a clear error when it is not one."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise LipgenError(f"{path}: no such sidecar file") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LipgenError(f"{path}: not a lipgen sidecar ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict) or "sidecar_version" not in data:
-        raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
-    if data["sidecar_version"] != SIDECAR_VERSION:
-        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
-                          f"(this one reads version {SIDECAR_VERSION}); generate the instance again")
-    return data
-
-
-def sidecar_for(instance: str | Path) -> Path:
-    """The sidecar that sits next to an instance file."""
-    p = Path(instance)
-    return p.with_name(instance_stem_of(p.name) + ".json")
-
-
-def instance_stem_of(name: str) -> str:
-    """File name without its instance suffixes (.mps, .lp, .gz)."""
-    name = Path(name).name
-    for suffix in (".gz", ".mps", ".lp"):
-        name = name.removesuffix(suffix)
-    return name
-
-
-def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:
-    """Load the network copy a sidecar refers to and check it is the same network."""
-    from ..io.native import load
-
-    path = Path(sidecar_path).parent / sidecar["network"]["file"]
-    net = load(path)
-    if net.digest() != sidecar["network"]["digest"]:
-        raise LipgenError(f"{path}: weights differ from those the instance was made from")
-    return net
-
-
-def box_of(sidecar: dict) -> Box:
-    return Box.from_json(sidecar["domain"])
-
-
-
-def spec_of(sidecar: dict) -> Spec:
-    return Spec(alpha=sidecar["norms"]["input"], beta=sidecar["norms"]["output"], bound=sidecar["bound"],
-                eps=sidecar["eps"], encoding=sidecar["encoding"], mode=sidecar["mode"])
-
-
-def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
-    """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
-    box = box_of(sidecar)
-    return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"],
-                   bounds_method=sidecar["bounds_method"])
-
-
-def rebuild_model(sidecar: dict, network: Network):
-    """The instance's Model, rebuilt from its sidecar and network; its statistics must match the sidecar's."""
-    model = formulation_of(sidecar, network).build(instance_stem_of(sidecar["instance"])).build()
-    if model.stats() != sidecar["statistics"]:
-        raise LipgenError(f"{sidecar['instance']}: the rebuilt instance differs from the sidecar's statistics (made by "
-                          "another lipgen version?); generate it again")
-    return model

@@ -6,12 +6,20 @@ import time
 
 import numpy as np
 
-from ..lower.sampling import naive_upper_bound, sampled_lower_bound
-from ..bounds import BOUNDS_METHODS, bounds_method, compute_bounds, stabilities
-from .degeneracy import warnings as degeneracy_warnings
+from ..bounds import (
+    BOUNDS_METHODS,
+    bounds_method,
+    compute_bounds,
+    input_map,
+    layer_scales,
+    naive_upper_bound,
+    stabilities,
+)
+from ..bounds.jacobian import jacobian_bounds, linear_cost
 from ..domain import Box
+from ..lower.sampling import sampled_lower_bound
 from ..network import NORMS, Network
-
+from .degeneracy import general_position_warnings
 
 OBBT_AUTO_LIMIT = 500  # unstable neurons (after linear bounds) above which obbt is only run when asked for
 JACOBIAN_LINEAR_LIMIT = 2e9  # multiply-adds of the linear Jacobian bound (about a second) above which interval is used
@@ -21,8 +29,6 @@ def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -
     """Per bounds method: unstable neurons per layer, the largest big-M in the file's scaled units, the time.
 
     Returns (per method, the bounds of the last method computed by name, notes)."""
-    from ..formulation.scaling import input_map, layer_scales
-
     _, halfwidth = input_map(box.lower, box.upper)
     out, kept, notes = {}, {}, []
     for method in methods:
@@ -64,7 +70,6 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         if hidden:
             entry.update(stab[k].counts())
         layers.append(entry)
-    from ..bounds.jacobian import jacobian_bounds, linear_cost
 
     jac_method = "linear" if linear_cost(net) <= JACOBIAN_LINEAR_LIMIT else "interval"
     both = jac_method == "linear" and \
@@ -92,5 +97,5 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         "jacobian_seconds": jac.seconds,
         "bounds_methods": per_method,
         "notes": notes,
-        "warnings": degeneracy_warnings(net, stab, box.lower, box.upper),
+        "warnings": general_position_warnings(net, stab, box.lower, box.upper),
     }

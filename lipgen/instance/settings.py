@@ -18,10 +18,13 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from lipgen import __version__, atomic
-from lipgen.templating import render
-from lipgen.errors import LipgenError
-from lipgen.solvers.backends import format_value
+from .. import __version__, atomic
+from ..errors import LipgenError
+from ..solvers.backends import format_value
+from ..templating import render
+from .lists import find_instances
+from .naming import instance_stem_of, sidecar_for
+from .sidecar import load_sidecar
 
 SETTINGS_SOLVERS = ("scip", "gurobi", "cplex")
 SUFFIX = {"scip": ".scip.set", "gurobi": ".gurobi.prm", "cplex": ".cplex.cmd"}
@@ -29,8 +32,6 @@ TEMPLATE = {"scip": "settings/scip.set.j2", "gurobi": "settings/gurobi.prm.j2", 
 
 
 def settings_path(instance: str | Path, solver: str, outdir: str | Path | None = None) -> Path:
-    from lipgen.instance.generate import instance_stem_of
-
     instance = Path(instance)
     return Path(outdir or instance.parent) / (instance_stem_of(instance.name) + SUFFIX[solver])
 
@@ -104,9 +105,6 @@ def write_settings_files(instances: str | Path | Iterable[str | Path], solver_pa
     (and overriding) the sidecar's recommended parameters. outdir: where to write (default: next to
     each instance). The limits are those of `lipgen solve` (seconds, threads, relative gap, MB, seed).
     """
-    from lipgen.instance.generate import load_sidecar, sidecar_for
-    from lipgen.run.batch import find_instances
-
     if isinstance(instances, (str, Path)):
         instances = [instances]
     limits = {"time_limit": time_limit, "threads": threads, "gap": gap, "mem_limit": mem_limit, "seed": seed}

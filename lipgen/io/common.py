@@ -1,17 +1,16 @@
-"""Import ReLU networks from ONNX graphs, PyTorch state dicts (.pt/.pth) and safetensors files.
+"""What every weights reader shares: the reader's result, optional imports, names, hashing, validation.
 
-Each reader returns the affine layers in forward order; `load_model` turns them into a validated float64
-`Network`. The heavy libraries (onnx, torch, safetensors) are optional extras imported only when needed.
+The foreign readers (onnx.py, torch.py, safetensors.py) return the affine layers in forward order as an
+`Imported`; `lipgen.io.load` turns them into a validated float64 `Network`. The heavy libraries (onnx,
+torch, safetensors) are optional extras imported only when needed (`require`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
-import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import LipgenError
@@ -46,67 +45,79 @@ def first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def load_model(path: str | os.PathLike, *, layers: list[str] | None = None) -> Network:
-    """Read an .onnx, .pt/.pth or .safetensors file as a validated Network named after the file stem.
+IMPORTER_SUFFIXES = (".onnx", ".safetensors", ".pt", ".pth")
 
-    `layers` gives the forward order of the Linear layers of a state dict (torch/safetensors only).
-    """
-    from .native import sanitize_name, validate
 
-    path = Path(path)
-    src = str(path)
-    layout = LAYOUTS.get(path.suffix.lower())
-    if layout is None:
-        raise LipgenError(f"{src}: unknown model format {path.suffix or '(no suffix)'!r}: expected .onnx, .pt, "
-                          f".pth or .safetensors")
-    digest = _sha256(path, src)
-    if layout == "onnx":
-        if layers:
-            raise LipgenError(f"{src}: --layers applies only to PyTorch and safetensors state dicts (an ONNX graph "
-                              f"fixes its own layer order)")
-        from .onnx import read
-    elif layout == "torch":
-        from .torch import read
-    else:
-        from .safetensors import read
-    found = read(path, src, list(layers) if layers else None)
-    net = Network([np.ascontiguousarray(w, dtype=np.float64) for w in found.weights],
-                  [np.ascontiguousarray(b, dtype=np.float64) for b in found.biases],
-                  name=sanitize_name(path.stem),
-                  meta={"layout": layout, "source": src, "source_sha256": digest, "layer_names": found.labels,
-                        **found.meta})
-    validate(net, source=src)
+def sanitize_name(text: str, default: str = "net") -> str:
+    """A file-name-safe name: [A-Za-z0-9_.-] only, no '__' (the instance-name separator), at most 60 chars."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(text))
+    name = re.sub(r"_+", "_", name).strip("_.-")
+    return name[:60].rstrip("_.-") or default
+
+
+def validate(network: Network, *, source: str | None = None) -> None:
+    """Raise LipgenError at the first problem: no layers, bad shapes or dtypes, NaN/Inf, a bad stored domain."""
+    src = source or network.meta.get("source") or f"network {network.name!r}"
+    ws, bs = list(network.weights), list(network.biases)
+    if not ws:
+        raise LipgenError(f"{src}: no layers")
+    if len(ws) != len(bs):
+        raise LipgenError(f"{src}: {len(ws)} weight matrices but {len(bs)} bias vectors")
+    names = network.meta.get("layer_names") or []
+    label = (lambda k: f"layer {k} ({names[k]})") if len(names) == len(ws) else (lambda k: f"layer {k}")
+    for k, (w, b) in enumerate(zip(ws, bs)):
+        w, b = np.asarray(w), np.asarray(b)
+        for part, a in (("weight", w), ("bias", b)):
+            if a.dtype.kind not in "iuf":
+                raise LipgenError(f"{src}: {label(k)}: {part} has non-numeric dtype {a.dtype}")
+        if w.ndim != 2:
+            raise LipgenError(f"{src}: {label(k)}: weight has shape {w.shape}, expected a 2-D (n_out, n_in) "
+                              f"matrix (only dense/Linear layers are supported)")
+        if 0 in w.shape:
+            raise LipgenError(f"{src}: {label(k)}: empty layer, weight has shape {w.shape}")
+        if b.shape != (w.shape[0],):
+            raise LipgenError(f"{src}: {label(k)}: bias length mismatch, bias has shape {b.shape} but the weight "
+                              f"{w.shape} has {w.shape[0]} rows")
+        if k and w.shape[1] != np.shape(ws[k - 1])[0]:
+            prev = np.shape(ws[k - 1])
+            raise LipgenError(f"{src}: shape mismatch: {label(k)} weight {w.shape} takes {w.shape[1]} inputs but "
+                              f"{label(k - 1)} weight {prev} gives {prev[0]} outputs")
+        for part, a in (("weight", w), ("bias", b)):
+            if not np.all(np.isfinite(a)):
+                bad = "NaN" if np.isnan(a).any() else "Inf"
+                raise LipgenError(f"{src}: {label(k)}: {part} contains {bad} values")
+    lo, up = network.domain_lower, network.domain_upper
+    if lo is None and up is None:
+        return
+    if lo is None or up is None:
+        raise LipgenError(f"{src}: stored domain needs both lower and upper")
+    lo, up = np.asarray(lo), np.asarray(up)
+    n = ws[0].shape[1]
+    for part, a in (("lower", lo), ("upper", up)):
+        if a.dtype.kind not in "iuf":
+            raise LipgenError(f"{src}: stored domain {part} has non-numeric dtype {a.dtype}")
+        if a.shape != (n,):
+            raise LipgenError(f"{src}: stored domain {part} has shape {a.shape}, wrong dimension: the network "
+                              f"has {n} inputs")
+        if not np.all(np.isfinite(a)):
+            raise LipgenError(f"{src}: stored domain {part} has NaN/Inf values")
+    bad = np.flatnonzero(lo > up)
+    if bad.size:
+        i = int(bad[0])
+        raise LipgenError(f"{src}: stored domain lower > upper at input {i} ({lo[i]:g} > {up[i]:g})")
+
+
+def as_float64(net: Network) -> Network:
+    f64 = lambda a: None if a is None else np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    net.weights = [f64(w) for w in net.weights]
+    net.biases = [f64(b) for b in net.biases]
+    net.domain_lower, net.domain_upper = f64(net.domain_lower), f64(net.domain_upper)
     return net
 
 
-def convert(src: str | os.PathLike, dst: str | os.PathLike, *, layers: list[str] | None = None,
-            domain_lower=None, domain_upper=None) -> Network:
-    """Read any supported weights file and write it in the native lipgen schema; returns what was written.
-
-    A scalar domain bound applies to every input.
-    """
-    from .native import IMPORTER_SUFFIXES, load, save
-
-    if Path(dst).suffix.lower() in IMPORTER_SUFFIXES:
-        raise LipgenError(f"{dst}: the output is a native lipgen HDF5 file: give it an .h5 suffix, not "
-                          f"{Path(dst).suffix}")
-    if Path(dst).resolve() == Path(src).resolve():
-        raise LipgenError(f"{dst}: the output file is the input file")
-    net = load(src, layers=layers)
-    if domain_lower is not None:
-        net.domain_lower = _bound(domain_lower, net.n_inputs)
-    if domain_upper is not None:
-        net.domain_upper = _bound(domain_upper, net.n_inputs)
-    save(dst, net)
-    return net
-
-
-def _bound(value, n: int) -> np.ndarray:
-    a = np.asarray(value, dtype=np.float64)
-    return np.full(n, float(a)) if a.ndim == 0 else a
-
-
-def _sha256(path: Path, src: str) -> str:
+def sha256(path, src: str | None = None) -> str:
+    """SHA-256 of a file's bytes, read in blocks; a one-line LipgenError when it cannot be read."""
+    src = src or str(path)
     h = hashlib.sha256()
     try:
         with open(path, "rb") as fh:
@@ -116,6 +127,8 @@ def _sha256(path: Path, src: str) -> str:
         raise LipgenError(f"{src}: no such file") from None
     except IsADirectoryError:
         raise LipgenError(f"{src}: is a directory, not a model file") from None
+    except PermissionError:
+        raise LipgenError(f"{src}: cannot read the file (permission denied)") from None
     except OSError as e:
         raise LipgenError(f"{src}: cannot read the file ({e.strerror or e})") from None
     return h.hexdigest()

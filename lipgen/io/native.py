@@ -1,4 +1,4 @@
-"""Read and write ReLU network weights: the native lipgen schema, Keras .h5 files, PyTorch state dicts in HDF5.
+"""HDF5 weights: the native lipgen schema (read and written), Keras .h5 files, PyTorch state dicts in HDF5.
 
 Every layout ends as a validated `Network` (float64, C-contiguous, z = W x + b); every problem with the
 file is a one-line LipgenError naming the file.
@@ -7,7 +7,6 @@ file is a one-line LipgenError naming the file.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import json
 import os
@@ -21,23 +20,16 @@ import numpy as np
 from .. import atomic
 from ..errors import LipgenError
 from ..network import Network
+from .common import as_float64, sanitize_name, validate
 
 FORMAT = "relu-mlp"
 FORMAT_VERSION = 1
-IMPORTER_SUFFIXES = (".onnx", ".safetensors", ".pt", ".pth")
 ACCEPTED = ("the lipgen native schema (root attribute lipgen_format='relu-mlp', /layers/<k>/weight and bias), "
             "a Keras .h5 model or save_weights file, a PyTorch state dict saved to HDF5 (0.weight, 0.bias, ...), "
             "or an .onnx/.safetensors/.pt/.pth file")
 _KERAS_MODEL_CLASSES = ("Sequential", "Functional", "Model")
 _STATE_KEY = re.compile(r"^(?:(?P<prefix>.+)\.)?(?P<index>[0-9]+)\.(?P<kind>weight|bias)$")
 _LIBVER = ("earliest", "v108")  # fixed on both ends: the bytes written must not depend on the HDF5 build
-
-
-def sanitize_name(text: str, default: str = "net") -> str:
-    """A file-name-safe name: [A-Za-z0-9_.-] only, no '__' (the instance-name separator), at most 60 chars."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(text))
-    name = re.sub(r"_+", "_", name).strip("_.-")
-    return name[:60].rstrip("_.-") or default
 
 
 @dataclass
@@ -54,71 +46,6 @@ class _Parts:
 
 
 # ----------------------------------------------------------------------------------------------- load
-
-def load(path: str | os.PathLike, *, layers: list[str] | None = None) -> Network:
-    """Read a weights file, detecting its layout; `layers` orders/selects the Linear layers of a state dict."""
-    path = Path(path)
-    src = str(path)
-    try:
-        path.stat()
-    except FileNotFoundError:
-        raise LipgenError(f"{src}: no such file") from None
-    except OSError as e:
-        raise LipgenError(f"{src}: cannot read the file ({e.strerror or e})") from None
-    if path.is_dir():
-        raise LipgenError(f"{src}: is a directory, not a weights file")
-    digest = _sha256(path)
-    if path.suffix.lower() in IMPORTER_SUFFIXES:
-        return _load_imported(path, layers, digest)
-    if not h5py.is_hdf5(path):
-        raise LipgenError(f"{src}: not an HDF5 file (expected {ACCEPTED})")
-    try:
-        with h5py.File(path, "r") as f:
-            layout = _detect(f, src)
-            if layers and layout != "state_dict":
-                raise LipgenError(f"{src}: --layers applies only to PyTorch state dicts, this file has the "
-                                  f"{layout} layout")
-            parts = _READERS[layout](f, src, layers)
-    except OSError as e:
-        raise LipgenError(f"{src}: cannot read the HDF5 file ({e})") from None
-    net = Network(parts.weights, parts.biases, name=sanitize_name(parts.name or path.stem),
-                  domain_lower=parts.lower, domain_upper=parts.upper,
-                  meta={"layout": layout, "source": src, "source_sha256": digest, "layer_names": parts.labels,
-                        **parts.meta})
-    validate(net, source=src)
-    return _as_float64(net)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except PermissionError:
-        raise LipgenError(f"{path}: cannot read the file (permission denied)") from None
-    except OSError as e:
-        raise LipgenError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    return h.hexdigest()
-
-
-def _load_imported(path: Path, layers, digest: str) -> Network:
-    suffix = path.suffix.lower()
-    try:
-        from .common import load_model
-    except ImportError as e:
-        if e.name in (None, "lipgen.io.common", "lipgen"):
-            raise LipgenError(f"{path}: the {suffix} format is not supported yet") from None
-        raise LipgenError(f"{path}: reading {suffix} files needs the Python package {e.name!r} "
-                          f"(pip install {e.name})") from None
-    net = load_model(path, layers=layers)
-    net.name = sanitize_name(net.name or path.stem)
-    net.meta.setdefault("layout", suffix.lstrip("."))
-    net.meta.setdefault("source", str(path))
-    net.meta.setdefault("source_sha256", digest)
-    validate(net, source=str(path))
-    return _as_float64(net)
-
 
 def _detect(f: h5py.File, src: str) -> str:
     attrs = f.attrs
@@ -429,66 +356,25 @@ _READERS = {"native": _read_native, "keras": _read_keras, "keras_weights": _read
             "state_dict": _read_state_dict}
 
 
-# ------------------------------------------------------------------------------------------- validate
-
-def validate(network: Network, *, source: str | None = None) -> None:
-    """Raise LipgenError at the first problem: no layers, bad shapes or dtypes, NaN/Inf, a bad stored domain."""
-    src = source or network.meta.get("source") or f"network {network.name!r}"
-    ws, bs = list(network.weights), list(network.biases)
-    if not ws:
-        raise LipgenError(f"{src}: no layers")
-    if len(ws) != len(bs):
-        raise LipgenError(f"{src}: {len(ws)} weight matrices but {len(bs)} bias vectors")
-    names = network.meta.get("layer_names") or []
-    label = (lambda k: f"layer {k} ({names[k]})") if len(names) == len(ws) else (lambda k: f"layer {k}")
-    for k, (w, b) in enumerate(zip(ws, bs)):
-        w, b = np.asarray(w), np.asarray(b)
-        for part, a in (("weight", w), ("bias", b)):
-            if a.dtype.kind not in "iuf":
-                raise LipgenError(f"{src}: {label(k)}: {part} has non-numeric dtype {a.dtype}")
-        if w.ndim != 2:
-            raise LipgenError(f"{src}: {label(k)}: weight has shape {w.shape}, expected a 2-D (n_out, n_in) "
-                              f"matrix (only dense/Linear layers are supported)")
-        if 0 in w.shape:
-            raise LipgenError(f"{src}: {label(k)}: empty layer, weight has shape {w.shape}")
-        if b.shape != (w.shape[0],):
-            raise LipgenError(f"{src}: {label(k)}: bias length mismatch, bias has shape {b.shape} but the weight "
-                              f"{w.shape} has {w.shape[0]} rows")
-        if k and w.shape[1] != np.shape(ws[k - 1])[0]:
-            prev = np.shape(ws[k - 1])
-            raise LipgenError(f"{src}: shape mismatch: {label(k)} weight {w.shape} takes {w.shape[1]} inputs but "
-                              f"{label(k - 1)} weight {prev} gives {prev[0]} outputs")
-        for part, a in (("weight", w), ("bias", b)):
-            if not np.all(np.isfinite(a)):
-                bad = "NaN" if np.isnan(a).any() else "Inf"
-                raise LipgenError(f"{src}: {label(k)}: {part} contains {bad} values")
-    lo, up = network.domain_lower, network.domain_upper
-    if lo is None and up is None:
-        return
-    if lo is None or up is None:
-        raise LipgenError(f"{src}: stored domain needs both lower and upper")
-    lo, up = np.asarray(lo), np.asarray(up)
-    n = ws[0].shape[1]
-    for part, a in (("lower", lo), ("upper", up)):
-        if a.dtype.kind not in "iuf":
-            raise LipgenError(f"{src}: stored domain {part} has non-numeric dtype {a.dtype}")
-        if a.shape != (n,):
-            raise LipgenError(f"{src}: stored domain {part} has shape {a.shape}, wrong dimension: the network "
-                              f"has {n} inputs")
-        if not np.all(np.isfinite(a)):
-            raise LipgenError(f"{src}: stored domain {part} has NaN/Inf values")
-    bad = np.flatnonzero(lo > up)
-    if bad.size:
-        i = int(bad[0])
-        raise LipgenError(f"{src}: stored domain lower > upper at input {i} ({lo[i]:g} > {up[i]:g})")
-
-
-def _as_float64(net: Network) -> Network:
-    f64 = lambda a: None if a is None else np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    net.weights = [f64(w) for w in net.weights]
-    net.biases = [f64(b) for b in net.biases]
-    net.domain_lower, net.domain_upper = f64(net.domain_lower), f64(net.domain_upper)
-    return net
+def read_hdf5(path: Path, src: str, layers: list[str] | None, digest: str) -> Network:
+    """The network in an HDF5 weights file of any of the layouts above (digest: the file's SHA-256)."""
+    if not h5py.is_hdf5(path):
+        raise LipgenError(f"{src}: not an HDF5 file (expected {ACCEPTED})")
+    try:
+        with h5py.File(path, "r") as f:
+            layout = _detect(f, src)
+            if layers and layout != "state_dict":
+                raise LipgenError(f"{src}: --layers applies only to PyTorch state dicts, this file has the "
+                                  f"{layout} layout")
+            parts = _READERS[layout](f, src, layers)
+    except OSError as e:
+        raise LipgenError(f"{src}: cannot read the HDF5 file ({e})") from None
+    net = Network(parts.weights, parts.biases, name=sanitize_name(parts.name or path.stem),
+                  domain_lower=parts.lower, domain_upper=parts.upper,
+                  meta={"layout": layout, "source": src, "source_sha256": digest, "layer_names": parts.labels,
+                        **parts.meta})
+    validate(net, source=src)
+    return as_float64(net)
 
 
 # ----------------------------------------------------------------------------------------------- save
@@ -504,7 +390,7 @@ def save(path: str | os.PathLike, network: Network, *, domain_lower=None, domain
         domain_upper=network.domain_upper if domain_upper is None else domain_upper,
         meta=dict(network.meta))
     validate(net, source=str(path))
-    net = _as_float64(net)
+    net = as_float64(net)
     buf = io.BytesIO()
     with h5py.File(buf, "w", libver=_LIBVER, track_order=False) as f:
         f.attrs["lipgen_format"] = FORMAT

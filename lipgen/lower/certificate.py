@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bounds import Stability, gamma, interval_bounds, stabilities
+from ..bounds import Stability, interval_bounds, stabilities
 from ..domain import Box
 from ..network import Network, operator_norm, operator_norm_upper, vector_norm
+from ..rounding import UNIT_ROUNDOFF, gamma
 
 # A solver's point may leave the box by its feasibility tolerance (1e-6 in the scaled input x' in [-1, 1]):
 # up to BOX_TOL times the box's half width it is clipped back, beyond that it is refused.
 BOX_TOL = 1e-6
-UNIT_ROUNDOFF = 2.0 ** -53
 
 
 @dataclass

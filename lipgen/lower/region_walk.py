@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bounds import Stability
-from .certificate import Certificate, certify_point
 from ..domain import Box
 from ..network import Network, operator_norm_with_direction, operator_norms
+from .certificate import Certificate, certify_point
 
 STARTS = 6  # best distinct sampled points the walk starts from
 STEPS = 40  # moves per start

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bounds import Stability
-from ..network import NORMS, Network, mul_up, operator_norm_upper, operator_norm_with_direction, operator_norms
+from ..network import Network, operator_norm_with_direction, operator_norms
 
 BATCH = 128  # points per batched Jacobian product: (BATCH * n_out) x width blocks, a few MB
 SCREEN_TOL = 1e-3  # float32 screening keeps every point within this relative margin of the best for float64
@@ -16,34 +15,6 @@ SCREEN_TOL = 1e-3  # float32 screening keeps every point within this relative ma
 # number of points, hence the value, depends on the network alone
 WORK_BUDGET = 1e11
 MIN_POINTS = 100
-
-
-def naive_upper_bound(network: Network, alpha: str, beta: str, stability: list[Stability] | None = None) -> float:
-    """Product of layer operator norms (stably inactive neurons removed), best over the middle norm.
-
-    Rigorous: every factor is a certified upper bound of its norm and the products are rounded up.
-    """
-    keeps = [np.arange(network.n_inputs)]
-    for k in range(network.n_hidden_layers):
-        keeps.append(np.flatnonzero(~stability[k].inactive) if stability else np.arange(network.widths[k + 1]))
-    keeps.append(np.arange(network.n_outputs))
-    mats = [w[np.ix_(keeps[k + 1], keeps[k])] for k, w in enumerate(network.weights)]
-    cache: dict[tuple[int, str, str], float] = {}
-
-    def norm(k: int, a: str, b: str) -> float:
-        if (k, a, b) not in cache:
-            cache[(k, a, b)] = operator_norm_upper(mats[k], a, b)
-        return cache[(k, a, b)]
-
-    if len(mats) == 1:
-        return norm(0, alpha, beta)
-    best = np.inf
-    for gamma in NORMS:
-        val = mul_up(norm(0, alpha, gamma), norm(len(mats) - 1, gamma, beta))
-        for k in range(1, len(mats) - 1):
-            val = mul_up(val, norm(k, gamma, gamma))
-        best = min(best, val)
-    return float(best)
 
 
 @dataclass

@@ -140,7 +140,7 @@ def _node_table(text: str, info: LogInfo) -> None:
     if header is None:
         return
     for line in reversed(text[header.end():].splitlines()):
-        parsed = _node_line(line)
+        parsed = node_line(line)
         if parsed is not None:
             incumbent, bound, gap = parsed
             info.primal, info.dual, info.gap = incumbent, bound, gap
@@ -148,7 +148,7 @@ def _node_table(text: str, info: LogInfo) -> None:
             return
 
 
-def _node_line(line: str) -> tuple[float | None, float | None, float | None] | None:
+def node_line(line: str) -> tuple[float | None, float | None, float | None] | None:
     """(incumbent, bound, gap) of one node-table line, or None when it is not one.
 
     Columns: Node Left Objective IInf | Best Integer, Best Bound, ItCnt, Gap. Heuristic lines (`*  12+  3 ...`)

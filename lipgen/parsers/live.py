@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from lipgen.parsers.common import NUM, number, percent
-from lipgen.parsers.cplex import _node_line as cplex_node_line
+from lipgen.parsers.cplex import node_line as cplex_node_line
 
 READ_AT_MOST = 1 << 20  # bytes per update: a log that grew more than this is read from its last MB
 SCIP_INFINITY = 1e20

@@ -23,7 +23,18 @@ from lipgen import __version__, atomic
 from lipgen.errors import LipgenError
 from lipgen.report.gather import Run, gather
 from lipgen.report.metadata import metadata_rows, render_rows_csv
-from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary
+from lipgen.report.plots import require_matplotlib, write_plots
+from lipgen.report.rows import (
+    FAIL,
+    LIMIT,
+    SOLVED,
+    Row,
+    best_solvers,
+    group_key,
+    make_rows,
+    outcome,
+    solver_summary,
+)
 from lipgen.report.solu import FAIL as SOLU_FAIL
 from lipgen.report.solu import SoluEntry, compare, read_solu, render_solu, solu_entries
 from lipgen.report.tables import render_csv, render_markdown, render_text
@@ -114,8 +125,6 @@ def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs
         report.comparison = compare(entries, known)
         contents[out / f"{name}.compare.csv"] = render_rows_csv(report.comparison, COMPARE_COLUMNS)
     if plots:
-        from lipgen.report.plots import require_matplotlib, write_plots
-
         require_matplotlib()  # say so before anything is written
     for path, text in contents.items():
         atomic.write_text(path, text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipgen.errors import LipgenError
-from lipgen.instance.generate import instance_stem_of, load_sidecar
+from lipgen.instance import instance_stem_of, load_sidecar
 
 RESULT = "result.json"
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
+from lipgen.errors import LipgenError
 from lipgen.parsers import record as rec
 from lipgen.report.gather import Run
 from lipgen.results.bounds import DEFAULT_GAP_TOL
@@ -125,10 +127,6 @@ OK, CONSISTENT, FAIL, BETTER, UNKNOWN = "ok", "consistent", "fail", "better", "u
 
 def read_solu(path) -> dict[str, SoluEntry]:
     """A MIPLIB-style .solu file (=opt=, =best=, =bestdual=, =inf=, =unkn=; other lines are ignored)."""
-    from pathlib import Path
-
-    from lipgen.errors import LipgenError
-
     path = Path(path)
     try:
         lines = path.read_text().splitlines()

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..instance import rebuild_model
 from ..model import BINARY, INTEGER, SENSE_EQ, SENSE_GE, SENSE_LE, Model
+from ..parsers.highs import lists_every_column
 
 # Violations are measured in the scaled instance, where every row is of order one.
 FEASIBILITY_TOL = 1e-5
@@ -46,8 +48,6 @@ def lists_every_variable(solver: str, values: dict, path=None) -> bool:
     if solver == "cplex":
         return True
     if solver == "highs":
-        from ..parsers.highs import lists_every_column
-
         return path is None or lists_every_column(path)
     if solver == "gurobi":
         return path is None or not str(path).endswith(".json")
@@ -121,8 +121,6 @@ def check_solution(model: Model, values: dict[str, float], objective: float | No
 
 def check_record(record, sidecar: dict, network, solution_path=None) -> CheckResult | None:
     """Check a parsed solution against the instance its sidecar describes (None when it holds no solution)."""
-    from ..instance.generate import rebuild_model
-
     if record.primal is None or not record.values:
         return None
     complete = lists_every_variable(record.solver, record.values, solution_path)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..instance import formulation_of
 from ..network import Network
 
 
 def start_values(network: Network, sidecar: dict) -> dict[str, float]:
     """Values of the instance's variables at the sidecar's best certified point (the region walk's, else the best
     sampled point) and its direction."""
-    from ..instance.generate import formulation_of
-
     anchors = sidecar["anchors"]
     key = "search" if anchors.get("search_lower", 0.0) > anchors["sampled_lower"] else "sampled"
     x = np.asarray(anchors[f"{key}_x"], dtype=np.float64)

@@ -27,6 +27,7 @@ import numpy as np
 
 from lipgen.atomic import write_text
 from lipgen.errors import LipgenError
+from lipgen.solvers.scip_shell import scip_version
 
 SOLVERS = ("scip", "gurobi", "cplex", "highs", "cbc")
 LOG, SOLUTION, STDOUT = "run.log", "run.sol", "run.out"
@@ -222,8 +223,6 @@ class ScipBackend(Backend):
     def _versions(self) -> tuple[str, str | None]:
         about, _ = super()._versions()
         try:
-            from lipgen.solvers.scip_shell import scip_version
-
             version = scip_version()
         except (OSError, AttributeError):
             return about, None

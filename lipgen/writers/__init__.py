@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from ..errors import LipgenError
 from ..model import Model
-from .lp import iter_lp, render_lp, write_lp
-from .mps import iter_mps, render_mps, write_mps
+from .lp import iter_lp, render_lp
+from .mps import iter_mps, render_mps
 from .stream import Written, gzip_bytes, write_chunks
 
 FORMATS = ("mps", "lp")
@@ -61,6 +61,16 @@ def write_model(model: Model, path: str | os.PathLike, fmt: str | None = None) -
     else:
         gz = os.fspath(path).lower().endswith(".gz")
     return write_chunks(path, iter_model(model, fmt), gzip=gz)
+
+
+def write_mps(model: Model, path) -> None:
+    """Write `model` as free MPS (gzip-compressed if `path` ends in .gz), atomically."""
+    write_model(model, path, "mps")
+
+
+def write_lp(model: Model, path) -> None:
+    """Write `model` as CPLEX LP (gzip-compressed if `path` ends in .gz), atomically."""
+    write_model(model, path, "lp")
 
 
 def _check_format(fmt: str) -> str:

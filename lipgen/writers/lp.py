@@ -220,10 +220,3 @@ def iter_lp(model: Model) -> Iterator[bytes]:
 def render_lp(model: Model) -> bytes:
     """The whole LP file as ASCII bytes (deterministic: same Model, same bytes)."""
     return b"".join(iter_lp(model))
-
-
-def write_lp(model: Model, path) -> None:
-    """Write `model` as CPLEX LP (gzip-compressed if `path` ends in .gz), atomically."""
-    from . import write_model
-
-    write_model(model, path, "lp")

@@ -19,7 +19,7 @@ from ..model import BINARY, CONTINUOUS, SENSE_CHARS, Model
 from .common import chunks, format_numbers, lines, number_strings, strings
 
 __all__ = ["OBJ_NAME", "check_model", "check_names", "file_label", "format_numbers", "iter_mps", "render_mps",
-           "true_binaries", "write_mps"]
+           "true_binaries"]
 
 OBJ_NAME = "obj"
 MAX_NAME = 250
@@ -269,11 +269,3 @@ def iter_mps(model: Model) -> Iterator[bytes]:
 def render_mps(model: Model) -> bytes:
     """The whole MPS file as ASCII bytes (deterministic: same Model, same bytes)."""
     return b"".join(iter_mps(model))
-
-
-def write_mps(model: Model, path) -> None:
-    """Write `model` as free MPS (gzip-compressed if `path` ends in .gz), atomically."""
-    from . import write_model
-
-    write_model(model, path, "mps")
-
