@@ -388,7 +388,8 @@ def test_inspect_numbers_layers_from_one(net_file):
 
 
 def test_gap_noise_is_zero():
-    from lipgen.cli.app import clean_gap, fmt_num
+    from lipgen.cli.render import fmt_num
+    from lipgen.pipeline import clean_gap
 
     assert clean_gap(-3.8e-16) == 0 and clean_gap(0.25) == 0.25 and clean_gap(None) is None
     assert clean_gap(-0.5) == -0.5  # a real contradiction stays visible

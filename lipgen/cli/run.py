@@ -1,0 +1,118 @@
+"""`lipgen run`: the main job, generate + solve both problems + one table of certified bounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .. import pipeline
+from .options import (FAILED_EXIT, NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, ForceOpt, GapOpt,
+                      MarginOpt, MemOpt, ModeOpt, OutputWeightsOpt, RadiusOpt, SeedOpt, SolverDefaultsOpt,
+                      SolverPathOpt, SolveSolverOpt, ThreadsOpt, TimeOpt, WaitOpt, WarmOpt, resolve_norms,
+                      solve_options)
+from .progress import status_after_a_second
+from .render import emit_json, err, fmt_num, norm_label, out, stage_log
+from .solve import solve_with_progress
+
+
+def run(
+    weights: Path = typer.Argument(..., help="Weights file."),
+    norm: Optional[str] = typer.Option(None, "--norm", help=NORM_HELP + " [default: 2]"),
+    input_norm: Optional[str] = typer.Option(None, "--input-norm", help="Input norm alpha (overrides --norm)."),
+    output_norm: Optional[str] = typer.Option(None, "--output-norm", help="Output norm beta (overrides --norm)."),
+    box: Optional[str] = BoxOpt,
+    box_file: Optional[Path] = BoxFileOpt,
+    center: Optional[Path] = CenterOpt,
+    radius: Optional[float] = RadiusOpt,
+    clip: Optional[str] = ClipOpt,
+    eps: Optional[float] = typer.Option(None, "--eps", help="Margin of the strict (lower-bound) problem."),
+    encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
+    mode: str = ModeOpt,
+    bounds: str = BoundsOpt,
+    output_weights: Optional[Path] = OutputWeightsOpt,
+    margin: Optional[str] = MarginOpt,
+    solver: str = SolveSolverOpt,
+    time_limit: Optional[float] = TimeOpt,
+    threads: int = ThreadsOpt,
+    gap: float = GapOpt,
+    mem_limit: Optional[float] = MemOpt,
+    seed: Optional[int] = SeedOpt,
+    jobs: int = typer.Option(2, "--jobs", "-j", help="Solver runs at the same time (the two problems)."),
+    warm_start: bool = WarmOpt,
+    solver_defaults: bool = SolverDefaultsOpt,
+    force: bool = ForceOpt,
+    solver_path: Optional[str] = SolverPathOpt,
+    wait: bool = WaitOpt,
+    workdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Working directory for instances and runs "
+                                                                       "[default: lipgen-runs/<network>]."),
+    layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """The main job: generate the upper- and lower-bound problems, solve both, print the certified bounds.
+
+    Exit code 0 when both bounds were obtained, 1 when one is missing, 2 on bad input; 130/143 when interrupted
+    by SIGINT/SIGTERM (the solvers are stopped and their runs redone next time).
+    """
+    alpha, beta = resolve_norms(norm, input_norm, output_norm)
+    opts = solve_options(time_limit, threads, gap, mem_limit, seed)
+    pipeline.check_setup(solver, opts, jobs, solver_path)  # all of it before anything is written
+    net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
+                                     layers=layers.split(",") if layers else None, output_weights=output_weights,
+                                     margin=margin)
+    work = pipeline.run_workdir(net, workdir)
+    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
+        written = pipeline.run_instances(net, dom, work, alpha=alpha, beta=beta, eps=eps, encoding=encoding,
+                                         mode=mode, bounds_method=bounds, log=stage_log(net, quiet=as_json))
+    results = solve_with_progress([g.path for g in written], solver, work / "runs", opts, jobs, solver_path,
+                                  warm_start, force, quiet=as_json, wait=wait,
+                                  label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
+    summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work)
+    s = summary.data
+    up, lo = summary.problems["upper"], summary.problems["lower"]
+    if as_json:
+        emit_json(s)
+    else:
+        t = Table(title=f"Lipschitz constant of {net.name}, {norm_label(alpha, beta)}, domain {s['domain']}, "
+                        f"{s['solver']}" + (f" {s['solver_version']}" if s["solver_version"] else ""))
+        for c in ("quantity", "value", "status", "time (s)"):
+            t.add_column(c)
+
+        def status_of(r: pipeline.Result) -> str:
+            return r.status + (" (reused)" if r.reused else "")
+
+        t.add_column("from")
+        t.add_row("lower bound (certified)", fmt_num(s["best_lower"], 8), "", "", s["lower_source"] or "")
+        t.add_row("upper bound", fmt_num(s["upper"], 8), "", "", s["upper_source"] or "")
+        t.add_row("relative gap", fmt_num(s["gap"], 3), s["consistency"], "", "")
+        t.add_row("upper-bound problem (dual bound)", fmt_num(s["upper_mip"], 8), status_of(up),
+                  fmt_num(up.time, 3), "non-strict MIP")
+        t.add_row("lower-bound problem (realised value)", fmt_num(s["lower"], 8), status_of(lo),
+                  fmt_num(lo.time, 3), "strict MIP")
+        t.add_row("sampled lower bound", fmt_num(s["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
+        t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
+        out.print(t)
+        out.print(f"files in {work}")
+    for r in results:
+        if not r.ok:
+            err.print(f"{r.bound} problem: {r.status_text}", markup=False, soft_wrap=True)
+    lo_q = lo.lipschitz or {}
+    if lo_q.get("lower") is None and lo_q.get("lower_reason"):
+        err.print(f"lower-bound problem: its value is not used: {lo_q['lower_reason']}", markup=False, soft_wrap=True)
+    if s["certified_lower"] is None and all(r.ok for r in results):
+        err.print(f"no certified point: {_no_certificate_reason(results)}", markup=False, soft_wrap=True)
+    if summary.consistency != "ok":
+        err.print(f"inconsistent: the upper bound {s['upper']!r} is below the certified lower bound "
+                  f"{s['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
+                  soft_wrap=True)
+    if not summary.ok:  # a bound missing, or the two contradict each other
+        raise typer.Exit(FAILED_EXIT)
+
+
+def _no_certificate_reason(results: list[pipeline.Result]) -> str:
+    reasons = [f"{r.bound} problem: {q['certificate']['reason']}" for r in results
+               if (q := r.lipschitz or {}).get("certificate")]
+    return "; ".join(reasons) or "no solution point to certify"

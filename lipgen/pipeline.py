@@ -1,0 +1,242 @@
+"""The pipeline as library functions: what each `lipgen` command does, callable from Python, returning typed
+records (lipgen.results.records). The command line (lipgen.cli) only parses options, shows progress and
+renders these records.
+
+    net, box = load_network("net.h5", box="0,1")
+    summary = run(net, box, alpha="2", beta="2", workdir="work/")   # both problems generated and solved
+    summary.upper, summary.best_lower, summary.to_json()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .cluster import JobRequest, make_job, submit_job
+from .cluster.schedulers import get_scheduler, parse_duration
+from .domain import Box, resolve_domain
+from .errors import LipgenError
+from .instance import Generated, find_instances, load_sidecar, network_of, sidecar_for
+from .instance import generate as generate_instances
+from .instance.inspection import inspect_network
+from .io import convert, covector, load
+from .network import Network
+from .parsers import parse as parse_solution
+from .parsers import record as rec
+from .parsers import sniff
+from .parsers.highs import parse_log as highs_log
+from .paths import check_output_dir
+from .report import collect
+from .results.bounds import combine, lipschitz_quantities
+from .results.check import check_record
+from .results.records import Result, RunSummary, Sidecar
+from .run.batch import check_setup, solve_all
+from .run.interrupts import Interrupted, interrupts_raise
+from .solvers import SolveOptions
+from .solvers.backends import SOLVERS
+from .solvers.runner import stop_all
+
+__all__ = ["BOUND_KINDS", "GAP_NOISE", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
+           "check_solution", "clean_gap", "convert_model", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
+           "check_generate_options", "check_setup", "run", "run_instances", "run_workdir", "solve", "solve_found",
+           "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "solution_inputs", "stop_all",
+           "submit_job", "summarize"]
+
+BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
+FORMATS = ("mps", "lp")
+GAP_NOISE = 1e-9  # a relative gap this far below zero is rounding, not a contradiction
+
+
+def clean_gap(gap: float | None) -> float | None:
+    """A relative gap without its rounding noise (-3.8e-16 is 0)."""
+    if gap is None:
+        return None
+    return 0.0 if -GAP_NOISE < gap <= 0 else gap
+
+
+def load_network(weights: str | os.PathLike, *, box: str | None = None, box_file: Path | None = None,
+                 center: Path | None = None, radius: float | None = None, clip: str | None = None,
+                 layers: Sequence[str] | None = None, output_weights: Path | None = None,
+                 margin: str | None = None) -> tuple[Network, Box]:
+    """The network of a weights file (its output covector folded in, when given) and its input domain."""
+    net = load(weights, layers=list(layers) if layers else None)
+    net = covector.apply(net, output_weights, margin)
+    return net, resolve_domain(net, box=box, box_file=box_file, center=center, radius=radius, clip=clip)
+
+
+def inspect(net: Network, box: Box, *, samples: int = 1000, seed: int = 0, methods: str | None = None) -> dict:
+    """What `lipgen inspect` reports: layers, stability per bounds method, cheap bounds of L."""
+    return inspect_network(net, box, n_samples=samples, seed=seed, methods=methods)
+
+
+def check_generate_options(bound: str, fmt: str, output: str | os.PathLike) -> tuple[str, ...]:
+    """The options `generate` checks before reading anything; the bound kinds to write."""
+    kinds = BOUND_KINDS.get(bound)
+    if kinds is None:
+        raise LipgenError(f"--bound {bound!r} is not supported: use upper, lower or both")
+    if fmt not in FORMATS:
+        raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
+    check_output_dir(output)
+    return kinds
+
+
+def generate(net: Network, box: Box, output: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
+             bound: str = "both", fmt: str = "mps", log: Callable[[str], None] | None = None,
+             **options: Any) -> list[Generated]:
+    """Instance files, sidecars, settings files and the manifest in `output` (options: lipgen.instance.generate's:
+    eps, encoding, mode, bounds_method, gzip, target, ...)."""
+    kinds = check_generate_options(bound, fmt, output)
+    return generate_instances(net, box, output, alpha=alpha, beta=beta, bounds=kinds, fmt=fmt, log=log, **options)
+
+
+def solve(instances: Sequence[str | os.PathLike], solver: str, runs: str | os.PathLike, opts: SolveOptions, *,
+          jobs: int = 1, **options: Any) -> list[Result]:
+    """Run `solver` on the instances (files, folders, `.test` lists); one Result per instance, in order
+    (options: lipgen.run.batch.solve_all's: warm_start, force, wait, solver_path, on_done, on_live, ...)."""
+    found = find_solve_inputs(instances, solver, runs, opts, jobs, options.get("solver_path"))
+    return solve_found(found, solver, Path(runs), opts, jobs=jobs, **options)
+
+
+def find_solve_inputs(instances: Sequence[str | os.PathLike], solver: str, runs: str | os.PathLike,
+                      opts: SolveOptions, jobs: int = 1, solver_path: str | None = None) -> list[Path]:
+    """Every option of `solve` checked and the instance files found, before anything is written."""
+    check_setup(solver, opts, jobs, solver_path)
+    check_output_dir(runs)
+    return find_instances([Path(p) for p in instances])
+
+
+def solve_found(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
+                **options: Any) -> list[Result]:
+    """`solve` on instance files already found."""
+    return [Result.from_json(r) for r in solve_all(instances, solver, runs, opts, jobs=jobs, **options)]
+
+
+def run_workdir(net: Network, workdir: str | os.PathLike | None) -> Path:
+    """`run`'s working folder (default lipgen-runs/<network>), it and its instances/ and runs/ checked writable."""
+    work = Path(workdir) if workdir is not None else Path("lipgen-runs") / net.name
+    for d in (work, work / "instances", work / "runs"):
+        check_output_dir(d)
+    return work
+
+
+def run_instances(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str,
+                  log: Callable[[str], None] | None = None, **options: Any) -> list[Generated]:
+    """Both problems of `run`, written into workdir/instances (options: lipgen.instance.generate's)."""
+    return generate_instances(net, box, workdir / "instances", alpha=alpha, beta=beta, target="any", log=log,
+                              **options)
+
+
+def summarize(net: Network, written: list[Generated], results: list[Result], *, alpha: str, beta: str, solver: str,
+              workdir: Path) -> RunSummary:
+    """`run`'s summary of its two runs: the best bounds of L over every source."""
+    by_kind = {r.bound: r for r in results}
+    up, lo = by_kind["upper"], by_kind["lower"]
+    summary = combine(up.lipschitz, lo.lipschitz, written[0].sidecar["anchors"])
+    status = up.status if up.status == lo.status else f"upper: {up.status}, lower: {lo.status}"
+    if summary["consistency"] != "ok":
+        status = summary["consistency"]
+    sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
+    domain = sidecars["upper"]["domain"]
+    ran = ", ".join(dict.fromkeys(r.solver for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
+    summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
+                   domain=domain["tag"], domain_bounds={"kind": domain["kind"], "lower": domain["lower"],
+                                                        "upper": domain["upper"]},
+                   eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"],
+                   bounds_method=sidecars["upper"]["bounds_method"], solver=ran, solver_requested=solver,
+                   solver_version=up.data.get("solver_version") or lo.data.get("solver_version"),
+                   workdir=str(workdir), reused=all(r.reused for r in results),
+                   problems={k: {"status": r.status, "status_text": r.status_text, "time": r.time,
+                                 "wall_time": r.data.get("wall_time"), "run_dir": r.data.get("run_dir"),
+                                 "instance": r.instance, "solver": r.solver,
+                                 "solver_version": r.data.get("solver_version"),
+                                 "reused": r.reused} for k, r in by_kind.items()})
+    summary["gap"] = clean_gap(summary.get("gap"))
+    return RunSummary(network=net.name, norms=(alpha, beta), status=status, consistency=summary["consistency"],
+                      upper=summary["upper"], best_lower=summary["best_lower"], gap=summary["gap"],
+                      workdir=str(workdir), problems=by_kind, data=summary)
+
+
+def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: str = "scip",
+        opts: SolveOptions | None = None, jobs: int = 2, workdir: str | os.PathLike | None = None,
+        generate_options: dict | None = None, **solve_options: Any) -> RunSummary:
+    """The main job: generate the upper- and lower-bound problems, solve both, combine the certified bounds."""
+    opts = opts or SolveOptions()
+    check_setup(solver, opts, jobs, solve_options.get("solver_path"))  # all of it before anything is written
+    work = run_workdir(net, workdir)
+    written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
+    results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=jobs, **solve_options)
+    return summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work)
+
+
+def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
+    """(sidecar path, sidecar) for a solution file and its instance (sidecar or instance file), all checked."""
+    if solver not in SOLVERS:
+        raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+    sidecar_path = instance if instance.suffix == ".json" else sidecar_for(instance)
+    sidecar = load_sidecar(sidecar_path)
+    if not solution.is_file():
+        raise LipgenError(f"{solution}: no such solution file")
+    return sidecar_path, sidecar
+
+
+def parse(solution: Path, instance: Path, solver: str, *, log: Path | None = None,
+          gap: float | None = None) -> tuple[dict, dict]:
+    """One solution file read back into Lipschitz bounds: (sidecar, result as `parse --json` prints it).
+
+    A solution the checker refuses gives status `refused` and no bounds."""
+    sidecar_path, sidecar = solution_inputs(solution, instance, solver)
+    if log is not None and not log.is_file():
+        raise LipgenError(f"{log}: no such log file")
+    kind = sniff.solution_kind(solution)
+    if kind is not None and kind != solver:
+        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
+                          f"(use --solver {kind})")
+    if log is not None and (log_kind := sniff.log_kind(log)) not in (None, solver):
+        raise LipgenError(f"{log}: a {sniff.NAMES[log_kind]} log, not a {sniff.NAMES[solver]} one")
+    json_result = solution if solution.suffix == ".json" else None
+    record = parse_solution(solver, solution, log, result_json=json_result)
+    if record.status == rec.TRUNCATED_SOLUTION and kind is None and not sniff.is_empty(solution):
+        raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
+    network = network_of(sidecar, sidecar_path)
+    check = check_record(record, sidecar, network, solution)
+    if check is not None and not check.ok:
+        # not this instance's solution, or cut short: nothing it says can be trusted
+        return sidecar, {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver,
+                         "status": "refused", "status_text": f"refused: {check.message}", "check": check.to_dict(),
+                         "lipschitz": None}
+    if gap is None and solver == "highs" and log is not None:
+        gap = highs_log(log).gap_tolerance  # HiGHS's log says the tolerance it pruned with
+    q = lipschitz_quantities(record, sidecar, network, gap_tol=gap)
+    return sidecar, {"instance": sidecar["instance"], "bound": sidecar["bound"], "solver": solver,
+                     "status": record.status, "status_text": q["status_text"], "primal": record.primal,
+                     "dual": record.dual, "gap": record.gap, "time": record.time, "nodes": record.nodes,
+                     "lipschitz": q, "check": None if check is None else check.to_dict()}
+
+
+def check_solution(solution: Path, instance: Path, solver: str) -> tuple[dict, dict]:
+    """A solution checked against its instance, as MIPLIB's checker does: (sidecar, verdict as `check --json`)."""
+    sidecar_path, sidecar = solution_inputs(solution, instance, solver)
+    record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
+    result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
+    if result is None:
+        why = record.message or f"status {record.status}"
+        res = {"ok": False, "message": f"the file holds no solution ({why})"}
+    else:
+        res = result.to_dict()
+    res.update(instance=sidecar["instance"], solver=solver, values=len(record.values))
+    return sidecar, res
+
+
+def convert_model(model: Path, output: Path, *, layers: Sequence[str] | None = None, box: str | None = None,
+                  box_file: Path | None = None, center: Path | None = None, radius: float | None = None,
+                  clip: str | None = None) -> tuple[Network, bool]:
+    """A model converted to the native schema, its domain stored when given: (network, domain stored)."""
+    lower = upper = None
+    if any(x is not None for x in (box, box_file, center)):
+        net = load(model, layers=list(layers) if layers else None)
+        dom = resolve_domain(net, box=box, box_file=box_file, center=center, radius=radius, clip=clip)
+        lower, upper = dom.lower, dom.upper
+    net = convert(model, output, layers=list(layers) if layers else None, domain_lower=lower, domain_upper=upper)
+    return net, lower is not None
