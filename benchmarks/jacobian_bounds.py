@@ -70,7 +70,7 @@ def timed(fn, repeat: int = 3):
 
 
 def run() -> None:
-    catalog = {n["name"]: n for n in json.load(open(ROOT / "instances" / "networks" / "catalog.json"))["networks"]}
+    catalog = {n["name"]: n for n in json.loads((ROOT / "instances" / "networks" / "catalog.json").read_text())["networks"]}
     known = known_values()
     names = [n for n, e in catalog.items() if e.get("family") == "trained"]
     rows = []

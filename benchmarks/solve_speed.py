@@ -380,7 +380,7 @@ def report_encodings(rows: list[dict]) -> str:
 
 # -- solver settings --------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def scip_emphasis(which: str) -> dict:
     """The parameters one of SCIP's emphasis (or separating/heuristics meta) settings changes."""
     from pyscipopt import SCIP_PARAMEMPHASIS, SCIP_PARAMSETTING, Model

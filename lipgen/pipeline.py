@@ -56,8 +56,8 @@ def clean_gap(gap: float | None) -> float | None:
     return 0.0 if -GAP_NOISE < gap <= 0 else gap
 
 
-def load_network(weights: str | os.PathLike, *, box: str | None = None, box_file: Path | None = None,
-                 center: Path | None = None, radius: float | None = None, clip: str | None = None,
+def load_network(weights: str | os.PathLike, *, box: str | None = None, box_file: str | None = None,
+                 center: str | None = None, radius: float | None = None, clip: str | None = None,
                  layers: Sequence[str] | None = None, output_weights: Path | None = None,
                  margin: str | None = None) -> tuple[Network, Box]:
     """The network of a weights file (its output covector folded in, when given) and its input domain."""
@@ -71,7 +71,7 @@ def inspect(net: Network, box: Box, *, samples: int = 1000, seed: int = 0, metho
     return inspect_network(net, box, n_samples=samples, seed=seed, methods=methods)
 
 
-def check_generate_options(bound: str, fmt: str, output: str | os.PathLike) -> tuple[str, ...]:
+def check_generate_options(bound: str, fmt: str, output: str | Path) -> tuple[str, ...]:
     """The options `generate` checks before reading anything; the bound kinds to write."""
     kinds = BOUND_KINDS.get(bound)
     if kinds is None:
@@ -82,7 +82,7 @@ def check_generate_options(bound: str, fmt: str, output: str | os.PathLike) -> t
     return kinds
 
 
-def generate(net: Network, box: Box, output: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
+def generate(net: Network, box: Box, output: str | Path, *, alpha: str = "2", beta: str = "2",
              bound: str = "both", fmt: str = "mps", log: Callable[[str], None] | None = None,
              **options: Any) -> list[Generated]:
     """Instance files, sidecars, settings files and the manifest in `output` (options: lipgen.instance.generate's:
@@ -230,7 +230,7 @@ def check_solution(solution: Path, instance: Path, solver: str) -> tuple[dict, d
 
 
 def convert_model(model: Path, output: Path, *, layers: Sequence[str] | None = None, box: str | None = None,
-                  box_file: Path | None = None, center: Path | None = None, radius: float | None = None,
+                  box_file: str | None = None, center: str | None = None, radius: float | None = None,
                   clip: str | None = None) -> tuple[Network, bool]:
     """A model converted to the native schema, its domain stored when given: (network, domain stored)."""
     lower = upper = None

@@ -22,7 +22,7 @@ def template_dir() -> Path:
     try:
         folder = Path(str(resources.files("lipgen.templates")))
     except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[2] / "templates"  # a source tree run without installing
+        folder = Path(__file__).resolve().parents[1] / "templates"  # a source tree run without installing
     if not (folder / "jobs").is_dir():
         raise LipgenError(f"lipgen's templates are missing from {folder}: reinstall lipgen")
     return folder

@@ -6,7 +6,8 @@ from itertools import product
 
 import numpy as np
 import pytest
-from conftest import random_network
+
+from helpers.networks import random_network
 
 from lipgen.bounds import naive_upper_bound
 from lipgen.lower.sampling import (MIN_POINTS, sample_count, sample_points, sampled_lower_bound,

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from highs_samples import real_highs
+
+from helpers.highs_samples import real_highs
 
 from lipgen.errors import LipgenError
 from lipgen.solvers import SolveOptions, get_backend, log_tail, run, write_mip_start

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHAPES, oracle_value, random_network, tiny_network, unit_box
+
+from helpers.networks import SHAPES, oracle_value, random_network, tiny_network, unit_box
+from helpers.oracle import exact_lipschitz
 
 from lipgen.bounds import naive_upper_bound
 from lipgen.lower.sampling import sample_points, sampled_lower_bound
 from lipgen.bounds import hidden_stability, interval_bounds
 from lipgen.network import Network, operator_norm
-from oracle import exact_lipschitz
 
 
 @pytest.mark.parametrize("seed", range(6))

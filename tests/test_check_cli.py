@@ -6,7 +6,9 @@ import json
 import re
 
 import numpy as np
-from conftest import random_network, run_cli, tiny_network, unit_box
+
+from helpers.cli import run_cli
+from helpers.networks import random_network, tiny_network, unit_box
 
 from lipgen.domain import Box
 from lipgen.instance import generate

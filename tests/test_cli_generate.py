@@ -7,7 +7,9 @@ import json
 import h5py
 import numpy as np
 import pytest
-from conftest import run_cli, tiny_network
+
+from helpers.cli import run_cli
+from helpers.networks import tiny_network
 
 from lipgen.io import save
 

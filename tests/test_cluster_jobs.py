@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, tiny_network, unit_box
+
+from helpers.cli import run_cli
+from helpers.networks import tiny_network, unit_box
 
 from lipgen.cluster.schedulers import job_memory_mb, parse_duration, wall_formats, wall_seconds
 from lipgen.templating import template_dir

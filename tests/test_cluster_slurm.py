@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import tiny_network, unit_box
+
+from helpers.networks import tiny_network, unit_box
 
 from lipgen.domain import Box
 from lipgen.instance import generate

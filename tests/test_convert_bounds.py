@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
-from conftest import run_cli
-from test_formulation_scip import solve_bounds
-from test_importers import gemm_chain, save_onnx
+
+from helpers.cli import run_cli
+from helpers.onnx_models import gemm_chain, save_onnx
+from helpers.oracle import exact_lipschitz
+from helpers.scip import solve_bounds
 
 from lipgen.domain import Box
 from lipgen.io import load
-from oracle import exact_lipschitz
 
 
 def test_torch_convert_cli_then_bounds_match_oracle(tmp_path):

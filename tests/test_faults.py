@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import random_network, run_cli, tiny_network, unit_box
+
+from helpers.cli import run_cli
+from helpers.networks import random_network, tiny_network, unit_box
 
 from lipgen.domain import Box
 from lipgen.instance import generate
@@ -139,7 +141,8 @@ def test_sigint_and_sigterm_stop_the_solvers_and_the_runs_are_redone(slow, tmp_p
         wait_until(lambda: len(registered(tmp_path / "work" / "runs")) == 2, 30, "both runs to be registered")
         sent = time.monotonic()
         p.send_signal(sig)
-        wait_until(lambda: not any(group_alive(s) for s in solvers), STOPPED_WITHIN + 2, "the solvers to stop")
+        wait_until(lambda: not any(group_alive(s) for s in solvers), STOPPED_WITHIN + 2,  # noqa: B023 (called here)
+                   "the solvers to stop")
         assert time.monotonic() - sent < STOPPED_WITHIN
         out, err = p.communicate(timeout=30)
         assert p.returncode == code, err

@@ -6,8 +6,9 @@ from __future__ import annotations
 import cplex
 import gurobipy as gp
 import pytest
-from conftest import oracle_value, tiny_network, unit_box
-from test_formulation_scip import scip_solve
+
+from helpers.networks import oracle_value, tiny_network, unit_box
+from helpers.scip import scip_solve
 
 from lipgen.domain import Box
 from lipgen.formulation import lipschitz_from_objective

@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHAPES, oracle_value, tiny_network, unit_box
-from pyscipopt import Model as ScipModel
+
+from helpers.networks import SHAPES, oracle_value, tiny_network, unit_box
+from helpers.scip import solve_bounds
 
 from lipgen.domain import Box
-from lipgen.instance import generate
 from lipgen.network import Network
-from lipgen.parsers.record import OPTIMAL, SolveRecord
-from lipgen.results.bounds import combine, lipschitz_quantities
 
 FORMATS = [("mps", False), ("lp", False), ("mps", True), ("lp", True)]
 REL = 1e-5
-
-
-def scip_solve(path) -> SolveRecord:
-    """Read an instance file from disk with SCIP and solve it to optimality."""
-    m = ScipModel()
-    m.hideOutput()
-    m.readProblem(str(path))
-    m.setParam("limits/gap", 0.0)
-    m.optimize()
-    assert m.getStatus() == "optimal"
-    sol = m.getBestSol()
-    values = {v.name: m.getSolVal(sol, v) for v in m.getVars()}
-    return SolveRecord("scip", status=OPTIMAL, primal=m.getObjVal(), dual=m.getDualbound(), values=values,
-                       n_solutions=1)
-
-
-def solve_bounds(net: Network, box: Box, tmp_path, **kw) -> dict:
-    written = generate(net, box, tmp_path, **kw)
-    per_kind = {}
-    for g in written:
-        assert g.path.exists() and g.sidecar_path.exists()
-        per_kind[g.sidecar["bound"]] = lipschitz_quantities(scip_solve(g.path), g.sidecar, net)
-    return combine(per_kind.get("upper"), per_kind.get("lower"), written[0].sidecar["anchors"])
 
 
 def assert_sound_and_tight(res: dict, exact: float, tight: bool = True) -> None:

@@ -9,24 +9,21 @@ import hashlib
 import warnings
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 import safetensors.numpy
 import safetensors.torch
 import torch
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+
+from helpers.onnx_models import RNG, dense, gemm_chain, save_onnx
 
 from lipgen.errors import LipgenError
 from lipgen.io import convert, load_model
 from lipgen.io import load
 
-RNG = np.random.default_rng(11)
-DOUBLE = TensorProto.DOUBLE
 
 
-def dense(n_in, n_out):
-    return RNG.normal(size=(n_out, n_in)), RNG.normal(size=n_out)
 
 
 def relu(z):
@@ -35,37 +32,12 @@ def relu(z):
 
 # ----------------------------------------------------------------------------------------------- ONNX
 
-def save_onnx(path, nodes, inits, in_shape, out_shape, extra_inputs=()):
-    """Write a double-precision graph x -> y after onnx.checker accepts it."""
-    inputs = [helper.make_tensor_value_info("x", DOUBLE, in_shape)]
-    inputs += [helper.make_tensor_value_info(n, DOUBLE, s) for n, s in extra_inputs]
-    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", DOUBLE, out_shape)],
-                              initializer=[numpy_helper.from_array(np.asarray(a), name) for name, a in inits.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="lipgen-test")
-    model.ir_version = 8  # one onnxruntime reads
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
 
 
 def run_ort(path, x):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
 
 
-def gemm_chain(dims, trans_b, alpha=1.0, beta=1.0, last_relu=False):
-    """Gemm, Relu, Gemm, Relu, ..., Gemm over widths `dims`."""
-    nodes, inits, cur = [], {}, "x"
-    for k in range(len(dims) - 1):
-        w, b = dense(dims[k], dims[k + 1])
-        inits[f"W{k}"], inits[f"C{k}"] = (w if trans_b else w.T), b
-        out = "y" if k == len(dims) - 2 and not last_relu else f"h{k}"
-        nodes.append(helper.make_node("Gemm", ["x" if k == 0 else cur, f"W{k}", f"C{k}"], [out], name=f"gemm{k}",
-                                      alpha=alpha, beta=beta, transB=trans_b))
-        cur = out
-        if k < len(dims) - 2 or last_relu:
-            cur = "y" if k == len(dims) - 2 else f"r{k}"
-            nodes.append(helper.make_node("Relu", [out], [cur], name=f"relu{k}"))
-    return nodes, inits
 
 
 def assert_matches_ort(path, n_in, x_shape=None):

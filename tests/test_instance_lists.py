@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli, tiny_network, unit_box
+from helpers.cli import run_cli
+from helpers.networks import tiny_network, unit_box
 
 from lipgen.domain import Box
 from lipgen.instance import generate

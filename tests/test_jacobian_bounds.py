@@ -10,12 +10,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers.networks import SHAPES, oracle_value, random_network, tiny_network, unit_box
+from helpers.oracle import regions
 
-from conftest import SHAPES, oracle_value, random_network, tiny_network, unit_box
 from lipgen.bounds import compute_bounds, stabilities
 from lipgen.bounds.jacobian import jacobian_bounds, jacobian_upper_bound
 from lipgen.network import NORMS, Network, operator_norm, operator_norm_upper
-from oracle import regions
 
 METHODS = ("interval", "linear")
 

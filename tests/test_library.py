@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from helpers.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "instances" / "v1"

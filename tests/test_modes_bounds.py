@@ -7,11 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHAPES, oracle_value, random_network, run_cli, tiny_network, unit_box
 from hypothesis import HealthCheck, given, settings
-from oracle import exact_lipschitz
-from test_formulation_scip import scip_solve
-from test_soundness import awkward_networks
+
+from helpers.cli import run_cli
+from helpers.networks import SHAPES, awkward_networks, oracle_value, random_network, tiny_network, unit_box
+from helpers.oracle import exact_lipschitz
+from helpers.scip import scip_solve
 
 from lipgen.lower.region_walk import search_lower_bound
 from lipgen.bounds import compute_bounds, interval_bounds, stabilities

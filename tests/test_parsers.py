@@ -11,8 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import highs_samples
+from helpers import highs_samples
 import pytest
+
 
 from lipgen.errors import LipgenError
 from lipgen.parsers import PARSERS, cbc, cplex, gurobi, highs, parse, scip, sniff
@@ -239,7 +240,7 @@ def test_gurobi_json_codes(tmp_path):
                          (7, rec.INTERRUPTED), (8, rec.NODE_LIMIT), (9, rec.TIME_LIMIT), (10, rec.INTERRUPTED),
                          (11, rec.INTERRUPTED), (13, rec.UNKNOWN), (16, rec.TIME_LIMIT), (17, rec.MEMORY_LIMIT)):
         f = tmp_path / f"s{code}.json"
-        f.write_text('{"SolutionInfo": {"Status": %d, "ObjVal": 1e+100, "SolCount": 0}}' % code)
+        f.write_text(f'{{"SolutionInfo": {{"Status": {code}, "ObjVal": 1e+100, "SolCount": 0}}}}')
         s = gurobi.parse_solution(f)
         assert (s.status, s.objective, s.raw_status) == (status, None, str(code))
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tiny_network, unit_box
+
+from helpers.networks import tiny_network, unit_box
 
 from lipgen.instance.settings import write_settings_files
 from lipgen.domain import Box

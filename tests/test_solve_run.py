@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import oracle_value, random_network, run_cli, tiny_network, unit_box
+
+from helpers.cli import run_cli
+from helpers.highs_samples import real_highs
+from helpers.networks import oracle_value, random_network, tiny_network, unit_box
 
 from lipgen.domain import Box
 from lipgen.instance import generate
@@ -256,7 +259,6 @@ def test_highs_time_and_gap_limits_keep_the_bounds_valid(harder_linf, tmp_path):
 
 
 def test_highs_warm_start_real_executable_and_parse(tmp_path):
-    from highs_samples import real_highs
 
     net = tiny_network(7)
     generate(net, Box(*unit_box(net.n_inputs)), tmp_path / "inst", alpha="1", beta="1")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import oracle_value, random_network, tiny_network, unit_box
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle import exact_lipschitz
-from test_formulation_scip import scip_solve
+
+from helpers.networks import awkward_networks, oracle_value, random_network, tiny_network, unit_box
+from helpers.oracle import exact_lipschitz
+from helpers.scip import scip_solve
 
 from lipgen.domain import Box
 from lipgen.instance import generate
@@ -39,48 +40,6 @@ def assert_sound(res: dict, exact: float) -> None:
             assert res[key] <= exact * (1 + SOUND), (key, res, exact)
 
 
-@st.composite
-def awkward_networks(draw):
-    """(network, box, general_position): random shapes and scales, with degenerate neurons mixed in.
-
-    Built on the box [-1, 1]^n with unit weights, edited, then mapped to the box [c - h, c + h] and scaled
-    (W_k -> s W_k, b_k -> s^k b_k), which keeps the regions and multiplies L by s^K / h.
-    """
-    seed = draw(st.integers(0, 10_000))
-    rng = np.random.default_rng(seed)
-    n_in = draw(st.integers(1, 3))
-    hidden = draw(st.lists(st.integers(2, 5), min_size=1, max_size=2))
-    net = random_network(seed, n_in, hidden, draw(st.sampled_from([1, 1, 2])), name="awk")
-    kinds = draw(st.lists(st.sampled_from(["dead", "zero_row", "duplicate", "mirror", "bias_free", "face"]),
-                          max_size=2, unique=True))
-    w0, b0 = net.weights[0], net.biases[0]
-    for kind in kinds:
-        i, j = rng.choice(w0.shape[0], size=2, replace=False)
-        if kind == "dead":
-            b0[i] = -10 * (np.abs(w0[i]).sum() + abs(b0[i]))
-        elif kind == "zero_row":
-            w0[i] = 0.0
-            b0[i] = draw(st.sampled_from([0.0, 1e-7, -1e-7, 1.0]))
-        elif kind == "duplicate":
-            w0[i], b0[i] = w0[j] * 2.0, b0[j] * 2.0
-        elif kind == "mirror":
-            w0[i], b0[i] = -w0[j], -b0[j]
-        elif kind == "bias_free":
-            for b in net.biases:
-                b[:] = 0.0
-        elif kind == "face":
-            w0[i] = 0.0
-            w0[i, int(rng.integers(n_in))] = 1.0
-            b0[i] = 1.0  # zero on the face x = lower of the box
-    half = 10.0 ** draw(st.floats(-4, 3))
-    center = 0.0 if "bias_free" in kinds else draw(st.floats(-2, 2)) * half
-    scale = 10.0 ** draw(st.floats(-6, 4))
-    net.biases[0] = net.biases[0] - net.weights[0] @ np.full(n_in, center / half)
-    net.weights[0] = net.weights[0] / half
-    net.weights = [w * scale for w in net.weights]
-    net.biases = [b * scale ** (k + 1) for k, b in enumerate(net.biases)]
-    box = Box(np.full(n_in, center - half), np.full(n_in, center + half))
-    return net, box, not (set(kinds) & {"duplicate", "mirror", "bias_free"})
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

@@ -8,8 +8,9 @@ import zlib
 
 import numpy as np
 import pytest
-import reference_writers as ref
-from test_writers import READERS, assert_same_structure, kitchen_sink, model_ab
+from helpers import reference_writers as ref
+
+from helpers.models import READERS, assert_same_structure, kitchen_sink, model_ab
 
 from lipgen.model import BINARY, CONTINUOUS, INTEGER, SENSE_EQ, SENSE_GE, SENSE_LE, Model, ModelBuilder
 from lipgen.writers import FORMATS, file_suffix, iter_model, render_lp, render_model, render_mps, write_model

@@ -62,7 +62,7 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
     bounds = kept[shown]
     stab = stabilities(net, bounds)
     layers = []
-    for k, (w, b) in enumerate(zip(net.weights, net.biases)):
+    for k, w in enumerate(net.weights):
         hidden = k < len(net.weights) - 1
         # numbered from 1, like the variables (z1_i, s1_i, ...) and every message
         entry = {"index": k + 1, "shape": list(w.shape), "activation": "relu" if hidden else "linear",

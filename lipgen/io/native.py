@@ -61,7 +61,7 @@ def _detect(f: h5py.File, src: str) -> str:
     if not keys and not len(attrs):
         raise LipgenError(f"{src}: no layers (the HDF5 file is empty)")
     seen = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
-    numbered = isinstance(f.get("layers"), h5py.Group) and all(k.isdigit() for k in f["layers"].keys())
+    numbered = isinstance(f.get("layers"), h5py.Group) and all(k.isdigit() for k in f["layers"])
     hint = " (a /layers group without the root attribute lipgen_format='relu-mlp')" if numbered else ""
     raise LipgenError(f"{src}: unknown layout{hint}; the root holds: {seen or 'nothing'}; expected {ACCEPTED}")
 

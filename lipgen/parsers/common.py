@@ -111,7 +111,7 @@ def percent(text: str | None) -> float | None:
 def last(pattern: re.Pattern, text: str) -> re.Match | None:
     """The last match of `pattern` in `text` (logs may hold several solves: the last one counts)."""
     found = None
-    for found in pattern.finditer(text):
+    for found in pattern.finditer(text):  # noqa: B007 (the loop only runs to the last match)
         pass
     return found
 

@@ -120,9 +120,9 @@ def parse_log_text(text: str) -> LogInfo:
             info.message = CODE_NOTES[119]
         if (b := _BOUND.search(text, m.end())):
             info.dual, info.gap = number(b.group("bound")), percent(b.group("gap"))
-    elif info.time is not None and (limit := last(_TIMELIMIT, text)):
+    elif (info.time is not None and (limit := last(_TIMELIMIT, text))
+          and info.time >= number(limit.group(1)) - 0.01):
         # the library log has no status line; reaching the time limit is the one end it shows
-        if info.time >= number(limit.group(1)) - 0.01:
             info.status, info.raw_status = rec.TIME_LIMIT, "time limit reached (from the library log's times)"
     if _NOSOL.search(text) and info.status is None:
         info.has_incumbent = False

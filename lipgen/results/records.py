@@ -57,7 +57,7 @@ class Result:
     @classmethod
     def from_json(cls, data: JSON) -> Result:
         return cls(instance=data["instance"], bound=data["bound"], solver=data["solver"], status=data["status"],
-                   status_text=data.get("status_text", data["status"]), reused=bool(data.get("reused")),
+                   status_text=str(data.get("status_text", data["status"])), reused=bool(data.get("reused")),
                    lipschitz=data.get("lipschitz"), time=data.get("time"), data=data)
 
     @property

@@ -357,13 +357,19 @@ class _Batch:
         out = []
         for t in self.running:
             b = t.follower.update()
-            transform, scale = t.sidecar["objective_transform"], t.sidecar["scaling"]["objective_scale"]
-            to_l = (lambda v: None if v is None else lipschitz_from_objective(v, transform, scale))
             out.append({"instance": t.instance.name, "bound": t.sidecar["bound"], "state": "running",
-                        "elapsed": t.proc.elapsed, "incumbent": to_l(b.primal), "best_bound": to_l(b.dual),
+                        "elapsed": t.proc.elapsed, "incumbent": _lipschitz_or_none(b.primal, t.sidecar),
+                        "best_bound": _lipschitz_or_none(b.dual, t.sidecar),
                         "gap": b.relative_gap()})
         out += [{"instance": t.instance.name, "bound": t.sidecar["bound"], "state": "waiting"} for t in waiting]
         return out
+
+
+def _lipschitz_or_none(objective: float | None, sidecar: dict) -> float | None:
+    """A log's objective value as a Lipschitz value (None stays None)."""
+    if objective is None:
+        return None
+    return lipschitz_from_objective(objective, sidecar["objective_transform"], sidecar["scaling"]["objective_scale"])
 
 
 _WAIT = object()  # a run locked by another lipgen, to be tried again (--wait)

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, cache
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
@@ -96,7 +96,7 @@ def format_value(value) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _probe_version(solver: str, argv: tuple[str, ...]) -> str | None:
     args, pattern = {"scip": (["-v"], r"SCIP version (\S+)"),
                      "gurobi": (["--version"], r"version (\d+\.\d+\.\d+)"),

@@ -70,7 +70,7 @@ class Tee:
         sys.stdout.write(text)
         if self.log_name is not None:
             if self._fh is None:
-                self._fh = open(self.log_name, "a", encoding="utf-8")
+                self._fh = open(self.log_name, "a", encoding="utf-8")  # noqa: SIM115 (open for the whole run)
                 self._fh.write(f"\nLog started (V{self.version}) {datetime.datetime.now():%a %b %d %H:%M:%S %Y}\n\n")
             self._fh.write(text)
             if "\n" in text:

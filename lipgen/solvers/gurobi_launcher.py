@@ -94,7 +94,7 @@ def run(args: list[str]) -> int:
     import gurobipy as gp
 
     if model_file in ("-v", "--version"):
-        print("Gurobi Optimizer version %d.%d.%d (lipgen-gurobi-cl over gurobipy)" % gp.gurobi.version())
+        print("Gurobi Optimizer version {}.{}.{} (lipgen-gurobi-cl over gurobipy)".format(*gp.gurobi.version()))
         return 0
     # Logging parameters must be set before the environment starts to catch the banner.
     lower = {k.lower(): k for k in params}

@@ -81,7 +81,7 @@ def _die_with_parent_hook():
 
 # -- the registry of live solver process groups ----------------------------------------------------------
 
-_live: dict[int, "SolverProcess"] = {}
+_live: dict[int, SolverProcess] = {}
 _live_lock = threading.Lock()
 
 

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from lipgen.solvers import SolveOptions, get_backend, run
-from lipgen.solvers.backends import Executable
 
 SAMPLES = Path(__file__).parent / "data" / "solver-samples" / "highs"
 
