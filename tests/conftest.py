@@ -9,9 +9,11 @@ import pytest
 from lipgen.io import save
 from lipgen.network import Network
 
+
 @pytest.fixture
 def net_file(tmp_path):
     """Factory: save a network in the native schema and return its path."""
+
     def make(net: Network, name: str | None = None, **kw) -> Path:
         path = tmp_path / f"{name or net.name}.h5"
         save(path, net, **kw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -20,10 +21,18 @@ def test_editable_install_uses_the_checkout_templates():
             "settings/cplex.cmd.j2"} <= set(SHIPPED)
 
 
+def test_pyproject_lists_every_package():
+    """pyproject.toml names the packages one by one (find cannot add lipgen.templates): none may be missing."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lipgen").rglob("__init__.py")}
+    assert listed == found | {"lipgen.templates"}
+    assert not (ROOT / "setup.py").exists()
+
+
 def test_wheel_ships_the_templates(tmp_path):
     src = tmp_path / "src"  # a copy: building writes build/ and *.egg-info next to the sources
     src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md"):
+    for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     for folder in ("lipgen", "templates"):
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
