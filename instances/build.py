@@ -23,102 +23,22 @@ if __name__ == "__main__":  # the bounds' matrix products single-threaded, as wh
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import networks as nets  # noqa: E402
+from layout import (INSTANCE_SUFFIX, LARGE, LIB, Item, domains, load_network, manifest_entries,  # noqa: E402
+                    plan)
+from values import write_values  # noqa: E402
 
 from lipgen import atomic  # noqa: E402
 from lipgen.instance.settings import SUFFIX as SETTINGS_SUFFIX  # noqa: E402
-from lipgen.domain import Box  # noqa: E402
-from lipgen.instance import MANIFEST, NETWORK_DIR, generate, norm_tag  # noqa: E402
-from lipgen.network import Network  # noqa: E402
-from lipgen.io import load  # noqa: E402
-
-VERSION = "v1"
-LIBRARY = f"lipgen-{VERSION}"
-LIB = HERE / VERSION
-COMMITTED = "instances"  # folders under LIB
-LARGE = "large"
-NORMS = (("1", "1"), ("2", "2"), ("inf", "inf"), ("1", "inf"), ("inf", "2"))
-QUADRATIC_NORMS = (("1", "1"), ("2", "2"), ("inf", "inf"))
-# the bilinear encoding (the paper's original form, nonconvex MIQCQP) only for the smallest networks on their main
-# domain: it exists to compare encodings, and beyond a few dozen neurons no solver gets far with it
-QUADRATIC_NETWORKS = ("iris-4-8-3", "lipbab-4-5-5-3", "lipmip-depth1", "lipmip-width10", "wine-13-16-3")
-# instances of these networks compress to over 400 kB each: built on demand (v1/large/), not committed
-LARGE_NETWORKS = ("lipmip-width80", "lipmip-width160")
-INSTANCE_SUFFIX = ".mps.gz"
-
-
-@dataclass(frozen=True)
-class Item:
-    """One call of generate: both bound kinds of network x domain x norms x encoding."""
-
-    network: str
-    domain: str  # label: data | box | ball | test<i>-r<radius>
-    alpha: str
-    beta: str
-    encoding: str
-    folder: str  # COMMITTED or LARGE
-
-    @property
-    def key(self) -> str:
-        return f"{self.network}/{self.domain}/{norm_tag(self.alpha, self.beta)}/{self.encoding}"
-
-
-def network_path(name: str) -> Path:
-    return nets.NETWORK_DIR / f"{name}.h5"
-
-
-def load_network(name: str) -> Network:
-    """The network with a path-independent source (the sidecars must not depend on where the repository lies)."""
-    net = load(network_path(name))
-    net.meta["source"] = f"instances/networks/{name}.h5"
-    return net
-
-
-def domains(spec: nets.NetSpec, catalog: dict) -> dict[str, Box]:
-    """label -> Box: the domain stored in the file, then the catalog's balls around test points."""
-    net = load_network(spec.name)
-    main = {"trained": "data", "wide": "ball"}.get(spec.family, "box")
-    out = {main: Box(net.domain_lower, net.domain_upper, "network", {"source": net.meta["source"]})}
-    for b in catalog[spec.name].get("balls", []):
-        meta = {"center": f"instances/networks/catalog.json: {spec.name}, test point {b['test_index']}",
-                "radius": b["radius"]}
-        if b.get("clip"):
-            meta["clip"] = f"{b['clip'][0]!r},{b['clip'][1]!r}"
-        out[b["label"]] = Box(np.array(b["lower"]), np.array(b["upper"]), "ball", meta)
-    return out
-
-
-def plan(catalog: dict | None = None) -> list[Item]:
-    """Every generate call of the library, in a fixed order."""
-    catalog = catalog if catalog is not None else nets.load_catalog()
-    items = []
-    for spec in nets.SPECS:
-        folder = COMMITTED if spec.committed and spec.name not in LARGE_NETWORKS else LARGE
-        labels = list(domains_labels(spec, catalog))
-        for label in labels:
-            for a, b in NORMS:
-                items.append(Item(spec.name, label, a, b, "bigm", folder))
-        if spec.name in QUADRATIC_NETWORKS:
-            for a, b in QUADRATIC_NORMS:
-                items.append(Item(spec.name, labels[0], a, b, "quadratic", folder))
-    return items
-
-
-def domains_labels(spec: nets.NetSpec, catalog: dict) -> list[str]:
-    main = {"trained": "data", "wide": "ball"}.get(spec.family, "box")
-    return [main] + [b["label"] for b in catalog.get(spec.name, {}).get("balls", [])]
-
+from lipgen.instance import MANIFEST, NETWORK_DIR, generate  # noqa: E402
 
 def build_item(item: Item, outdir: Path, cache: dict | None = None) -> list[Path]:
     """Generate both bound kinds of one item into `outdir`; the instance files written (settings files removed)."""
@@ -178,17 +98,6 @@ def build(items: list[Item], clean: bool = True, log=print) -> dict[str, list[Pa
     return made
 
 
-def manifest_entries() -> list[tuple[str, dict]]:
-    """(folder, manifest entry) of every instance of the collection, from the folders' manifest.json files (the
-    large folder keeps only its manifest in the repository)."""
-    out = []
-    for folder in (COMMITTED, LARGE):
-        path = LIB / folder / MANIFEST
-        if path.is_file():
-            out += [(folder, e) for e in json.loads(path.read_text())["instances"]]
-    return out
-
-
 def write_lists_and_sums() -> None:
     """all.test (every instance of the collection) and SHA256SUMS (the instance files), from the manifests."""
     entries = manifest_entries()
@@ -225,8 +134,6 @@ def main(argv: list[str] | None = None) -> int:
                  and not (args.no_large and it.folder == LARGE)]
         build(items, clean=not args.only)
         write_lists_and_sums()
-    from values import write_values
-
     write_values()
     return 0
 

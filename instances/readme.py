@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-import build as lib
+import layout as lib
 import networks as nets
 
 from lipgen import atomic

@@ -17,8 +17,9 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
-import build as lib
+import layout as lib
 import networks as nets
+from readme import write_readme
 
 from lipgen import atomic
 from lipgen.domain import Box
@@ -46,11 +47,6 @@ QUICK_SECONDS = 10.0  # each quick instance must be solved by SCIP within this
 BENCHMARK_MIN_SECONDS = 1.0  # solved faster than this by SCIP: too easy to measure anything, left out
 EXTRA_COLUMNS = ("family", "dataset", "domain_label", "folder", "sets")
 METADATA_COLUMNS = COLUMNS[:-1] + EXTRA_COLUMNS + ("tags",)
-
-
-def _norm_tag(norms: dict) -> str:
-    a, b = norms["input"], norms["output"]
-    return f"L{a}" if a == b else f"L{a}to{b}"
 
 
 def domain_labels() -> dict[tuple[str, str], str]:
@@ -88,7 +84,7 @@ def instances() -> list[dict]:
         if label is None:  # the main domain of a network whose file is absent (stored in the file)
             label = {"trained": "data", "wide": "ball"}.get(spec.family, "box")
         out.append(dict(e, folder=folder, name=instance_stem_of(e["instance"]), family=spec.family,
-                        dataset=spec.dataset, domain_label=label, norm=_norm_tag(e["norms"])))
+                        dataset=spec.dataset, domain_label=label, norm=norm_tag(e["norms"]["input"], e["norms"]["output"])))
     return sorted(out, key=_plan_order)
 
 
@@ -170,8 +166,6 @@ def write_values() -> None:
                                                          for n in names))
     ordered = [rows[i["name"]] for i in insts]
     atomic.write_text(lib.LIB / "metadata.csv", render_rows_csv(ordered, METADATA_COLUMNS))
-    from readme import write_readme
-
     write_readme(insts, rows, sets, report)
     counts = defaultdict(int)
     for r in rows.values():

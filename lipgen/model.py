@@ -16,7 +16,6 @@ import scipy.sparse as sp
 CONTINUOUS, BINARY, INTEGER = 0, 1, 2
 SENSE_LE, SENSE_GE, SENSE_EQ = 0, 1, 2
 SENSE_CHARS = np.array(["L", "G", "E"])
-VTYPE_CHARS = np.array(["C", "B", "I"])
 
 
 @dataclass

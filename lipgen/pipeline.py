@@ -32,6 +32,7 @@ from .report import collect
 from .results.bounds import combine, lipschitz_quantities
 from .results.check import check_record
 from .results.records import Result, RunSummary, Sidecar
+from .rounding import format_number
 from .run.batch import check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .solvers import SolveOptions
@@ -39,7 +40,7 @@ from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
 
 __all__ = ["BOUND_KINDS", "GAP_NOISE", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
-           "check_solution", "clean_gap", "convert_model", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
+           "check_solution", "clean_gap", "convert_model", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "solution_inputs", "stop_all",
            "submit_job", "summarize"]

@@ -1,4 +1,5 @@
-"""Floating-point rounding: the unit roundoff, error bounds of float sums, directed rounding, powers of two.
+"""Floating-point rounding: the unit roundoff, error bounds of float sums, directed rounding, powers of two,
+and numbers rounded for people.
 
 Every rigorous bound in lipgen (interval bounds, operator norms, the certificate, the scaling) rounds through
 these helpers, so there is one place that says how.
@@ -44,3 +45,8 @@ def power_of_two(x, up: bool = False) -> np.ndarray:
         e = np.where(mant >= np.sqrt(0.5), expo, expo - 1)
     out[ok] = np.ldexp(1.0, e)
     return out
+
+
+def format_number(x, digits: int = 6) -> str:
+    """A number for a table or a progress line: `digits` significant digits, `-` for none, never `-0`."""
+    return "-" if x is None else f"{x + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0

@@ -14,7 +14,7 @@ from helpers.networks import SHAPES, awkward_networks, oracle_value, random_netw
 from helpers.oracle import exact_lipschitz
 from helpers.scip import scip_solve
 
-from lipgen.lower.region_walk import search_lower_bound
+from lipgen.lower.region_walk import region_walk
 from lipgen.bounds import compute_bounds, interval_bounds, stabilities
 from lipgen.domain import Box
 from lipgen.formulation import Spec, resolve_mode
@@ -151,7 +151,7 @@ def test_region_walk_is_certified_and_climbs(case):
     box = Box(*unit_box(net.n_inputs))
     stab = stabilities(net, interval_bounds(net, box.lower, box.upper))
     exact = oracle_value(case, "inf", "inf")
-    found = search_lower_bound(net, box, "inf", "inf", stab)
+    found = region_walk(net, box, "inf", "inf", stab)
     from lipgen.lower.sampling import sampled_lower_bound
 
     sampled = sampled_lower_bound(net, box.lower, box.upper, "inf", "inf", n=256).value

@@ -132,6 +132,24 @@ def test_scip_log_restarts_and_gap(tmp_path):
     assert info.gap == pytest.approx(0.0046, **APPROX)
 
 
+def test_scip_gap_limit_is_not_optimal(tmp_path):
+    """A run SCIP stopped at its gap limit is `gap_limit`, in the log, in the solution file and read together:
+    read as optimal, its incumbent would pass for L."""
+    sample = (SAMPLES / "scip" / "A.log").read_text()
+    log = tmp_path / "gap.log"
+    log.write_text(sample.replace("SCIP Status        : problem is solved [optimal solution found]",
+                                  "SCIP Status        : solving was interrupted [gap limit reached]")
+                   .replace("Dual Bound         : +6.13650403572621e+00", "Dual Bound         : +6.13000000000000e+00")
+                   .replace("Gap                : 0.00 %", "Gap                : 0.11 %"))
+    sol = tmp_path / "gap.sol"
+    sol.write_text((SAMPLES / "scip" / "A.sol").read_text().replace("solution status: optimal solution found",
+                                                                    "solution status: gap limit reached"))
+    assert scip.parse_log(log).status == rec.GAP_LIMIT
+    assert scip.parse_solution(sol).status == rec.GAP_LIMIT
+    r = scip.read_result(sol, log)
+    assert (r.status, r.primal, r.dual) == (rec.GAP_LIMIT, 6.13650403572621, 6.13)
+
+
 @pytest.fixture(scope="module")
 def scip_runs(tmp_path_factory):
     """pyscipopt (no `solution status:` line in its file) and the real SCIP shell (with it)."""

@@ -330,3 +330,25 @@ def test_shifted_geometric_mean():
     assert shifted_geometric_mean([0, 0], 100.0) == pytest.approx(0.0)
     assert shifted_geometric_mean([], 1.0) is None
     assert shifted_geometric_mean([10.0, math.inf, None], 1.0) == pytest.approx(10.0)
+
+
+@pytest.mark.fast
+def test_solu_entries_take_the_best_of_each_side():
+    """Each .solu value is the best over every run of the instance, whatever order the runs come in: the least
+    incumbent and the greatest proven dual bound (the runs here differ clearly, unlike two solvers' optima)."""
+    from lipgen.report.gather import Run
+    from lipgen.report.solu import solu_entries
+
+    def run(name, solver, status, primal, dual, gap=0.0):
+        return Run({"instance": f"{name}.mps", "solver": solver, "status": status, "primal": primal, "dual": dual,
+                    "options": {"gap": gap}}, Path(f"{name}__{solver}/result.json"))
+
+    runs = [run("a", "scip", "time_limit", -1.9, -2.5), run("a", "gurobi", "time_limit", -2.0, -2.2),
+            run("b", "scip", "optimal", -3.0, -3.0), run("b", "gurobi", "time_limit", -2.5, -3.4),
+            run("c", "scip", "infeasible", None, None), run("d", "scip", "killed", -1.0, -1.0)]
+    for order in (runs, runs[::-1]):
+        entries, messages = solu_entries(order)
+        got = {e.name: (e.kind, e.primal, e.dual) for e in entries}
+        assert got == {"a": ("best", -2.0, -2.2), "b": ("opt", -3.0, -3.0), "c": ("inf", None, None),
+                       "d": ("unkn", None, None)}
+        assert messages == []

@@ -23,8 +23,8 @@ def jobs(
     time_limit: Optional[float] = TimeOpt,
     threads: int = typer.Option(1, "--threads", help="Threads per solver run (the CPUs each task asks for)."),
     gap: float = GapOpt,
-    mem: Optional[float] = typer.Option(None, "--mem", help="Memory limit per solver run, MB (the job asks for it "
-                                                            "plus a margin)."),
+    mem_limit: Optional[float] = typer.Option(None, "--mem-limit", "--mem", help="Memory limit per solver run, MB, "
+                                              "as `lipgen solve --mem-limit` (the job asks for it plus a margin)."),
     seed: Optional[int] = SeedOpt,
     warm_start: bool = WarmOpt,
     solver_defaults: bool = SolverDefaultsOpt,
@@ -50,7 +50,7 @@ def jobs(
     only unfinished runs. Collect the results with `lipgen collect`.
     """
     req = pipeline.JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
-                              time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem, seed=seed,
+                              time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem_limit, seed=seed,
                               warm_start=warm_start, solver_defaults=solver_defaults, solver_path=solver_path,
                               partition=partition, account=account, max_parallel=max_parallel, chunk=array_chunk,
                               wall_time=pipeline.parse_duration(wall_time) if wall_time else None,

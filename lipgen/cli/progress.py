@@ -12,11 +12,13 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
+from .render import fmt_num
+
 SHOW_AFTER = 1.0  # seconds: shorter work gets no progress line
 
 
 def _num(x) -> str:
-    return "-" if x is None else f"{x + 0.0:.6g}"
+    return fmt_num(None if x is None else float(x))
 
 
 def describe(state: dict) -> str:

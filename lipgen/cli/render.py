@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from ..pipeline import format_number
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 if not out.is_terminal:
@@ -51,10 +53,8 @@ def _json_default(o):
 
 def fmt_num(x, digits: int = 6) -> str:
     """A number in a table cell: `digits` significant digits, `-` for none, never `-0`."""
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x + 0.0:.{digits}g}"  # + 0.0: never "-0"
+    if x is None or isinstance(x, float):
+        return format_number(x, digits)
     return str(x)
 
 

@@ -20,23 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipgen import __version__, atomic, shell
-from lipgen.cluster.schedulers import (
-    get_scheduler,
-    job_memory_mb,
-    wall_formats,
-    wall_seconds,
-)
+from lipgen.cluster.schedulers import get_scheduler, job_memory_mb, wall_formats, wall_seconds
 from lipgen.cluster.tasks import TASK_LIST, n_tasks, task_lines
 from lipgen.errors import LipgenError
 from lipgen.instance import find_instances, load_sidecar, sidecar_for
 from lipgen.instance.settings import SETTINGS_SOLVERS, write_settings_files
-from lipgen.run.batch import (
-    RESULT,
-    effective_options,
-    reusable,
-    run_dir,
-    settings_record,
-)
+from lipgen.run.batch import RESULT, effective_options, reusable, run_dir, settings_record
 from lipgen.solvers import Executable, SolveOptions
 from lipgen.solvers.backends import SOLVERS
 from lipgen.templating import render

@@ -28,6 +28,3 @@ def n_tasks(n_instances: int, chunk: int) -> int:
     return math.ceil(n_instances / chunk)
 
 
-def chunk_of(lines: list[str], task: int, chunk: int) -> list[str]:
-    """The lines task `task` (from 1) runs, as the job script selects them."""
-    return lines[(task - 1) * chunk: task * chunk]

@@ -21,17 +21,11 @@ from ..domain import Box
 from ..errors import LipgenError
 from ..formulation import Formulation, Spec, build, resolve_mode
 from ..io import save
-from ..lower.region_walk import search_lower_bound
+from ..lower.region_walk import region_walk
 from ..lower.sampling import sampled_lower_bound
 from ..network import Network
 from ..writers import file_suffix, write_model
-from .naming import (
-    MANIFEST,
-    NETWORK_DIR,
-    instance_stem,
-    instance_stem_of,
-    network_copy_name,
-)
+from .naming import MANIFEST, NETWORK_DIR, instance_stem, instance_stem_of, network_copy_name
 from .settings import write_settings_files
 from .sidecar import SIDECAR_VERSION
 
@@ -149,7 +143,7 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
         "sampled_v": sampled.v.tolist(),
     }
     # the region walk from the best sampled points: a certified point for the MIP start and the summary
-    found = search_lower_bound(network, box, alpha, beta, stability, given=[sampled.x])
+    found = region_walk(network, box, alpha, beta, stability, given=[sampled.x])
     if found is not None and found.value > 0:
         out.update(search_lower=found.value, search_x=found.x.tolist(), search_v=found.v.tolist(),
                    search_moves=found.steps)

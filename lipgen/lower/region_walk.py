@@ -6,7 +6,7 @@ unstable neuron's pre-activation is affine there, z_i(x) = g_i . x + c_i; steppi
 of one of the nearest neurons lands in a neighbouring region, whose Jacobian is evaluated at the real point.
 The walk moves to the best neighbour while that improves the norm, from several starting points (the best
 sampled ones), with a work budget counted in steps, not seconds, so the result depends on the inputs alone.
-Every value is a real Jacobian at a real point; the best one is certified at the end (lipgen/certificate.py).
+Every value is a real Jacobian at a real point; the best one is certified at the end (lipgen/lower/certificate.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ OVERSHOOT = 1e-3  # how far past a hyperplane to step, relative to the distance 
 
 
 @dataclass
-class Ascent:
+class RegionWalk:
     value: float  # certified lower bound of L (0 when nothing could be certified)
     x: np.ndarray
     v: np.ndarray  # a unit direction attaining it at x (forward mode's MIP start)
@@ -83,8 +83,8 @@ def start_points(network: Network, box: Box, alpha: str, beta: str, given=(), n:
     return np.vstack([given, xs[order]])
 
 
-def search_lower_bound(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], given=(),
-                       work_budget: float = WORK_BUDGET) -> Ascent | None:
+def region_walk(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], given=(),
+                       work_budget: float = WORK_BUDGET) -> RegionWalk | None:
     """The region walk within a work budget (None when not even one start fits)."""
     cost = step_cost(network)
     moves = int(work_budget // cost)
@@ -93,11 +93,11 @@ def search_lower_bound(network: Network, box: Box, alpha: str, beta: str, stabil
     n_starts = min(STARTS, max(1, moves // STEPS))
     steps = min(STEPS, moves // n_starts)
     starts = start_points(network, box, alpha, beta, given)
-    return ascend(network, box, alpha, beta, stability, starts, n_starts=n_starts, steps=steps)
+    return walk(network, box, alpha, beta, stability, starts, n_starts=n_starts, steps=steps)
 
 
-def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], starts: np.ndarray,
-           n_starts: int = STARTS, steps: int = STEPS, neighbours: int = NEIGHBOURS) -> Ascent:
+def walk(network: Network, box: Box, alpha: str, beta: str, stability: list[Stability], starts: np.ndarray,
+           n_starts: int = STARTS, steps: int = STEPS, neighbours: int = NEIGHBOURS) -> RegionWalk:
     """Climb ||J|| over neighbouring regions from the given start points (sorted best first)."""
     lower, upper = box.lower, box.upper
     width = upper - lower
@@ -133,4 +133,4 @@ def ascend(network: Network, box: Box, alpha: str, beta: str, stability: list[St
         best_x = np.clip(np.asarray(starts[0], dtype=np.float64), lower, upper)
         best_v = np.zeros(network.n_inputs)
     cert = certify_point(network, box, alpha, beta, best_x, best_v, stability)
-    return Ascent(cert.value or 0.0, best_x, best_v, cert, moves)
+    return RegionWalk(cert.value or 0.0, best_x, best_v, cert, moves)

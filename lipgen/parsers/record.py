@@ -7,6 +7,7 @@ Status is kept apart from the numbers: a number is only meaningful with its stat
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 # Statuses every parser maps to.
@@ -26,8 +27,12 @@ MISSING_SOLUTION = "missing_solution"  # run finished but the solution file is a
 TRUNCATED_SOLUTION = "truncated_solution"  # solution file cut short / unparsable
 UNKNOWN = "unknown"
 
-STATUSES = (OPTIMAL, TIME_LIMIT, GAP_LIMIT, NODE_LIMIT, MEMORY_LIMIT, INTERRUPTED, INFEASIBLE, UNBOUNDED,
-            LICENSE_LIMIT, NOT_INSTALLED, KILLED, CRASHED, MISSING_SOLUTION, TRUNCATED_SOLUTION, UNKNOWN)
+INFINITE = 1e19  # solvers write +-1e20 (SCIP) or 1e100 (Gurobi) for "no value"
+
+
+def finite(x) -> bool:
+    """A solver's number that is a value: a finite int or float below the solvers' infinity."""
+    return isinstance(x, (int, float)) and math.isfinite(x) and abs(x) < INFINITE
 
 # Statuses after which the solver's numbers (primal/dual) may be trusted as bounds.
 NORMAL_END = (OPTIMAL, TIME_LIMIT, GAP_LIMIT, NODE_LIMIT, MEMORY_LIMIT, INTERRUPTED, INFEASIBLE)

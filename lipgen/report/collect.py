@@ -24,17 +24,7 @@ from lipgen.errors import LipgenError
 from lipgen.report.gather import Run, gather
 from lipgen.report.metadata import metadata_rows, render_rows_csv
 from lipgen.report.plots import require_matplotlib, write_plots
-from lipgen.report.rows import (
-    FAIL,
-    LIMIT,
-    SOLVED,
-    Row,
-    best_solvers,
-    group_key,
-    make_rows,
-    outcome,
-    solver_summary,
-)
+from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary
 from lipgen.report.solu import FAIL as SOLU_FAIL
 from lipgen.report.solu import SoluEntry, compare, read_solu, render_solu, solu_entries
 from lipgen.report.tables import render_csv, render_markdown, render_text

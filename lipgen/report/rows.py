@@ -13,14 +13,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from lipgen.instance import norm_tag
+from lipgen.parsers import record as rec
 from lipgen.report.gather import Run
 from lipgen.results.bounds import combine
 
 SOLVED, LIMIT, FAIL = "solved", "limit", "fail"
-SOLVED_STATUSES = ("optimal", "gap_limit", "infeasible")
-LIMIT_STATUSES = ("time_limit", "node_limit", "memory_limit", "interrupted")
+SOLVED_STATUSES = (rec.OPTIMAL, rec.GAP_LIMIT, rec.INFEASIBLE)
+LIMIT_STATUSES = (rec.TIME_LIMIT, rec.NODE_LIMIT, rec.MEMORY_LIMIT, rec.INTERRUPTED)
 BEST_REL_TOL = 1e-9  # solvers whose bounds are this close to the best one share the "best" mark
-INFINITE = 1e19
 
 
 def outcome(run: Run) -> str:
@@ -29,7 +30,7 @@ def outcome(run: Run) -> str:
     if run.check_failed:
         return FAIL
     if status in SOLVED_STATUSES:
-        if status == "infeasible":
+        if status == rec.INFEASIBLE:
             return SOLVED
         q = r.get("lipschitz") or {}
         wanted = q.get("upper") if r.get("bound") == "upper" else q.get("lower")
@@ -48,14 +49,10 @@ def group_key(run: Run) -> str:
     return "__".join(parts)
 
 
-def norm_tag(norms: dict | None) -> str:
+def norms_tag(norms: dict | None) -> str:
+    """The instance name's norm tag (L2, L1toinf) of a result's norms; `?` for a missing one."""
     norms = norms or {}
-    a, b = norms.get("input", "?"), norms.get("output", "?")
-    return f"L{a}" if a == b else f"L{a}to{b}"
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x) and abs(x) < INFINITE
+    return norm_tag(norms.get("input", "?"), norms.get("output", "?"))
 
 
 def _quantities(run: Run | None) -> dict | None:
@@ -67,7 +64,7 @@ def _quantities(run: Run | None) -> dict | None:
 
 
 def _sum(values) -> float | None:
-    vals = [v for v in values if _finite(v)]
+    vals = [v for v in values if rec.finite(v)]
     return sum(vals) if vals else None
 
 
@@ -129,11 +126,11 @@ def make_rows(pairs: dict[tuple[str, str], dict[str, Run]]) -> list[Row]:
         consistency = summary.get("consistency", "ok")
         status = FAIL if FAIL in outcomes or consistency != "ok" else \
             SOLVED if all(o == SOLVED for o in outcomes) else LIMIT
-        times = [r.result.get("time") if _finite(r.result.get("time")) else r.result.get("wall_time") for r in runs]
+        times = [r.result.get("time") if rec.finite(r.result.get("time")) else r.result.get("wall_time") for r in runs]
         nodes = _sum(r.result.get("nodes") for r in runs)
         rows.append(Row(
             group=group, network=str(first.result.get("network") or group.split("__")[0]),
-            norms=norm_tag(first.result.get("norms")), domain=str(first.result.get("domain") or "?"),
+            norms=norms_tag(first.result.get("norms")), domain=str(first.result.get("domain") or "?"),
             encoding=str(first.result.get("encoding") or "?"),
             problem_class=str((by_kind.get("upper") or first).result.get("problem_class") or "?"),
             solver=solver, solver_version=next((r.result.get("solver_version") for r in runs
@@ -179,7 +176,7 @@ def best_solvers(rows: list[Row]) -> list[dict]:
 
 def shifted_geometric_mean(values: list[float], shift: float) -> float | None:
     """(prod (v_i + shift))^(1/n) - shift, the mean SCIP's check scripts report (robust to tiny values)."""
-    vals = [max(float(v), 0.0) for v in values if _finite(v)]
+    vals = [max(float(v), 0.0) for v in values if rec.finite(v)]
     if not vals:
         return None
     return math.exp(sum(math.log(v + shift) for v in vals) / len(vals)) - shift

@@ -18,7 +18,6 @@ contribute.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from lipgen.results.bounds import DEFAULT_GAP_TOL
 
 OPT_REL_TOL = 1e-6
 SLACK = 1e-12  # floating-point noise when a solver stops exactly at a gap of OPT_REL_TOL
-INFINITE = 1e19
 
 
 @dataclass
@@ -62,10 +60,6 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x) and abs(x) < INFINITE
-
-
 def _normal(run: Run) -> bool:
     return run.result.get("status") in rec.NORMAL_END and not run.check_failed
 
@@ -73,9 +67,9 @@ def _normal(run: Run) -> bool:
 def proven_dual(run: Run) -> float | None:
     """The dual bound a run proves (min sense), as the solver states it."""
     res = run.result
-    dual = res.get("dual") if _finite(res.get("dual")) else None
+    dual = res.get("dual") if rec.finite(res.get("dual")) else None
     primal = res.get("primal")
-    if res.get("status") in (rec.OPTIMAL, rec.GAP_LIMIT) and _finite(primal):
+    if res.get("status") in (rec.OPTIMAL, rec.GAP_LIMIT) and rec.finite(primal):
         gap = (res.get("options") or {}).get("gap")
         proven = primal - (DEFAULT_GAP_TOL if gap is None else gap) * abs(primal)
         dual = proven if dual is None else max(dual, proven)
@@ -92,7 +86,7 @@ def solu_entries(runs: list[Run]) -> tuple[list[SoluEntry], list[str]]:
         normal = [r for r in group if _normal(r)]
         infeasible = any(r.result.get("status") == rec.INFEASIBLE for r in normal)
         feasible = [r for r in normal if r.result.get("status") != rec.INFEASIBLE]
-        primals = [r.result["primal"] for r in feasible if _finite(r.result.get("primal"))]
+        primals = [r.result["primal"] for r in feasible if rec.finite(r.result.get("primal"))]
         duals = [d for d in map(proven_dual, feasible) if d is not None]
         primal = min(primals) if primals else None
         dual = max(duals) if duals else None

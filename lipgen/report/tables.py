@@ -7,6 +7,7 @@ import csv
 import io
 
 from lipgen.report.rows import NODE_SHIFT, TIME_SHIFT, Row
+from lipgen.rounding import format_number
 
 CSV_COLUMNS = ("network", "norms", "domain", "encoding", "problem_class", "solver", "solver_version",
                "certified_lower", "upper", "gap", "upper_mip", "upper_source", "best_lower", "lower_source", "lower",
@@ -38,7 +39,7 @@ def render_csv(rows: list[Row]) -> str:
 
 
 def num(x, digits: int = 8) -> str:
-    return "-" if x is None else f"{x + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
+    return format_number(x, digits)
 
 
 def pct(gap) -> str:

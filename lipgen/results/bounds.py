@@ -20,7 +20,6 @@ from ..formulation import lipschitz_from_objective
 from ..network import Network, dual_norm, vector_norm
 from ..parsers import record as rec
 
-INFINITE = 1e19  # solvers write +-1e20 (SCIP) or 1e100 (Gurobi) for "no value"
 # Widening of a dual bound of the scaled problem (objective of order 1): the solvers' absolute tolerances
 # (CPLEX's absolute MIP gap 1e-6, feasibility tolerances 1e-6) plus a relative part for large objectives.
 DUAL_ABS_TOL = 1e-6
@@ -52,9 +51,6 @@ STATUS_TEXT = {
 def _vector(values: dict, names: list[str]) -> np.ndarray:
     return np.array([float(values.get(n, 0.0)) for n in names])
 
-
-def _finite(x: float | None) -> bool:
-    return x is not None and np.isfinite(x) and abs(x) < INFINITE
 
 
 def sidecar_stability(sidecar: dict) -> list[Stability]:
@@ -136,8 +132,8 @@ def dual_bound(record: rec.SolveRecord, gap_tol: float | None) -> float | None:
     An optimal run also proves primal - gap_tol |primal|, which is tighter than the stale node-table bound some
     logs end with (CPLEX prints no final bound when optimal; CBC none at all).
     """
-    dual = record.dual if _finite(record.dual) else None
-    if record.status in (rec.OPTIMAL, rec.GAP_LIMIT) and _finite(record.primal):
+    dual = record.dual if rec.finite(record.dual) else None
+    if record.status in (rec.OPTIMAL, rec.GAP_LIMIT) and rec.finite(record.primal):
         tol = DEFAULT_GAP_TOL if gap_tol is None else gap_tol
         proven = record.primal - tol * abs(record.primal)
         dual = proven if dual is None else max(dual, proven)
@@ -157,7 +153,7 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
     out = {"bound": sidecar["bound"], "status": record.status, "status_text": explain(record, sidecar),
            "upper": None, "lower": None, "lower_solver": None, "lower_reason": None, "incumbent_value": None,
            "certified_lower": None, "certificate": None}
-    if normal and _finite(record.primal):
+    if normal and rec.finite(record.primal):
         out["incumbent_value"] = lipschitz_from_objective(record.primal, transform, scale)
     dual = dual_bound(record, gap_tol)
     if sidecar["bound"] == "upper" and normal and dual is not None:

@@ -407,9 +407,3 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
     return batch.run()
 
 
-def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, *, solver_path: str | None = None,
-                   warm_start: bool = False, force: bool = False, wait: bool = False,
-                   kill_grace: float | None = None) -> dict:
-    """Solve one instance (or reuse its finished run) and return its result record."""
-    return solve_all([instance], solver, runs, opts, solver_path=solver_path, warm_start=warm_start, force=force,
-                     wait=wait, kill_grace=kill_grace)[0]
