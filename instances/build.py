@@ -95,7 +95,19 @@ def build(items: list[Item], clean: bool = True, log=print) -> dict[str, list[Pa
         for f in (outdir / NETWORK_DIR).iterdir():
             if f.name not in copies:
                 f.unlink()
+        link_network_copies(outdir / NETWORK_DIR)
     return made
+
+
+def link_network_copies(folder: Path) -> None:
+    """Each network once in the repository: a copy `NAME-<digest>.h5` that generate wrote, byte-identical to
+    instances/networks/NAME.h5, becomes a relative symbolic link to it (the sidecars keep their paths)."""
+    for f in sorted(folder.glob("*.h5")):
+        source = nets.NETWORK_DIR / f"{f.stem.rsplit('-', 1)[0]}.h5"
+        if f.is_symlink() or not source.is_file() or f.read_bytes() != source.read_bytes():
+            continue
+        f.unlink()
+        f.symlink_to(os.path.relpath(source, folder))
 
 
 def write_lists_and_sums() -> None:
