@@ -1,5 +1,5 @@
-"""Reading networks: the native HDF5 schema (native.py) and one reader per foreign format (Keras HDF5 in
-native.py; onnx.py, torch.py, safetensors.py), shared helpers in common.py.
+"""Reading networks, one reader per format: the native HDF5 schema and state dicts in HDF5 (native.py), Keras
+(keras.py), ONNX (onnx.py), PyTorch (torch.py), safetensors (safetensors.py); shared helpers in common.py.
 
 `load` detects the layout of any supported file; every problem with a file is a one-line LipgenError naming it.
 """
