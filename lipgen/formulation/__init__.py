@@ -18,8 +18,8 @@ from ..lower.sampling import sampled_lower_bound
 from ..model import Model
 from ..network import Network
 from .activation import ActivationProblem
-from .backward import BackwardFormulation
-from .forward import ForwardFormulation
+from .backward import BackwardProblem
+from .forward import ForwardProblem
 from .scaling import Scaling, compute_scaling
 from .spec import (BOUND_KINDS, CONVEX_MIQCP, DEFAULT_EPS, ENCODINGS, MILP, MODES, NONCONVEX_MIQCQP, NONCONVEX_MIQP,
                    Spec, classify_problem, lipschitz_from_objective, objective_from_lipschitz, objective_transform,
@@ -77,7 +77,7 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
     if estimate is None:
         estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta)
     scaling = compute_scaling(network, lower, upper, stability, estimate)
-    cls = BackwardFormulation if spec.mode == "backward" else ForwardFormulation
+    cls = BackwardProblem if spec.mode == "backward" else ForwardProblem
     return cls(network, lower, upper, spec, bounds, stability, scaling)
 
 
@@ -87,7 +87,7 @@ def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, na
     """Build the upper-bound (non-strict) or lower-bound (strict) problem for `network` on the box."""
     plan = prepare(network, lower, upper, spec, bounds, stability, estimate, bounds_method)
     spec = plan.spec
-    model = plan.build(name or f"{network.name}_{spec.bound}").build()
+    model = plan.model(name or f"{network.name}_{spec.bound}")
     cls, solvers = classify_problem(spec, network.n_outputs)
     naming = dict(NAMING, **(NAMING_BACKWARD if spec.mode == "backward" else NAMING_FORWARD))
     return Formulation(model=model, spec=spec, eps=spec.margin, scaling=plan.scaling,

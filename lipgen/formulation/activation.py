@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bounds import LayerBounds, Stability
-from ..model import BINARY, ModelBuilder
+from ..model import BINARY, Model, ModelBuilder
 from ..network import Network
 from .relu import affine_rows, relu_rows, sign_rows
 from .scaling import Scaling
@@ -67,6 +67,14 @@ class ActivationProblem:
                                           lb.upper[zidx] / sigma[zidx], rows, offset / sigma[zidx], margin))
             prev_keep, prev_scale = keep, sigma
         return layers
+
+    def model_builder(self, name: str) -> ModelBuilder:
+        """Every variable and row of the problem (forward.py, backward.py), ready to build."""
+        raise NotImplementedError
+
+    def model(self, name: str) -> Model:
+        """The problem's Model, named `name`."""
+        return self.model_builder(name).build()
 
     def build_activation(self, b: ModelBuilder) -> list[np.ndarray]:
         """Add x, z, a and s with their rows; returns the columns of s per hidden layer."""

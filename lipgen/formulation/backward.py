@@ -39,7 +39,7 @@ class CovectorLayer:
     tau: np.ndarray  # scale of r_k
 
 
-class BackwardFormulation(ActivationProblem):
+class BackwardProblem(ActivationProblem):
     """The backward-mode problem; `build(name)` gives the ModelBuilder, `values(x, v)` a point's variables."""
 
     mode = "backward"
@@ -102,7 +102,7 @@ class BackwardFormulation(ActivationProblem):
         b.add_quadratic(np.repeat(r, m), c, c, 1.0)
         return c, wk.T.copy(), np.zeros(wk.shape[1])
 
-    def build(self, name: str) -> ModelBuilder:
+    def model_builder(self, name: str) -> ModelBuilder:
         net, spec = self.network, self.spec
         quadratic = spec.encoding == "quadratic"
         b = ModelBuilder(name)

@@ -35,7 +35,7 @@ def dual_norm_bounds(w: np.ndarray, alpha: str) -> np.ndarray:
     return vector_norm(w, dual_norm(alpha), axis=1) * (1 + gamma(w.shape[1] + 4))
 
 
-class ForwardFormulation(ActivationProblem):
+class ForwardProblem(ActivationProblem):
     """The forward-mode problem; `build(name)` gives the ModelBuilder, `values(x, v)` a point's variables."""
 
     mode = "forward"
@@ -68,7 +68,7 @@ class ForwardFormulation(ActivationProblem):
             self.glo, self.ghi = interval_propagate(w, tlo, thi)
         return out
 
-    def build(self, name: str) -> ModelBuilder:
+    def model_builder(self, name: str) -> ModelBuilder:
         net, spec = self.network, self.spec
         quadratic = spec.encoding == "quadratic"
         b = ModelBuilder(name)

@@ -60,7 +60,7 @@ def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
 
 def rebuild_model(sidecar: dict, network: Network):
     """The instance's Model, rebuilt from its sidecar and network; its statistics must match the sidecar's."""
-    model = formulation_of(sidecar, network).build(instance_stem_of(sidecar["instance"])).build()
+    model = formulation_of(sidecar, network).model(instance_stem_of(sidecar["instance"]))
     if model.stats() != sidecar["statistics"]:
         raise LipgenError(f"{sidecar['instance']}: the rebuilt instance differs from the sidecar's statistics (made by "
                           "another lipgen version?); generate it again")
