@@ -374,6 +374,7 @@ def test_cplex_launcher_end_to_end(models, tmp_path):
     assert float(status.group(1)) == pytest.approx(MIQCP_OPT, abs=1e-5)
 
 
+@pytest.mark.solver
 def test_cplex_nonconvex_objective_and_errors(models, tmp_path):
     _, _, out = solve("cplex", models / "ncobj.lp", tmp_path / "a", SolveOptions(nonconvex=True))
     assert out.returncode == 0 and sol_objective("cplex", out.solution_path) == pytest.approx(-1.625)
@@ -453,6 +454,7 @@ def test_highs_real_executable(models, tmp_path, highs_exe, monkeypatch):
     assert exe.argv == [str(highs_exe)] and sol_objective("highs", out.solution_path) == pytest.approx(MILP_OPT)
 
 
+@pytest.mark.solver
 def test_highs_launcher_writes_what_the_executable_writes(models, tmp_path, highs_exe):
     """The same command line through both: the same solution file (HiGHS 1.16 adds its bound and gap lines),
     the same errors and exit codes."""

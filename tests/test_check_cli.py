@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import re
 
@@ -16,6 +17,8 @@ from lipgen.network import Network
 from lipgen.instance import find_instances
 from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
+
+pytestmark = pytest.mark.solver  # every test here runs a solver
 
 OPTS = SolveOptions(time_limit=60, threads=1, gap=1e-6)
 

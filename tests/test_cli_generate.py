@@ -13,6 +13,8 @@ from helpers.networks import tiny_network
 
 from lipgen.io import save
 
+pytestmark = pytest.mark.slow  # dozens of `lipgen` subprocesses
+
 
 @pytest.fixture
 def tiny_file(tmp_path):

@@ -22,6 +22,8 @@ from lipgen.errors import LipgenError
 from lipgen.instance import generate
 from lipgen.instance import find_instances
 
+pytestmark = pytest.mark.slow  # dozens of `lipgen` subprocesses
+
 # what a shell must not expand or split: spaces, both quotes, $, backticks, a glob
 WEIRD_DIR = "in st 'sq' $HOME `id` *"
 WEIRD_JOB = 'jo b "dq" \'sq\' $HOME `id` ;'

@@ -26,6 +26,8 @@ from helpers.networks import tiny_network, unit_box
 from lipgen.domain import Box
 from lipgen.instance import generate
 
+pytestmark = pytest.mark.slurm  # a real SLURM, started as root
+
 REQUIRED = os.environ.get("LIPGEN_REQUIRE_SLURM") == "1"
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"]

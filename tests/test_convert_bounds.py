@@ -19,6 +19,8 @@ from helpers.scip import solve_bounds
 from lipgen.domain import Box
 from lipgen.io import load
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 
 def test_torch_convert_cli_then_bounds_match_oracle(tmp_path):
     torch.manual_seed(0)

@@ -24,6 +24,8 @@ from lipgen.domain import Box
 from lipgen.instance import generate
 from lipgen.io import save
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 SAMPLES = Path(__file__).parent / "data" / "solver-samples"
 STOPPED_WITHIN = 4.0  # seconds from the signal until the solvers are gone (1-2 s expected, the rest is slack)
 

@@ -15,6 +15,8 @@ from lipgen.domain import Box
 from lipgen.formulation import lipschitz_from_objective
 from lipgen.instance import generate
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 CASES = [  # (network case, alpha, beta, format, gzip, encoding)
     (0, "2", "2", "mps", False, "bigm"),
     (1, "inf", "inf", "lp", True, "bigm"),

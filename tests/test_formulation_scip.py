@@ -11,6 +11,8 @@ from helpers.scip import solve_bounds
 from lipgen.domain import Box
 from lipgen.network import Network
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 FORMATS = [("mps", False), ("lp", False), ("mps", True), ("lp", True)]
 REL = 1e-5
 

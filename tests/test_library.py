@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from helpers.cli import run_cli
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "instances" / "v1"
 SOLU = LIB / "lipgen-v1.solu"

@@ -26,6 +26,8 @@ from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 from lipgen.io import save
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 NORM_PAIRS = [("1", "1"), ("2", "2"), ("inf", "inf"), ("1", "inf"), ("inf", "2"), ("2", "1")]
 REL = 1e-5
 

@@ -369,7 +369,7 @@ def test_cplex_sample_logs():
     ("Elapsed time = 8.91 sec. (22815.17 ticks, tree = 0.56 MB, solutions = 9)", None),
 ])
 def test_cplex_node_lines(line, expected):
-    got = cplex._node_line(line)
+    got = cplex.node_line(line)
     if expected is None:
         assert got is None
     else:
@@ -622,6 +622,7 @@ def highs_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.solver
 @pytest.mark.parametrize("kind", ["launcher", "exe"])
 def test_highs_real_files(highs_runs, kind):
     sol, log, code = highs_runs[kind, "opt"]

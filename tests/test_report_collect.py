@@ -25,6 +25,8 @@ from lipgen.instance import find_instances
 from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 OPTS = SolveOptions(time_limit=120, threads=1, gap=1e-7)
 
 

@@ -21,6 +21,8 @@ from lipgen.instance import find_instances
 from lipgen.solvers import SolveOptions
 from lipgen.io import save
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 REL = 1e-5
 SOLVED = {"optimal", "gap_limit"}  # gap_limit: stopped at the requested (tiny) gap
 OPTS = SolveOptions(time_limit=120, threads=1, gap=1e-7)

@@ -21,6 +21,8 @@ from lipgen.instance import find_instances
 from lipgen.run.batch import solve_all
 from lipgen.solvers import SolveOptions
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 SOUND = 1e-9  # relative slack for float64 rounding of the oracle's own Jacobian norms
 EXACT = 1e-4
 

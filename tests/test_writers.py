@@ -19,6 +19,8 @@ from lipgen.writers import (FORMATS, file_suffix, format_of, render_lp, render_m
                             write_model, write_mps)
 from lipgen.writers.mps import format_numbers
 
+pytestmark = pytest.mark.solver  # every test here runs a solver
+
 # ----------------------------------------------------------------------------------------------- read back
 @pytest.mark.parametrize("reader", sorted(READERS))
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
