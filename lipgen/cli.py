@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -91,9 +92,10 @@ def emit_json(obj) -> None:
 
 
 def _tidy(obj):
-    """-0.0 (from L = -obj with obj = 0) printed as 0.0."""
+    """-0.0 (from L = -obj with obj = 0) printed as 0.0; an infinite or NaN value (a solver's "no bound") as null,
+    so the output stays valid JSON."""
     if isinstance(obj, float):
-        return obj + 0.0
+        return obj + 0.0 if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _tidy(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -465,9 +467,11 @@ def run(
         t.add_row("relative gap", fmt_num(summary["gap"], 3), summary["consistency"], "", "")
         t.add_row("upper-bound problem (dual bound)", fmt_num(summary["upper_mip"], 8), status_of(up),
                   fmt_num(up.get("time"), 3), "non-strict MIP")
-        t.add_row("lower-bound problem (realised value)", fmt_num(summary["lower"], 8), status_of(lo),
+        t.add_row("lower-bound problem (realised, certified)", fmt_num(summary["lower"], 8), status_of(lo),
                   fmt_num(lo.get("time"), 3), "strict MIP")
-        t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("sampled points (certified)", fmt_num(summary["sampled_certified"], 8), "", "", "anchor")
+        t.add_row("sampled points (float64 estimate)", fmt_num(summary["sampled_estimate"], 8), "", "",
+                  "estimate, not a bound")
         t.add_row("region walk (certified)", fmt_num(summary["search_lower"], 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "", "anchor")
         out.print(t)

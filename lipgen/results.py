@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .bounds import Stability
-from .certificate import Certificate, certify_point
+from .certificate import UNIT_ROUNDOFF, Certificate, certify_point, jacobian_rounding
+from .covector import fold_error_norm
 from .domain import Box
 from .formulation import lipschitz_from_objective
 from .network import Network, dual_norm, vector_norm
@@ -27,7 +28,7 @@ DUAL_ABS_TOL = 1e-6
 DUAL_REL_TOL = 1e-6
 # CPLEX's default relative MIP gap: the loosest any solver calls "optimal" by default
 DEFAULT_GAP_TOL = 1e-4
-# Anchors are computed in float64 without error bounds: they are trusted up to this relative rounding.
+# The naive bound's products are rounded up, but its record in old sidecars is a plain float: kept 1e-10 wider.
 ANCHOR_REL_TOL = 1e-10
 
 STATUS_TEXT = {
@@ -74,7 +75,8 @@ def certify(network: Network, sidecar: dict, values: dict) -> Certificate:
     """Certified lower bound of L from a solution's input point and direction."""
     x, v = solution_point(sidecar, values)
     return certify_point(network, Box.from_json(sidecar["domain"]), sidecar["norms"]["input"],
-                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar))
+                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar),
+                         covector=sidecar["network"].get("covector"))
 
 
 def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
@@ -87,8 +89,24 @@ def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
 
 
 def realised_value(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
-    """The solution's objective recomputed in float64 for its own pattern s (||J_s v|| / ||v|| forward,
-    ||J_s^T w|| / ||w|| backward), when the solution's x realises s; else (None, why)."""
+    """A certified lower bound from the solution's own objective: ||J_s v|| / ||v|| (forward) or ||J_s^T w|| / ||w||
+    (backward) recomputed in float64 for its pattern s, minus the same rounding (and folding) error bound as the
+    certificate's, when the solution's x realises s; else (None, why). 0 when the error bound reaches the value."""
+    value, why = _realised_float(network, sidecar, values, cert)
+    if value is None:
+        return value, why
+    alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
+    error = (jacobian_rounding(network, cert.pattern, alpha, beta)
+             + fold_error_norm(sidecar["network"].get("covector"), alpha))
+    computed = value * (1 - 64 * UNIT_ROUNDOFF)
+    if not computed > error:
+        return 0.0, (f"realised at the solution's input point, but the value computed ({value:.3g}) is within its "
+                     f"rounding error bound ({error:.3g}): it certifies nothing beyond 0")
+    return computed - error, why
+
+
+def _realised_float(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
+    """The solution's objective for its own pattern, in float64 (an estimate: no error bound yet)."""
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
     if cert.pattern is None:
         return None, f"the solution's point certifies no region: {cert.reason}"
@@ -161,7 +179,10 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
         out["incumbent_value"] = lipschitz_from_objective(record.primal, transform, scale)
     dual = dual_bound(record, gap_tol)
     if sidecar["bound"] == "upper" and normal and dual is not None:
-        out["upper"] = lipschitz_from_objective(dual, transform, scale)
+        upper = lipschitz_from_objective(dual, transform, scale)
+        fold = fold_error_norm(sidecar["network"].get("covector"), sidecar["norms"]["input"])
+        # the folded network's constant is within `fold` of the covector's (lipgen/covector.py)
+        out["upper"] = float(np.nextafter(upper + fold, np.inf)) if fold else upper
     if normal and record.has_solution and record.values:
         cert = certify(network, sidecar, record.values)
         out["certificate"] = cert.to_dict()
@@ -180,20 +201,31 @@ def _best(candidates: list[tuple[str, float | None]], pick) -> tuple[float | Non
     return value, source
 
 
+def sampled_anchors(anchors: dict) -> tuple[float | None, float | None]:
+    """(certified, estimate) of the best sampled point; sidecars of version 2 hold only the uncertified
+    `sampled_lower`, which is an estimate."""
+    estimate = anchors.get("sampled_estimate", anchors.get("sampled_lower"))
+    return anchors.get("sampled_certified"), estimate
+
+
 def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     """One line of the main table: the best upper and lower bounds over every source, and which gave each.
 
-    An upper bound below a certified lower bound cannot happen when every rule holds; it is reported as
-    consistency "inconsistent" with both numbers, never as a negative gap.
+    `best_lower` takes certified values only (the two problems' certificates, the strict problem's realised value
+    once certified, the sampled point's certificate, the region walk); float64 estimates keep names without
+    "lower" (`sampled_estimate`). An upper bound below a certified lower bound cannot happen when every rule
+    holds; it is reported as consistency "inconsistent" with both numbers, never as a negative gap.
     """
     mip_upper = upper["upper"] if upper else None
     certs = {f"certified ({q['bound']} problem)": q["certified_lower"] for q in (upper, lower) if q}
     cert = max([c for c in certs.values() if c is not None], default=None)
-    sampled, naive, searched = anchors.get("sampled_lower"), anchors.get("naive_upper"), anchors.get("search_lower")
+    realised = lower["lower"] if lower else None
+    sampled, estimate = sampled_anchors(anchors)
+    naive, searched = anchors.get("naive_upper"), anchors.get("search_lower")
     best_upper, upper_source = _best([("MIP dual bound", mip_upper),
                                       ("naive bound", None if naive is None else naive * (1 + ANCHOR_REL_TOL))], min)
     best_lower, lower_source = _best(list(certs.items()) + [
-        ("sampled points", None if sampled is None else sampled * (1 - ANCHOR_REL_TOL)),
+        ("lower-bound problem (realised, certified)", realised), ("sampled points (certified)", sampled),
         ("region walk (certified)", searched)], max)
     consistency, gap = "ok", None
     if best_upper is not None and best_lower is not None:
@@ -202,6 +234,6 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
         else:
             gap = (best_upper - best_lower) / best_upper if best_upper > 0 else 0.0
     return {"upper": best_upper, "upper_source": upper_source, "upper_mip": mip_upper,
-            "lower": lower["lower"] if lower else None, "certified_lower": cert, "best_lower": best_lower,
-            "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_lower": sampled,
-            "search_lower": searched, "naive_upper": naive}
+            "lower": realised, "certified_lower": cert, "best_lower": best_lower,
+            "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_certified": sampled,
+            "sampled_estimate": estimate, "search_lower": searched, "naive_upper": naive}
