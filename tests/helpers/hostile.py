@@ -22,12 +22,12 @@ def cancel_zero() -> Network:
 
 
 def cancel_tiny(seed: int) -> Network:
-    """1-3-1 like cancel_zero, with outputs that cancel up to a last-bits remainder: L of order 1e-5..1e-3."""
+    """1-3-1 like cancel_zero, with outputs that cancel up to a last-bits remainder: L of order 1e-3."""
     rng = np.random.default_rng(seed)
     a = float(rng.uniform(1e5, 1e6))
     o1, o2 = rng.uniform(1e6, 1e7, size=2)
     o3 = -(o1 + o2) * (1 + float(rng.choice([1, -1])) * 2.0 ** -50)
-    return _net([[[a], [a], [a]], [[o1, o2, o3]]], [[0.0, 0.0, 0.0], [0.0]], f"cancel{seed}")
+    return _net([[[a], [a], [a]], [[o1, o2, o3]]], [[0.0, 0.0, 0.0], [0.0]], f"cancelt{seed}")
 
 
 def per_neuron_scaled(seed: int, widths=(2, 4, 3, 2)) -> Network:
