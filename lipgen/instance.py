@@ -28,6 +28,7 @@ from .domain import Box
 from .errors import LipgenError
 from .formulation import Formulation, Spec, build, prepare, resolve_mode
 from .formulation.activation import ActivationProblem
+from .formulation.scaling import conditioning
 from .network import Network
 from .writers import file_suffix, write_model
 
@@ -152,6 +153,7 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "solvers": solvers,
         "target": target,
         "anchors": anchors,
+        "conditioning": conditioning(m),
     }
 
 
