@@ -28,7 +28,7 @@ from .domain import Box
 from .errors import LipgenError
 from .formulation import Formulation, Spec, build, prepare, resolve_mode
 from .formulation.activation import ActivationProblem
-from .formulation.scaling import conditioning
+from .formulation.scaling import conditioning, equilibrate
 from .network import Network
 from .writers import file_suffix, write_model
 
@@ -154,6 +154,10 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "target": target,
         "anchors": anchors,
         "conditioning": conditioning(m),
+        # the per-neuron powers of two that balance each hidden neuron's row against its next column (exactly the
+        # same function); used by the naive bound. The instance's rows are per-neuron normalised already
+        # (scaling.neuron_scales): with the balanced network they are bit for bit the same (tests/test_hostile.py)
+        "equilibration": {"exponents": [e.tolist() for e in equilibrate(network)[1]]},
     }
 
 
