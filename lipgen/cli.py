@@ -273,6 +273,7 @@ ForceOpt = typer.Option(False, "--force", help="Redo finished runs instead of re
 SolverPathOpt = typer.Option(None, "--solver-path", help="Solver executable to use (else $LIPGEN_<SOLVER>, "
                                                          "then PATH, then lipgen's launcher).")
 FAILED_EXIT = 1  # some run gave no usable bound
+UNVERIFIED = "unverified"  # results.UNVERIFIED (not imported: the CLI starts without numpy)
 
 
 def _solve_options(time_limit, threads, gap, mem_limit, seed):
@@ -412,7 +413,7 @@ def run(
     from .paths import check_output_dir
     from .progress import status_after_a_second
     from .results import combine
-    from .solve import check_setup
+    from .solve import check_premise, check_setup
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
@@ -430,10 +431,18 @@ def run(
                                    label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
     by_kind = {r["bound"]: r for r in results}
     up, lo = by_kind["upper"], by_kind["lower"]
+    sidecar_up = next(g.sidecar for g in written if g.sidecar["bound"] == "upper")
+    upper_path = next(g.path for g in written if g.sidecar["bound"] == "upper")
+    premise = check_premise(up, sidecar_up, upper_path, workdir / "runs", opts, warm_start=warm_start, force=force,
+                            wait=wait, solver_defaults=solver_defaults,
+                            log=None if as_json else lambda line: err.print(line, markup=False, soft_wrap=True))
     summary = combine(up.get("lipschitz"), lo.get("lipschitz"), written[0].sidecar["anchors"])
+    summary["premise"] = premise
     status = up["status"] if up["status"] == lo["status"] else f"upper: {up['status']}, lower: {lo['status']}"
     if summary["consistency"] != "ok":
         status = summary["consistency"]
+    elif premise.get("verdict") == UNVERIFIED:
+        status = UNVERIFIED
     sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
     domain = sidecars["upper"]["domain"]
     ran = ", ".join(dict.fromkeys(r["solver"] for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
@@ -488,7 +497,11 @@ def run(
         err.print(f"inconsistent: the upper bound {summary['upper']!r} is below the certified lower bound "
                   f"{summary['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
                   soft_wrap=True)
-    if summary["upper"] is None or summary["best_lower"] is None or summary["consistency"] != "ok":
+    if premise.get("verdict") == UNVERIFIED:
+        err.print(f"unverified: the upper-bound problem's dual bound is not certified: {premise['reason']} (the upper "
+                  "bound shown is the naive one)", markup=False, soft_wrap=True)
+    if summary["upper"] is None or summary["best_lower"] is None or summary["consistency"] != "ok" \
+            or premise.get("verdict") == UNVERIFIED:
         raise typer.Exit(FAILED_EXIT)
 
 

@@ -31,6 +31,17 @@ DEFAULT_GAP_TOL = 1e-4
 # The naive bound's products are rounded up, but its record in old sidecars is a plain float: kept 1e-10 wider.
 ANCHOR_REL_TOL = 1e-10
 
+# The premise of the widening (docs/formulation.md, section 5b): the solver's dual bound of the scaled problem is
+# right to DUAL_ABS_TOL. Not established when a row mixes magnitudes further apart than this (a 1e-6 violation
+# then moves its small terms by O(1))...
+PREMISE_ROW_RATIO = 1e6
+# ... or when the objective's terms can reach this many times the objective's unit (naive bound / Lambda): a row
+# violation of 1e-6 can then move the objective by 1e-6 times as much, and L may be a cancellation of large terms
+PREMISE_AMPLIFICATION = 1e4
+# two solvers' widened upper bounds confirm each other when they agree to this (relative, plus the widening)
+CONFIRM_REL_TOL = 1e-4
+UNVERIFIED = "unverified"
+
 STATUS_TEXT = {
     rec.OPTIMAL: "solved to optimality",
     rec.TIME_LIMIT: "time limit reached",
@@ -182,7 +193,14 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
         upper = lipschitz_from_objective(dual, transform, scale)
         fold = fold_error_norm(sidecar["network"].get("covector"), sidecar["norms"]["input"])
         # the folded network's constant is within `fold` of the covector's (lipgen/covector.py)
-        out["upper"] = float(np.nextafter(upper + fold, np.inf)) if fold else upper
+        upper = float(np.nextafter(upper + fold, np.inf)) if fold else upper
+        reasons = premise_reasons(sidecar)
+        out["premise"] = {"established": not reasons, "reasons": reasons}
+        if reasons:  # not certified: kept apart until another solver confirms it (lipgen run does)
+            out["upper_unverified"] = upper
+            out["status_text"] += "; upper bound unverified: " + "; ".join(reasons)
+        else:
+            out["upper"] = upper
     if normal and record.has_solution and record.values:
         cert = certify(network, sidecar, record.values)
         out["certificate"] = cert.to_dict()
@@ -191,6 +209,35 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
             out["lower_solver"] = out["incumbent_value"]
             out["lower"], out["lower_reason"] = realised_value(network, sidecar, record.values, cert)
     return out
+
+
+def premise_reasons(sidecar: dict) -> list[str]:
+    """Why the widening's premise cannot be established for this instance (empty: it can). Cheap and
+    deterministic: from the sidecar's conditioning record and anchors (version-2 sidecars have no record and
+    are not checked)."""
+    cond = sidecar.get("conditioning")
+    if not cond:
+        return []
+    reasons = []
+    if cond["max_row_ratio"] > PREMISE_ROW_RATIO:
+        reasons.append(f"a row of the scaled instance mixes nonzeros {cond['max_row_ratio']:.3g} times apart "
+                       f"(> {PREMISE_ROW_RATIO:.0e})")
+    naive, scale = sidecar["anchors"].get("naive_upper"), sidecar["scaling"]["objective_scale"]
+    if naive is not None and naive / scale > PREMISE_AMPLIFICATION:
+        reasons.append(f"the objective's terms may reach {naive / scale:.3g} times its unit (naive bound over the "
+                       f"objective scale, > {PREMISE_AMPLIFICATION:.0e}): the value may be a cancellation")
+    return reasons
+
+
+def confirm_upper(first: float | None, second: float | None, scale: float) -> tuple[float | None, str]:
+    """Two solvers' widened upper bounds of one instance: (the larger, "") when they agree to CONFIRM_REL_TOL
+    (plus the widening), else (None, why)."""
+    if first is None or second is None:
+        return None, "the second solver gave no bound"
+    hi, lo = max(first, second), min(first, second)
+    if hi - lo <= CONFIRM_REL_TOL * hi + 2 * DUAL_ABS_TOL * scale:
+        return hi, ""
+    return None, f"the solvers' upper bounds disagree: {first:.9g} and {second:.9g}"
 
 
 def _best(candidates: list[tuple[str, float | None]], pick) -> tuple[float | None, str | None]:
