@@ -412,7 +412,7 @@ def run(
     from .instance import generate as do_generate
     from .paths import check_output_dir
     from .progress import status_after_a_second
-    from .results import combine
+    from .results import combine, failure_reason
     from .solve import check_premise, check_setup
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
@@ -500,8 +500,7 @@ def run(
     if premise.get("verdict") == UNVERIFIED:
         err.print(f"unverified: the upper-bound problem's dual bound is not certified: {premise['reason']} (the upper "
                   "bound shown is the naive one)", markup=False, soft_wrap=True)
-    if summary["upper"] is None or summary["best_lower"] is None or summary["consistency"] != "ok" \
-            or premise.get("verdict") == UNVERIFIED:
+    if failure_reason(summary) is not None:
         raise typer.Exit(FAILED_EXIT)
 
 

@@ -284,3 +284,17 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
             "lower": realised, "certified_lower": cert, "best_lower": best_lower,
             "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_certified": sampled,
             "sampled_estimate": estimate, "search_lower": searched, "naive_upper": naive}
+
+
+def failure_reason(summary: dict) -> str | None:
+    """Why a run's summary is not a certified bracket lower <= L <= upper (None: it is; `lipgen run` exits 0)."""
+    premise = summary.get("premise") or {}
+    if premise.get("verdict") == UNVERIFIED:
+        return f"{UNVERIFIED}: {premise.get('reason')}"
+    if summary.get("consistency", "ok") != "ok":
+        return str(summary["consistency"])
+    if summary.get("upper") is None:
+        return "no upper bound"
+    if summary.get("best_lower") is None:
+        return "no certified lower bound"
+    return None
