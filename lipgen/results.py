@@ -38,8 +38,9 @@ PREMISE_ROW_RATIO = 1e6
 # ... or when the objective's terms can reach this many times the objective's unit (naive bound / Lambda): a row
 # violation of 1e-6 can then move the objective by 1e-6 times as much, and L may be a cancellation of large terms
 PREMISE_AMPLIFICATION = 1e4
-# two solvers' widened upper bounds confirm each other when they agree to this (relative, plus the widening)
-CONFIRM_REL_TOL = 1e-4
+# two solvers' widened upper bounds confirm each other when they agree to this (relative, plus the widening): looser
+# than the default gap (1e-4) that either may stop at, far tighter than the wrong bounds the issue saw (1e9 apart)
+CONFIRM_REL_TOL = 1e-3
 UNVERIFIED = "unverified"
 
 STATUS_TEXT = {

@@ -3,10 +3,11 @@
 The float64 weights are read as exact rationals (Fractions). Activation regions are enumerated depth first over
 the neurons; on each branch the region's pre-activations are exact affine functions of x, and a branch is kept
 only when its open region {x in the open box : every chosen sign holds strictly} is non-empty, which is decided
-exactly by Fourier-Motzkin elimination of strict inequalities (exact for open polyhedra; cheap for 1-2 inputs).
+exactly: a float LP proposes an interior point or a Farkas certificate of emptiness, and either is checked in
+rational arithmetic; when neither checks out, Fourier-Motzkin elimination of the strict inequalities decides.
 A neuron whose affine function is constant on the region is fixed by its constant's sign (a zero function adds
 nothing to J either way). J_s is formed exactly; its norm is exact for every rational case and enclosed tightly
-(exact square, then sqrt bracketed) where an l2 norm takes a square root. No LP solver, no tolerance.
+(exact square, then sqrt bracketed) where an l2 norm takes a square root. No LP solver's answer is trusted, no tolerance.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fractions import Fraction
 from itertools import product
 
 import numpy as np
+from scipy.optimize import linprog
 
 from lipgen.network import Network
 
@@ -32,7 +34,62 @@ def _normalise(a: tuple[Fraction, ...], b: Fraction) -> Row:
 
 
 def open_feasible(rows: list[Row], n: int) -> bool:
-    """Whether {x : a . x + b > 0 for every row} is non-empty, exactly (Fourier-Motzkin)."""
+    """Whether {x : a . x + b > 0 for every row} is non-empty, exactly.
+
+    A float LP proposes either a point (checked exactly) or a Farkas certificate y >= 0, A^T y = 0, b^T y <= 0
+    (solved again exactly on its support and checked); when neither checks out, Fourier-Motzkin decides."""
+    verdict = _lp_verdict(rows, n)
+    return _fourier_motzkin(rows, n) if verdict is None else verdict
+
+
+def _lp_verdict(rows: list[Row], n: int) -> bool | None:
+    a = np.array([[float(v) for v in r[0]] for r in rows])
+    b = np.array([float(r[1]) for r in rows])
+    weight = np.maximum(np.abs(a).sum(axis=1), 1e-300)
+    # max t: a x + b >= t |a|_1 (a point deep inside, when there is one)
+    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=np.hstack([-a, weight[:, None]]), b_ub=b,
+                  bounds=[(None, None)] * n + [(None, 1.0)], method="highs")
+    if res.status == 0 and -res.fun > 0:
+        x = [Fraction(float(v)) for v in res.x[:n]]
+        if all(sum((ai * xi for ai, xi in zip(ar, x)), br) > 0 for ar, br in rows):
+            return True
+    # min b^T y: A^T y = 0, sum y = 1, y >= 0 (a certificate that the strict system has no solution, when <= 0)
+    res = linprog(b, A_eq=np.vstack([a.T, np.ones(len(rows))]), b_eq=np.r_[np.zeros(n), 1.0],
+                  bounds=[(0, None)] * len(rows), method="highs")
+    if res.status != 0:
+        return None
+    support = [i for i in range(len(rows)) if res.x[i] > 1e-12]
+    y = _exact_solve([[rows[i][0][k] for i in support] for k in range(n)] + [[Fraction(1)] * len(support)],
+                     [Fraction(0)] * n + [Fraction(1)])
+    if y is None or any(v < 0 for v in y):
+        return None
+    return False if sum((v * rows[i][1] for v, i in zip(y, support)), Fraction(0)) <= 0 else None
+
+
+def _exact_solve(m: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
+    """The unique solution of m y = rhs (Gaussian elimination in Fractions), None when not unique or none."""
+    rows = [list(r) + [v] for r, v in zip(m, rhs)]
+    cols = len(m[0]) if m else 0
+    piv_row = 0
+    pivots = []
+    for c in range(cols):
+        p = next((r for r in range(piv_row, len(rows)) if rows[r][c] != 0), None)
+        if p is None:
+            return None
+        rows[piv_row], rows[p] = rows[p], rows[piv_row]
+        for r in range(len(rows)):
+            if r != piv_row and rows[r][c] != 0:
+                f = rows[r][c] / rows[piv_row][c]
+                rows[r] = [x - f * y for x, y in zip(rows[r], rows[piv_row])]
+        pivots.append(piv_row)
+        piv_row += 1
+    if any(r[-1] != 0 for r in rows[piv_row:]):
+        return None
+    return [rows[p][-1] / rows[p][c] for c, p in enumerate(pivots)]
+
+
+def _fourier_motzkin(rows: list[Row], n: int) -> bool:
+    """Whether {x : a . x + b > 0 for every row} is non-empty, exactly (Fourier-Motzkin; small n only)."""
     rows = list({_normalise(a, b) for a, b in rows})
     for k in range(n):
         pos = [r for r in rows if r[0][k] > 0]
