@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bounds import Stability, gamma, interval_bounds, stabilities
-from .domain import Box
 from .covector import fold_error_norm
+from .domain import Box
 from .network import Network, operator_norm, operator_norm_upper, vector_norm
 
 # A solver's point may leave the box by its feasibility tolerance (1e-6 in the scaled input x' in [-1, 1]):
