@@ -29,25 +29,26 @@ from .parsers import sniff
 from .parsers.highs import parse_log as highs_log
 from .paths import check_output_dir
 from .report import collect
-from .results.bounds import combine, lipschitz_quantities
+from .results.bounds import UNVERIFIED, combine, lipschitz_quantities
 from .results.check import check_record
 from .results.records import Result, RunSummary, Sidecar
 from .rounding import format_number
-from .run.batch import check_setup, solve_all
+from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
 
-__all__ = ["BOUND_KINDS", "GAP_NOISE", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
+__all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_model", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
-           "check_generate_options", "check_setup", "run", "run_instances", "run_workdir", "solve", "solve_found",
+           "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "solution_inputs", "stop_all",
            "submit_job", "summarize"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
 GAP_NOISE = 1e-9  # a relative gap this far below zero is rounding, not a contradiction
+PREMISE_OPTIONS = ("warm_start", "force", "wait", "solver_defaults")  # solve options the premise check reuses
 
 
 def clean_gap(gap: float | None) -> float | None:
@@ -129,15 +130,28 @@ def run_instances(net: Network, box: Box, workdir: Path, *, alpha: str, beta: st
                               **options)
 
 
+def run_premise(written: list[Generated], results: list[Result], runs: Path, opts: SolveOptions, *,
+                log: Callable[[str], None] | None = None, **options: Any) -> dict:
+    """The widening's premise for `run`'s upper-bound problem (docs/formulation.md, 5b): when the sidecar cannot
+    establish it, a second solver solves the problem again (options: warm_start, force, wait, solver_defaults).
+    Confirms or withholds the upper run's bound in place."""
+    up = next(r for r in results if r.bound == "upper")
+    g = next(g for g in written if g.sidecar["bound"] == "upper")
+    return check_premise(up.data, g.sidecar, g.path, runs, opts, log=log, **options)
+
+
 def summarize(net: Network, written: list[Generated], results: list[Result], *, alpha: str, beta: str, solver: str,
-              workdir: Path) -> RunSummary:
+              workdir: Path, premise: dict | None = None) -> RunSummary:
     """`run`'s summary of its two runs: the best bounds of L over every source."""
     by_kind = {r.bound: r for r in results}
     up, lo = by_kind["upper"], by_kind["lower"]
     summary = combine(up.lipschitz, lo.lipschitz, written[0].sidecar["anchors"])
+    summary["premise"] = premise if premise is not None else {"established": True, "reasons": []}
     status = up.status if up.status == lo.status else f"upper: {up.status}, lower: {lo.status}"
     if summary["consistency"] != "ok":
         status = summary["consistency"]
+    elif summary["premise"].get("verdict") == UNVERIFIED:
+        status = UNVERIFIED
     sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
     domain = sidecars["upper"]["domain"]
     ran = ", ".join(dict.fromkeys(r.solver for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
@@ -168,7 +182,9 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     work = run_workdir(net, workdir)
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
     results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=jobs, **solve_options)
-    return summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work)
+    premise = run_premise(written, results, work / "runs", opts,
+                          **{k: v for k, v in solve_options.items() if k in PREMISE_OPTIONS})
+    return summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise)
 
 
 def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:

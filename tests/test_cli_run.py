@@ -30,7 +30,8 @@ def summary(upper: float | None, best_lower: float | None, consistency: str = "o
     problems = {"upper": result("upper", "optimal", upper), "lower": result("lower", "optimal", best_lower)}
     data = {"upper": upper, "upper_source": "MIP dual bound", "upper_mip": upper, "lower": best_lower,
             "certified_lower": best_lower, "best_lower": best_lower, "lower_source": "certified (lower problem)",
-            "gap": None, "consistency": consistency, "sampled_lower": None, "search_lower": None, "naive_upper": None,
+            "gap": None, "consistency": consistency, "sampled_certified": None, "sampled_estimate": None,
+            "search_lower": None, "naive_upper": None, "premise": {"established": True, "reasons": []},
             "status": "optimal", "network": "net", "domain": "box-0", "solver": "scip", "solver_version": None}
     return RunSummary(network="net", norms=("2", "2"), status="optimal", consistency=consistency, upper=upper,
                       best_lower=best_lower, gap=None, workdir="w", problems=problems, data=data)
@@ -50,6 +51,7 @@ def fake_run(monkeypatch, tmp_path):
         monkeypatch.setattr(pipeline, "run_workdir", lambda net, workdir: Path(tmp_path))
         monkeypatch.setattr(pipeline, "run_instances", lambda *a, **k: [])
         monkeypatch.setattr(run_cmd, "solve_with_progress", lambda *a, **k: list(s.problems.values()))
+        monkeypatch.setattr(pipeline, "run_premise", lambda *a, **k: s.data["premise"])
         monkeypatch.setattr(pipeline, "summarize", lambda *a, **k: s)
         return CliRunner().invoke(app, ["run", "net.h5", "--box", "0,1", *extra])
 

@@ -11,10 +11,10 @@ from .interval import LayerBounds, affine_interval, interval_bounds, interval_pr
 from .jacobian import EntryBounds, JacobianBounds, jacobian_bounds, jacobian_upper_bound
 from .methods import BOUNDS_METHODS, bounds_method, compute_bounds, hidden_stability
 from .naive import naive_upper_bound
-from .scales import input_map, layer_scales
+from .scales import equilibrate, input_map, layer_scales
 from .stability import ACTIVE, INACTIVE, UNSTABLE, Stability, classify, stabilities
 
 __all__ = ["ACTIVE", "BOUNDS_METHODS", "INACTIVE", "UNSTABLE", "EntryBounds", "JacobianBounds", "LayerBounds",
-           "Stability", "affine_interval", "bounds_method", "classify", "compute_bounds", "hidden_stability",
+           "Stability", "affine_interval", "bounds_method", "classify", "compute_bounds", "equilibrate", "hidden_stability",
            "input_map", "interval_bounds", "interval_propagate", "jacobian_bounds", "jacobian_upper_bound",
            "layer_scales", "naive_upper_bound", "stabilities"]

@@ -60,10 +60,12 @@ def inspect(
               f"lower in [{fmt_num(min(d['lower']), 4)}, {fmt_num(max(d['lower']), 4)}], "
               f"upper in [{fmt_num(min(d['upper']), 4)}, {fmt_num(max(d['upper']), 4)}]")
     t = Table(title=f"Cheap Lipschitz bounds ({info['samples']} sampled points)")
-    for c in ("norm", "sampled lower bound", "naive upper bound", f"Jacobian bound ({info['jacobian_method']})"):
+    for c in ("norm", "sampled lower bound (certified)", "sampled estimate (float64)", "naive upper bound",
+              f"Jacobian bound ({info['jacobian_method']})"):
         t.add_column(c)
     for p, b in info["bounds"].items():
-        t.add_row(p, fmt_num(b["sampled_lower"]), fmt_num(b["naive_upper"]), fmt_num(b["jacobian_upper"]))
+        t.add_row(p, fmt_num(b["sampled_certified"]), fmt_num(b["sampled_estimate"]), fmt_num(b["naive_upper"]),
+                  fmt_num(b["jacobian_upper"]))
     out.print(t)
     for w in info["warnings"]:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)

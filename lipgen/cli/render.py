@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -31,9 +32,10 @@ def emit_json(obj) -> None:
 
 
 def _tidy(obj):
-    """-0.0 (from L = -obj with obj = 0) printed as 0.0."""
+    """-0.0 (from L = -obj with obj = 0) printed as 0.0; an infinite or NaN value (a solver's "no bound") as null,
+    so the output stays valid JSON."""
     if isinstance(obj, float):
-        return obj + 0.0
+        return obj + 0.0 if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _tidy(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

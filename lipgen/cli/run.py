@@ -69,7 +69,11 @@ def run(
     results = solve_with_progress([g.path for g in written], solver, work / "runs", opts, jobs, solver_path,
                                   warm_start, force, quiet=as_json, wait=wait,
                                   label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
-    summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work)
+    premise = pipeline.run_premise(written, results, work / "runs", opts, warm_start=warm_start, force=force, wait=wait,
+                                   solver_defaults=solver_defaults,
+                                   log=None if as_json else lambda line: err.print(line, markup=False, soft_wrap=True))
+    summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work,
+                                 premise=premise)
     s = summary.data
     up, lo = summary.problems["upper"], summary.problems["lower"]
     if as_json:
@@ -89,9 +93,11 @@ def run(
         t.add_row("relative gap", fmt_num(s["gap"], 3), s["consistency"], "", "")
         t.add_row("upper-bound problem (dual bound)", fmt_num(s["upper_mip"], 8), status_of(up),
                   fmt_num(up.time, 3), "non-strict MIP")
-        t.add_row("lower-bound problem (realised value)", fmt_num(s["lower"], 8), status_of(lo),
+        t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
                   fmt_num(lo.time, 3), "strict MIP")
-        t.add_row("sampled lower bound", fmt_num(s["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
+        t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",
+                  "estimate, not a bound")
         t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
         out.print(t)
@@ -108,7 +114,10 @@ def run(
         err.print(f"inconsistent: the upper bound {s['upper']!r} is below the certified lower bound "
                   f"{s['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
                   soft_wrap=True)
-    if not summary.ok:  # a bound missing, or the two contradict each other
+    if premise.get("verdict") == pipeline.UNVERIFIED:
+        err.print(f"unverified: the upper-bound problem's dual bound is not certified: {premise['reason']} (the upper "
+                  "bound shown is the naive one)", markup=False, soft_wrap=True)
+    if not summary.ok:  # a bound missing, the two contradicting each other, or the upper one unverified
         raise typer.Exit(FAILED_EXIT)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..bounds import LayerBounds, Stability, compute_bounds, naive_upper_bound, stabilities
+from ..domain import Box
+from ..lower.certificate import certify_point
 from ..lower.sampling import sampled_lower_bound
 from ..model import Model
 from ..network import Network
@@ -57,8 +59,10 @@ class Formulation:
 
 
 def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
-    """A cheap estimate of L for the objective's scale: the sampled lower bound, else the naive upper bound."""
-    value = sampled_lower_bound(network, lower, upper, alpha, beta, n=200).value
+    """A rigorous anchor of L for the objective's scale: the best sampled point's certified value, else the naive
+    upper bound (never a float64 norm that may be rounding noise of a cancelling network)."""
+    sampled = sampled_lower_bound(network, lower, upper, alpha, beta, n=200)
+    value = certify_point(network, Box(lower, upper), alpha, beta, sampled.x, sampled.v).value or 0.0
     return value if value > 0 else naive_upper_bound(network, alpha, beta)
 
 

@@ -13,7 +13,10 @@ from ..io import load
 from ..network import Network
 from .naming import instance_stem_of
 
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3
+# versions this lipgen still reads: 2 (library lipgen-v1) lacks the certified sampled anchor, the folding error
+# and the conditioning record; its `anchors.sampled_lower` is an uncertified float64 value, read as an estimate
+READABLE_SIDECAR_VERSIONS = (2, 3)
 
 
 def load_sidecar(path: str | Path) -> dict:
@@ -27,9 +30,10 @@ def load_sidecar(path: str | Path) -> dict:
         raise LipgenError(f"{path}: not a lipgen sidecar ({exc.__class__.__name__})") from None
     if not isinstance(data, dict) or "sidecar_version" not in data:
         raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
-    if data["sidecar_version"] != SIDECAR_VERSION:
+    if data["sidecar_version"] not in READABLE_SIDECAR_VERSIONS:
         raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
-                          f"(this one reads version {SIDECAR_VERSION}); generate the instance again")
+                          f"(this one reads versions {', '.join(map(str, READABLE_SIDECAR_VERSIONS))}); generate the "
+                          "instance again")
     return data
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounds import failure_reason
+
 JSON = dict[str, Any]
 
 
@@ -92,9 +94,14 @@ class RunSummary:
     data: JSON = field(repr=False, compare=False)
 
     @property
+    def failure(self) -> str | None:
+        """Why the bracket lower <= L <= upper is not certified; None when it is."""
+        return failure_reason(self.data)
+
+    @property
     def ok(self) -> bool:
-        """Both bounds obtained and consistent (`run`'s exit code 0)."""
-        return self.upper is not None and self.best_lower is not None and self.consistency == "ok"
+        """A certified bracket: both bounds, consistent, the upper one verified (`run`'s exit code 0)."""
+        return self.failure is None
 
     def to_json(self) -> JSON:
         return self.data

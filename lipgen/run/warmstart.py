@@ -12,7 +12,8 @@ def start_values(network: Network, sidecar: dict) -> dict[str, float]:
     """Values of the instance's variables at the sidecar's best certified point (the region walk's, else the best
     sampled point) and its direction."""
     anchors = sidecar["anchors"]
-    key = "search" if anchors.get("search_lower", 0.0) > anchors["sampled_lower"] else "sampled"
+    sampled = anchors.get("sampled_certified", anchors.get("sampled_lower", 0.0))  # sidecar version 2: sampled_lower
+    key = "search" if anchors.get("search_lower", 0.0) > sampled else "sampled"
     x = np.asarray(anchors[f"{key}_x"], dtype=np.float64)
     v = np.asarray(anchors[f"{key}_v"], dtype=np.float64)
     return formulation_of(sidecar, network).values(x, v)
