@@ -289,7 +289,7 @@ WaitOpt = typer.Option(False, "--wait", help="When another lipgen is solving a r
 
 
 def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
-                         wait=False, label=None, solver_defaults=False):
+                         wait=False, label=None, solver_defaults=False, verify=True):
     from .progress import SolveDisplay
     from .solve import solve_all
 
@@ -298,7 +298,7 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
                             force=force, wait=wait, on_done=display.done, on_live=display.live,
-                            solver_defaults=solver_defaults)
+                            solver_defaults=solver_defaults, verify=verify)
     for r in results:
         if r.get("leftovers_killed"):
             err.print(f"note: {r['instance']}: killed {len(r['leftovers_killed'])} solver process(es) that an earlier, "
@@ -334,6 +334,9 @@ def solve(
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
+    no_verify: bool = typer.Option(False, "--no-verify", help="Solve instance files whose bytes differ from their "
+                                                              "sidecar's checksum (edited by hand: you know why); "
+                                                              "results then say `instance_verified: false`."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ):
     """Run a solver on instance files; write per run the solution, the log and result.json.
@@ -350,7 +353,7 @@ def solve(
     check_output_dir(output)
     found = find_instances(instances)
     results = _solve_with_progress(found, solver, output, opts, jobs, solver_path, warm_start, force, quiet=as_json,
-                                   wait=wait, solver_defaults=solver_defaults)
+                                   wait=wait, solver_defaults=solver_defaults, verify=not no_verify)
     if as_json:
         emit_json(results)
     else:

@@ -181,10 +181,19 @@ class Backend:
             start = Path(opts.mip_start).resolve()
             if not start.is_file():
                 raise LipgenError(f"MIP start file not found: {opts.mip_start}")
+        return self._invocation(exe, model, start, workdir, opts)
+
+    def _invocation(self, exe, model: Path, start: Path | None, workdir, opts: SolveOptions) -> Invocation:
         workdir = Path(workdir).resolve()
         inv = Invocation(self.name, [], workdir, workdir / SOLUTION, workdir / LOG, workdir / STDOUT)
         inv.argv = list(exe.argv) + self._args(exe, model, start, opts, inv)
         return inv
+
+    def preflight(self, exe: Executable, model_path, workdir, opts: SolveOptions, warm_start: bool) -> None:
+        """Raise the LipgenError `command` would raise for these paths (a quote SCIP cannot read, a space CPLEX
+        cannot take), before anything is written: the files need not exist yet."""
+        start = Path(workdir).resolve() / MIP_START if warm_start else None
+        self._invocation(exe, Path(model_path).resolve(), start, workdir, opts)
 
     def _args(self, exe, model: Path, start: Path | None, opts: SolveOptions, inv: Invocation) -> list[str]:
         raise NotImplementedError
