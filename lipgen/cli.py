@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -517,6 +518,12 @@ def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path,
     sidecar = load_sidecar(sidecar_path)
     if not solution.is_file():
         raise LipgenError(f"{solution}: no such solution file")
+    from .parsers import sniff
+
+    kind = sniff.solution_kind(solution)
+    if kind is not None and kind != solver:
+        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
+                          f"(use --solver {kind})")
     return sidecar_path, sidecar
 
 
@@ -542,19 +549,23 @@ def parse(
     from .parsers import parse as parse_solution
     from .parsers import record as rec
     from .parsers import sniff
+    from .parsers.verify import log_problem, record_problem
     from .results import lipschitz_quantities
 
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
     kind = sniff.solution_kind(solution)
-    if kind is not None and kind != solver:
-        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
-                          f"(use --solver {kind})")
+    if gap is not None and not (math.isfinite(gap) and 0 <= gap <= 1):
+        raise LipgenError(f"invalid gap (--gap {gap}): must be a relative gap between 0 and 1, e.g. 1e-4")
     if log is not None and (log_kind := sniff.log_kind(log)) not in (None, solver):
         raise LipgenError(f"{log}: a {sniff.NAMES[log_kind]} log, not a {sniff.NAMES[solver]} one")
+    if log is not None and (why := log_problem(log, solver, sidecar["instance"])):
+        raise LipgenError(f"{log}: {why}")
     json_result = solution if solution.suffix == ".json" else None
     record = parse_solution(solver, solution, log, result_json=json_result)
+    if why := record_problem(record.primal, record.dual):
+        raise LipgenError(f"{log or solution}: {why}")
     if record.status == rec.TRUNCATED_SOLUTION and kind is None and not sniff.is_empty(solution):
         raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
     network = network_of(sidecar, sidecar_path)
