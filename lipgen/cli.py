@@ -137,6 +137,8 @@ def clean_gap(gap: float | None) -> float | None:
     return 0.0 if -GAP_NOISE < gap <= 0 else gap
 
 
+MAX_SAMPLES = 10_000_000  # inspect's sampled points: about a minute on a small network, never unbounded
+
 DOMAIN_ORIGIN = {"box": "box from --box", "ball": "l-inf ball from --center/--radius", "file": "box from --box-file",
                  "network": "box stored in the weights file"}
 
@@ -149,8 +151,9 @@ def inspect(
     center: Optional[Path] = CenterOpt,
     radius: Optional[float] = RadiusOpt,
     clip: Optional[str] = ClipOpt,
-    samples: int = typer.Option(1000, "--samples", min=1, help="Random points for the sampled lower bound."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sampled points."),
+    samples: int = typer.Option(1000, "--samples", min=1, max=MAX_SAMPLES, help="Random points for the sampled "
+                                                                                 "lower bound."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, help="Seed of the sampled points."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
@@ -237,11 +240,13 @@ def generate(
         raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
     from .paths import check_output_dir
 
+    from .paths import no_leftovers
+
     check_output_dir(output)
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
-    written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
-                          bounds_method=bounds,
-                          fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
+    with no_leftovers(output):
+        written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding,
+                              mode=mode, bounds_method=bounds, fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
                     "problem_class": g.sidecar["problem_class"], "statistics": g.sidecar["statistics"]}
@@ -428,7 +433,10 @@ def run(
     workdir = workdir or Path("lipgen-runs") / net.name
     for d in (workdir, workdir / "instances", workdir / "runs"):
         check_output_dir(d)
-    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
+    from .paths import no_leftovers
+
+    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal), \
+            no_leftovers(workdir / "instances"):
         written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
                               mode=mode, bounds_method=bounds,
                               target="any", log=stage_log(net, quiet=as_json))
