@@ -781,8 +781,10 @@ def collect(
     Results whose instance checksum differs from its sidecar are refused, with a message, never mixed in. With
     --solu, exit code 1 when a value contradicts the known ones.
     """
+    from .paths import check_output_dir
     from .report import collect as do_collect
 
+    check_output_dir(output)
     report = do_collect(runs, output, instance_dirs=instances, plots=plots, name=name, known_solu=solu)
     for msg in report.messages:
         err.print(msg, markup=False, soft_wrap=True)

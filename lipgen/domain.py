@@ -159,6 +159,10 @@ def load_vector(path: str | Path, option: str, n: int, what: str) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise LipgenError(f"{option} {path}: no such file")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if not magic.startswith((b"\x93NUMPY", b"PK")):  # np.load takes any other bytes for a pickle and says "pickled (object) data"
+        raise LipgenError(f"{option} {path}: not an .npy file (it does not start with numpy's \\x93NUMPY header)")
     try:
         a = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
