@@ -636,8 +636,14 @@ def check(
     from .instance import network_of
     from .parsers import parse as parse_solution
 
+    from .parsers import record as rec
+    from .parsers import sniff
+
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
+    if record.status == rec.TRUNCATED_SOLUTION and sniff.solution_kind(solution) is None \
+            and not sniff.is_empty(solution):
+        raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
     result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
     if result is None:
         why = record.message or f"status {record.status}"
@@ -732,6 +738,14 @@ def jobs(
     import shlex
 
     from .cluster import JobRequest, make_job, submit_job
+
+    for option, value in (("--solver-path", solver_path), ("--lipgen-command", lipgen_command)):
+        if value is not None and not value.strip():
+            raise LipgenError(f"{option} is empty")
+    try:
+        command_words = shlex.split(lipgen_command) if lipgen_command else None
+    except ValueError as exc:
+        raise LipgenError(f"--lipgen-command {lipgen_command!r}: {exc}") from None
     from .cluster.schedulers import get_scheduler, parse_duration
 
     req = JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
@@ -739,7 +753,7 @@ def jobs(
                      solver_defaults=solver_defaults,
                      solver_path=solver_path, partition=partition, account=account, max_parallel=max_parallel,
                      chunk=array_chunk, wall_time=parse_duration(wall_time) if wall_time else None, job_name=job_name,
-                     template=template, lipgen_command=shlex.split(lipgen_command) if lipgen_command else None,
+                     template=template, lipgen_command=command_words,
                      only_unfinished=only_unfinished)
     job = make_job(req)
     v = job.variables

@@ -51,6 +51,7 @@ AUTO = "auto"  # --solver auto: per instance, the first solver of AUTO_ORDER tha
 # the free solvers, best first, per problem class: measured (benchmarks/solve_speed.md), SCIP with lipgen's
 # recommended parameters is faster than HiGHS on the MILPs too, so auto runs SCIP; HiGHS stays an explicit choice
 AUTO_ORDER = ("scip", "highs")
+MAX_JOBS = 1024  # solver processes at once on one machine
 LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
@@ -161,8 +162,10 @@ def check_setup(solver: str, opts: SolveOptions, jobs: int = 1, solver_path: str
     if solver not in SOLVERS and solver != AUTO:
         raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)} or {AUTO}")
     opts.validate()
-    if not isinstance(jobs, int) or jobs < 1:
-        raise LipgenError(f"--jobs must be at least 1, got {jobs}")
+    if not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise LipgenError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
+    if solver_path is not None and not solver_path.strip():
+        raise LipgenError("--solver-path is empty: name the solver's executable")
     if solver == AUTO:
         if solver_path:
             raise LipgenError("--solver-path names one solver's executable and --solver auto may run several: "
