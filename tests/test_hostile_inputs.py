@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -218,3 +220,195 @@ def test_every_option_has_bad_values():
             if key not in TABLE.get(name, {}):
                 missing.append(f"{name} {key}")
     assert not missing, f"options without bad-input cases: {missing}"
+
+
+# --- the issue's reproductions, with the real executable ------------------------------------------------------
+def one_error_line(r, code: int, *pieces: str) -> str:
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert all(p in lines[0] for p in pieces), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def moons_copy(world, tmp_path):
+    """A private copy of the instances (tests edit them)."""
+    inst = tmp_path / "inst"
+    shutil.copytree(world["inst"], inst)
+    return inst
+
+
+def test_solve_refuses_an_edited_instance_and_records_what_it_solved(moons_copy, tmp_path):
+    upper = next(moons_copy.glob("*upper*.mps"))
+    text = upper.read_text()
+    rhs = re.search(r"^    RHS .*$", text, re.M)
+    upper.write_text(text.replace(rhs.group(0), rhs.group(0).rsplit(None, 1)[0] + "  0.25", 1))
+    r = run_cli("solve", upper, "-o", tmp_path / "runs")
+    one_error_line(r, 2, upper.name, "checksum", "--no-verify")
+    assert not (tmp_path / "runs").exists()
+    # --no-verify: solved, recorded as unverified, and collect reports no number from it
+    r = run_cli("solve", upper, "-o", tmp_path / "runs", "--no-verify", "--json")
+    assert r.returncode in (0, 1), r.stderr
+    result = json.loads(next((tmp_path / "runs").glob("*/result.json")).read_text())
+    assert result["instance_verified"] is False
+    r = run_cli("collect", tmp_path / "runs", "-o", tmp_path / "report")
+    assert r.returncode == 2 and "--no-verify" in r.stderr and not (tmp_path / "report").exists()
+
+
+def test_solve_refuses_a_truncated_gzipped_instance(world, tmp_path):
+    net = random_network(7, 2, [4], 1, name="hn")
+    generate(net, Box(*unit_box(2)), tmp_path / "gz", alpha="inf", beta="inf", gzip=True, bounds=("upper",))
+    inst = next((tmp_path / "gz").glob("*.mps.gz"))
+    inst.write_bytes(inst.read_bytes()[: inst.stat().st_size // 2])
+    one_error_line(run_cli("solve", inst, "-o", tmp_path / "runs"), 2, "checksum")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_verified_result_records_the_solved_files_checksum(world):
+    result = json.loads((world["sol"].parent / "result.json").read_text())
+    side = json.loads(world["sidecar"].read_text())
+    import hashlib
+
+    assert result["instance_verified"] is True
+    assert result["instance_sha256"] == hashlib.sha256(world["upper"].read_bytes()).hexdigest() == \
+        side["instance_sha256"]
+
+
+def test_parse_and_check_refuse_a_header_without_variables(world, tmp_path):
+    header = tmp_path / "header.sol"
+    header.write_text("solution status: optimal solution found\nobjective value: -0.001\n")
+    for command in ("parse", "check"):
+        r = run_cli(command, header, "--instance", world["sidecar"], "--solver", "scip")
+        assert r.returncode == 1 and "missing" in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert "upper bound" not in r.stdout
+
+
+def test_parse_refuses_foreign_and_self_contradicting_logs(world, tmp_path):
+    lower_log = next(p for p in world["runs"].glob("*lower*")) / "run.log"
+    args = (world["sol"], "--instance", world["sidecar"], "--solver", "scip")
+    one_error_line(run_cli("parse", *args, "--log", lower_log), 2, "another instance")
+    noise = tmp_path / "noise.log"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    one_error_line(run_cli("parse", *args, "--log", noise), 2, "not a SCIP log")
+    # its own log, with the dual bound moved above the primal
+    text = world["log"].read_text()
+    m = re.search(r"^Dual Bound\s*:\s*(\S+)", text, re.M)
+    bad = tmp_path / "run.log"
+    bad.write_text(text.replace(m.group(0), m.group(0).replace(m.group(1), "1e+03")))
+    one_error_line(run_cli("parse", *args, "--log", bad), 2, "dual bound", "contradicts")
+    r = run_cli("parse", *args, "--log", world["log"])
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("edit,piece", [
+    (lambda d: d["scaling"].__setitem__("objective_scale", "abc"), "objective_scale"),
+    (lambda d: d.pop("network"), "network"),
+    (lambda d: d["domain"].__setitem__("upper", [1e400, 1.0]), "domain.upper"),
+    (lambda d: d.__setitem__("instance_sha256", 5), "instance_sha256"),
+])
+def test_parse_refuses_a_broken_sidecar(world, tmp_path, edit, piece):
+    d = json.loads(world["sidecar"].read_text())
+    edit(d)
+    side = tmp_path / world["sidecar"].name
+    side.write_text(json.dumps(d))
+    for name in ("networks",):
+        shutil.copytree(world["inst"] / name, tmp_path / name)
+    one_error_line(run_cli("parse", world["sol"], "--instance", side, "--solver", "scip"), 2, piece)
+
+
+def test_generate_refuses_extreme_boxes_without_leftovers(world, tmp_path):
+    for box in ("0,1e308", "-1e308,1e308"):
+        one_error_line(run_cli("generate", world["net"], f"--box={box}", "-o", tmp_path / "out"), 2, "limit")
+        assert not (tmp_path / "out").exists()
+    r = run_cli("inspect", world["net"], "--box=0,1e308")
+    one_error_line(r, 2, "limit")
+
+
+def test_generate_cleans_up_when_a_late_check_fails(world, tmp_path):
+    """Coefficients no solver reads are refused, and an existing output folder keeps only what it had."""
+    net = random_network(7, 2, [4, 4], 1, name="tinyw")
+    net.weights[0] = net.weights[0] * 1e-40  # biases of order one: a right-hand side of 1e40 once scaled
+    save(tmp_path / "tinyw.h5", net)
+    one_error_line(run_cli("generate", tmp_path / "tinyw.h5", "--box=-1,1", "-o", tmp_path / "out"), 2,
+                   "beyond what solvers read")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "mine.txt").write_text("x")
+    one_error_line(run_cli("generate", tmp_path / "tinyw.h5", "--box=-1,1", "-o", tmp_path / "kept"), 2)
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["mine.txt"]
+
+
+@pytest.mark.parametrize("scale,piece", [(1e300, "above the limit"), (1e-310, "below the limit"),
+                                         (1e90, "multiply to about")])
+def test_weights_out_of_range_are_refused(world, tmp_path, scale, piece):
+    net = random_network(7, 2, [4, 4], 1, name="sc")
+    net.weights = [w * scale for w in net.weights]
+    with h5py.File(tmp_path / "sc.h5", "w") as f:  # written raw: lipgen's save refuses such weights too
+        f.attrs["lipgen_format"] = "relu-mlp"
+        f.attrs["lipgen_format_version"] = 1
+        for k, (w, b) in enumerate(zip(net.weights, net.biases)):
+            f[f"layers/{k}/weight"], f[f"layers/{k}/bias"] = w, b
+    for command in ("inspect", "generate", "run"):
+        one_error_line(run_cli(command, tmp_path / "sc.h5", "--box=-1,1", "-o", tmp_path / "out")
+                       if command != "inspect" else run_cli(command, tmp_path / "sc.h5", "--box=-1,1"), 2, piece)
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_claimed_huge_weight_is_refused_before_reading(tmp_path):
+    with h5py.File(tmp_path / "big.h5", "w") as f:
+        f.attrs["lipgen_format"] = "relu-mlp"
+        f.attrs["lipgen_format_version"] = 1
+        f.create_dataset("layers/0/weight", shape=(2_000_000, 2_000_000), dtype="f8", chunks=(1, 1000))
+        f["layers/0/bias"] = np.zeros(2_000_000)
+    for argv in (("generate", tmp_path / "big.h5", "--box=0,1", "-o", tmp_path / "out"),
+                 ("convert", tmp_path / "big.h5", "-o", tmp_path / "out.h5")):
+        one_error_line(run_cli(*argv), 2, "above the limit")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.h5").exists()
+
+
+def test_keras_layers_of_the_wrong_kind(tmp_path):
+    with h5py.File(tmp_path / "k.h5", "w") as f:
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": "dense"}})
+        f.create_group("model_weights")
+    one_error_line(run_cli("inspect", tmp_path / "k.h5", "--box=0,1"), 2, "layers")
+
+
+def test_zero_d_weight_keeps_its_shape(tmp_path):
+    with h5py.File(tmp_path / "z.h5", "w") as f:
+        f.attrs["lipgen_format"] = "relu-mlp"
+        f.attrs["lipgen_format_version"] = 1
+        f["layers/0/weight"] = np.float64(2.0)
+        f["layers/0/bias"] = np.zeros(1)
+    one_error_line(run_cli("inspect", tmp_path / "z.h5", "--box=0,1"), 2, "shape ()")
+
+
+def test_paths_a_solver_cannot_read_leave_nothing(world, tmp_path):
+    quoted = tmp_path / 'a"b'
+    shutil.copytree(world["inst"], quoted / "inst")
+    one_error_line(run_cli("solve", quoted / "inst", "-o", quoted / "runs"), 2, "SCIP cannot read")
+    assert not (quoted / "runs").exists()
+    one_error_line(run_cli("jobs", quoted / "inst", "-o", quoted / "job"), 2, "SCIP cannot read")
+    assert not (quoted / "job").exists()
+
+
+def test_collect_over_interrupted_runs(world, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(world["runs"], runs)
+    result = next(runs.glob("*upper*")) / "result.json"
+    d = json.loads(result.read_text())
+    for key in ("lipschitz", "primal", "dual", "check", "files", "time", "nodes"):
+        d.pop(key, None)
+    d.update(status="interrupted", status_text="interrupted by SIGINT", stopped_by="SIGINT", killed=False)
+    result.write_text(json.dumps(d))
+    r = run_cli("collect", runs, "-o", tmp_path / "report")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_files_take_the_users_umask(world, tmp_path):
+    r = subprocess.run(["bash", "-c", f"umask 022 && {shlex.quote(sys.executable)} -m lipgen generate "
+                                      f"{shlex.quote(str(world['net']))} --box=-1,1 -o {shlex.quote(str(tmp_path / 'o'))}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").rglob("*") if p.is_file()}
+    assert modes and set(modes.values()) == {0o644}, modes
