@@ -9,7 +9,9 @@ renders these records.
 
 from __future__ import annotations
 
+import math
 import os
+import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,9 @@ from .parsers import parse as parse_solution
 from .parsers import record as rec
 from .parsers import sniff
 from .parsers.highs import parse_log as highs_log
-from .paths import check_output_dir
-from .report import collect
+from .parsers.verify import log_problem, record_problem
+from .paths import check_output_dir, no_leftovers
+from .report import collect as collect_runs
 from .results.bounds import UNVERIFIED, combine, lipschitz_quantities
 from .results.check import check_record
 from .results.records import Result, RunSummary, Sidecar
@@ -42,7 +45,7 @@ from .solvers.runner import stop_all
 __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_model", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
-           "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "solution_inputs", "stop_all",
+           "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
            "submit_job", "summarize"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
@@ -90,7 +93,9 @@ def generate(net: Network, box: Box, output: str | Path, *, alpha: str = "2", be
     """Instance files, sidecars, settings files and the manifest in `output` (options: lipgen.instance.generate's:
     eps, encoding, mode, bounds_method, gzip, target, ...)."""
     kinds = check_generate_options(bound, fmt, output)
-    return generate_instances(net, box, output, alpha=alpha, beta=beta, bounds=kinds, fmt=fmt, log=log, **options)
+    with no_leftovers(output):  # a failed generation removes what it wrote
+        return generate_instances(net, box, output, alpha=alpha, beta=beta, bounds=kinds, fmt=fmt, log=log,
+                                  **options)
 
 
 def solve(instances: Sequence[str | os.PathLike], solver: str, runs: str | os.PathLike, opts: SolveOptions, *,
@@ -126,8 +131,9 @@ def run_workdir(net: Network, workdir: str | os.PathLike | None) -> Path:
 def run_instances(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str,
                   log: Callable[[str], None] | None = None, **options: Any) -> list[Generated]:
     """Both problems of `run`, written into workdir/instances (options: lipgen.instance.generate's)."""
-    return generate_instances(net, box, workdir / "instances", alpha=alpha, beta=beta, target="any", log=log,
-                              **options)
+    with no_leftovers(workdir / "instances"):  # a failed generation removes what it wrote
+        return generate_instances(net, box, workdir / "instances", alpha=alpha, beta=beta, target="any", log=log,
+                                  **options)
 
 
 def run_premise(written: list[Generated], results: list[Result], runs: Path, opts: SolveOptions, *,
@@ -195,6 +201,10 @@ def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, 
     sidecar = load_sidecar(sidecar_path)
     if not solution.is_file():
         raise LipgenError(f"{solution}: no such solution file")
+    kind = sniff.solution_kind(solution)
+    if kind is not None and kind != solver:
+        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
+                          f"(use --solver {kind})")
     return sidecar_path, sidecar
 
 
@@ -207,13 +217,16 @@ def parse(solution: Path, instance: Path, solver: str, *, log: Path | None = Non
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
     kind = sniff.solution_kind(solution)
-    if kind is not None and kind != solver:
-        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
-                          f"(use --solver {kind})")
+    if gap is not None and not (math.isfinite(gap) and 0 <= gap <= 1):
+        raise LipgenError(f"invalid gap (--gap {gap}): must be a relative gap between 0 and 1, e.g. 1e-4")
     if log is not None and (log_kind := sniff.log_kind(log)) not in (None, solver):
         raise LipgenError(f"{log}: a {sniff.NAMES[log_kind]} log, not a {sniff.NAMES[solver]} one")
+    if log is not None and (why := log_problem(log, solver, sidecar["instance"])):
+        raise LipgenError(f"{log}: {why}")
     json_result = solution if solution.suffix == ".json" else None
     record = parse_solution(solver, solution, log, result_json=json_result)
+    if why := record_problem(record.primal, record.dual):
+        raise LipgenError(f"{log or solution}: {why}")
     if record.status == rec.TRUNCATED_SOLUTION and kind is None and not sniff.is_empty(solution):
         raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
     network = network_of(sidecar, sidecar_path)
@@ -236,6 +249,9 @@ def check_solution(solution: Path, instance: Path, solver: str) -> tuple[dict, d
     """A solution checked against its instance, as MIPLIB's checker does: (sidecar, verdict as `check --json`)."""
     sidecar_path, sidecar = solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
+    if record.status == rec.TRUNCATED_SOLUTION and sniff.solution_kind(solution) is None \
+            and not sniff.is_empty(solution):
+        raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
     result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
     if result is None:
         why = record.message or f"status {record.status}"
@@ -257,3 +273,20 @@ def convert_model(model: Path, output: Path, *, layers: Sequence[str] | None = N
         lower, upper = dom.lower, dom.upper
     net = convert(model, output, layers=list(layers) if layers else None, domain_lower=lower, domain_upper=upper)
     return net, lower is not None
+
+
+def collect(runs: Sequence[str | os.PathLike], output: str | os.PathLike, **options: Any):
+    """`lipgen collect`: the output folder checked first, then lipgen.report.collect (options: its own)."""
+    check_output_dir(output)
+    return collect_runs(runs, output, **options)
+
+
+def lipgen_command_words(lipgen_command: str | None, solver_path: str | None) -> list[str] | None:
+    """`jobs`' --lipgen-command as words (None: the default), after refusing empty options."""
+    for option, value in (("--solver-path", solver_path), ("--lipgen-command", lipgen_command)):
+        if value is not None and not value.strip():
+            raise LipgenError(f"{option} is empty")
+    try:
+        return shlex.split(lipgen_command) if lipgen_command else None
+    except ValueError as exc:
+        raise LipgenError(f"--lipgen-command {lipgen_command!r}: {exc}") from None

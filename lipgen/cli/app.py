@@ -19,6 +19,11 @@ from .render import err, out
 from .run import run
 from .solve import solve
 
+try:  # typer >= 0.20 carries its own click
+    from typer._click import exceptions as _click_errors
+except ImportError:  # pragma: no cover
+    import click.exceptions as _click_errors
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -43,7 +48,22 @@ def main() -> None:
     lipgen started, print one line and exit with 130/143."""
     with pipeline.interrupts_raise() as signals:
         try:
-            app()
+            code = app(standalone_mode=False)  # option errors are ours to print: one line, not a usage block
+            if isinstance(code, int) and code:
+                sys.exit(code)
+        except _click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except _click_errors.ClickException as exc:
+            path = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else ""
+            where = path.partition(" ")[2] + ": " if " " in path else ""
+            text = " ".join(exc.format_message().split())
+            err.print(f"lipgen: error: {where}{text} (see --help)", soft_wrap=True,
+                      markup=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("lipgen: aborted", markup=False)
+            sys.exit(1)
         except LipgenError as exc:
             err.print(f"lipgen: error: {exc}", soft_wrap=True, markup=False)
             sys.exit(exc.exit_code)

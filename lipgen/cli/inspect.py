@@ -12,6 +12,8 @@ from .. import pipeline
 from .options import BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, MarginOpt, OutputWeightsOpt, RadiusOpt
 from .render import emit_json, err, fmt_num, out
 
+MAX_SAMPLES = 10_000_000  # inspect's sampled points: about a minute on a small network, never unbounded
+
 DOMAIN_ORIGIN = {"box": "box from --box", "ball": "l-inf ball from --center/--radius", "file": "box from --box-file",
                  "network": "box stored in the weights file"}
 
@@ -23,8 +25,9 @@ def inspect(
     center: Optional[Path] = CenterOpt,
     radius: Optional[float] = RadiusOpt,
     clip: Optional[str] = ClipOpt,
-    samples: int = typer.Option(1000, "--samples", min=1, help="Random points for the sampled lower bound."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sampled points."),
+    samples: int = typer.Option(1000, "--samples", min=1, max=MAX_SAMPLES, help="Random points for the sampled "
+                                                                                 "lower bound."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, help="Seed of the sampled points."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,

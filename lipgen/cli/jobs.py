@@ -49,13 +49,14 @@ def jobs(
     Each task runs `lipgen solve` on its lines of the task list into the runs folder; re-submitting redoes
     only unfinished runs. Collect the results with `lipgen collect`.
     """
+    command_words = pipeline.lipgen_command_words(lipgen_command, solver_path)
     req = pipeline.JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
                               time_limit=time_limit, threads=threads, gap=gap, mem_limit=mem_limit, seed=seed,
                               warm_start=warm_start, solver_defaults=solver_defaults, solver_path=solver_path,
                               partition=partition, account=account, max_parallel=max_parallel, chunk=array_chunk,
                               wall_time=pipeline.parse_duration(wall_time) if wall_time else None,
                               job_name=job_name, template=template,
-                              lipgen_command=shlex.split(lipgen_command) if lipgen_command else None,
+                              lipgen_command=command_words,
                               only_unfinished=only_unfinished)
     job = pipeline.make_job(req)
     v = job.variables

@@ -16,14 +16,14 @@ from .render import emit_json, err, fmt_num, out
 
 
 def solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
-                        wait=False, label=None, solver_defaults=False) -> list[pipeline.Result]:
+                        wait=False, label=None, solver_defaults=False, verify=True) -> list[pipeline.Result]:
     """pipeline.solve_found with the live progress display on a terminal, and notes on leftover solvers."""
     what = f"solving with {solver}" + (" (the best free solver per class)" if solver == "auto" else "")
     with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = pipeline.solve_found(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path,
                                        warm_start=warm_start, force=force, wait=wait, on_done=display.done,
-                                       on_live=display.live, solver_defaults=solver_defaults)
+                                       on_live=display.live, solver_defaults=solver_defaults, verify=verify)
     for r in results:
         if killed := r.data.get("leftovers_killed"):
             err.print(f"note: {r.instance}: killed {len(killed)} solver process(es) that an earlier, "
@@ -47,6 +47,9 @@ def solve(
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
+    no_verify: bool = typer.Option(False, "--no-verify", help="Solve instance files whose bytes differ from their "
+                                                              "sidecar's checksum (edited by hand: you know why); "
+                                                              "results then say `instance_verified: false`."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ):
     """Run a solver on instance files; write per run the solution, the log and result.json.
@@ -58,7 +61,7 @@ def solve(
     opts = solve_options(time_limit, threads, gap, mem_limit, seed)
     found = pipeline.find_solve_inputs(instances, solver, output, opts, jobs, solver_path)
     results = solve_with_progress(found, solver, output, opts, jobs, solver_path, warm_start, force, quiet=as_json,
-                                  wait=wait, solver_defaults=solver_defaults)
+                                  wait=wait, solver_defaults=solver_defaults, verify=not no_verify)
     if as_json:
         emit_json([r.to_json() for r in results])
     else:

@@ -203,6 +203,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate, bounds_method=bounds_method)
         check_target(form, target, gzip)
+        check_solver_range(form.model)
         forms.append(form)
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
                                     f"{f.model.A.nnz} nonzeros)" for f in forms))
@@ -306,5 +307,21 @@ def update_manifest(outdir: Path, sidecars: list[dict]) -> dict:
     manifest = {"lipgen_version": __version__, "instances": [entries[k] for k in sorted(entries)]}
     atomic.write_json(path, manifest)
     return manifest
+
+
+SOLVER_RANGE = 1e15  # solvers read 1e20 and above as infinite; a margin below it keeps every coefficient a number
+
+
+def check_solver_range(model) -> None:
+    """Refuse (before anything is written) a model with a coefficient or right-hand side no solver reads as a
+    number: the network or box spans too many orders of magnitude for the exact power-of-two scaling."""
+    parts = {"matrix": model.A.data, "right-hand side": model.rhs, "objective": model.obj,
+             "quadratic row": model.q_rows[3], "quadratic objective": model.obj_q[2]}
+    for what, values in parts.items():
+        v = np.abs(np.asarray(values, dtype=np.float64))
+        if v.size and not (np.all(np.isfinite(v)) and v.max() < SOLVER_RANGE):
+            raise LipgenError(f"{model.name}: the scaled instance has a {what} coefficient of magnitude "
+                              f"{v.max():.3g}, beyond what solvers read as a number ({SOLVER_RANGE:g}): the weights "
+                              "or the box span too many orders of magnitude")
 
 

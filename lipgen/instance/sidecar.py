@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 from ..domain import Box
@@ -31,10 +33,76 @@ def load_sidecar(path: str | Path) -> dict:
     if not isinstance(data, dict) or "sidecar_version" not in data:
         raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
     if data["sidecar_version"] not in READABLE_SIDECAR_VERSIONS:
-        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
+        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']!r} was written by another lipgen "
                           f"(this one reads versions {', '.join(map(str, READABLE_SIDECAR_VERSIONS))}); generate the "
                           "instance again")
+    problem = sidecar_problem(data)
+    if problem:
+        raise LipgenError(f"{path}: not a valid lipgen sidecar: {problem}")
     return data
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _finite(x, positive: bool = False) -> bool:
+    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return ok and (x > 0 or not positive)
+
+
+def _finite_list(x, positive: bool = False) -> bool:
+    return isinstance(x, list) and bool(x) and all(_finite(v, positive) for v in x)
+
+
+def sidecar_problem(d: dict) -> str | None:
+    """What is wrong with a sidecar's fields (None when nothing): every field arithmetic uses is checked for type
+    and finite range before any number is read back through it."""
+    def get(path: str):
+        node = d
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                return _MISSING
+            node = node[key]
+        return node
+
+    checks = [
+        ("instance", lambda v: isinstance(v, str) and v.endswith((".mps", ".lp", ".mps.gz", ".lp.gz")) and "/" not in v,
+         "an instance file name (.mps, .lp, optionally .gz)"),
+        ("instance_sha256", lambda v: isinstance(v, str) and _SHA256.fullmatch(v) is not None, "a SHA-256 in hex"),
+        ("bound", lambda v: v in ("upper", "lower"), "upper or lower"),
+        ("network.name", lambda v: isinstance(v, str) and v != "", "a name"),
+        ("network.file", lambda v: isinstance(v, str) and v != "", "a file name"),
+        ("network.digest", lambda v: isinstance(v, str) and v != "", "a digest"),
+        ("norms.input", lambda v: v in ("1", "2", "inf"), "1, 2 or inf"),
+        ("norms.output", lambda v: v in ("1", "2", "inf"), "1, 2 or inf"),
+        ("objective_transform", lambda v: v in ("neg", "sqrt_neg"), "neg or sqrt_neg"),
+        ("scaling.objective_scale", lambda v: _finite(v, positive=True), "a finite positive number"),
+        ("scaling.input_scale", lambda v: _finite_list(v, positive=True), "a list of finite positive numbers"),
+        ("scaling.input_center", _finite_list, "a list of finite numbers"),
+        ("domain.lower", _finite_list, "a list of finite numbers"),
+        ("domain.upper", _finite_list, "a list of finite numbers"),
+        ("eps", lambda v: v is None or (_finite(v) and v >= 0), "a finite number >= 0 or null"),
+        ("problem_class", lambda v: isinstance(v, str), "a problem class"),
+        ("solvers", lambda v: isinstance(v, dict) and all(isinstance(x, dict) for x in v.values()),
+         "a table of solvers"),
+        ("statistics", lambda v: isinstance(v, dict), "a table of model statistics"),
+        ("anchors", lambda v: isinstance(v, dict) and all(x is None or _finite(x) for x in v.values()
+                                                           if not isinstance(x, list)),
+         "a table of finite numbers"),
+    ]
+    for field, ok, what in checks:
+        value = get(field)
+        if value is _MISSING:
+            return f"no `{field}`"
+        if not ok(value):
+            return f"`{field}` is {str(value)[:40]!r}, not {what}"
+    lower, upper = d["domain"]["lower"], d["domain"]["upper"]
+    if len(lower) != len(upper) or any(a > b for a, b in zip(lower, upper)):
+        return "`domain` has lower bounds above upper bounds or of another length"
+    return None
+
+
+_MISSING = object()
 
 
 def network_of(sidecar: dict, sidecar_path: str | Path) -> Network:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from ..errors import LipgenError
 from ..network import Network
+from ..paths import check_output_dir
 from . import onnx, safetensors, torch
 from .common import IMPORTER_SUFFIXES, LAYOUTS, as_float64, sanitize_name, sha256, validate
 from .native import read_hdf5, save
@@ -80,6 +82,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, layers: list[str]
                           f"{Path(dst).suffix}")
     if Path(dst).resolve() == Path(src).resolve():
         raise LipgenError(f"{dst}: the output file is the input file")
+    _check_replaceable(Path(dst))
     net = load(src, layers=layers)
     if domain_lower is not None:
         net.domain_lower = _bound(domain_lower, net.n_inputs)
@@ -87,6 +90,22 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, layers: list[str]
         net.domain_upper = _bound(domain_upper, net.n_inputs)
     save(dst, net)
     return net
+
+
+def _check_replaceable(dst: Path) -> None:
+    """Refuse an output that exists and is not a native lipgen weights file (it would be lost), or whose folder
+    cannot take it: checked before anything is read or written."""
+    if dst.is_dir():
+        raise LipgenError(f"-o {dst}: is a directory, not a weights file")
+    if dst.exists() or dst.is_symlink():
+        try:
+            with h5py.File(dst, "r") as f:
+                ours = f.attrs.get("lipgen_format") is not None
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            raise LipgenError(f"-o {dst}: exists and is not a lipgen weights file: not overwritten (remove it first)")
+    check_output_dir(dst.parent if str(dst.parent) else Path("."), "-o")
 
 
 def _bound(value, n: int) -> np.ndarray:

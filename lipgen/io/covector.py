@@ -20,6 +20,7 @@ from ..domain import load_vector
 from ..errors import LipgenError
 from ..network import Network, dual_norm, vector_norm
 from ..rounding import gamma, round_up
+from .common import magnitude_problem, validate
 
 
 def parse_margin(text: str, n_outputs: int) -> tuple[int, int]:
@@ -44,6 +45,8 @@ def load_weights(path: str | Path, n_outputs: int) -> np.ndarray:
     c = load_vector(path, "--output-weights", n_outputs, "outputs")
     if not np.any(c):
         raise LipgenError(f"--output-weights {path}: the weights are all zero")
+    if why := magnitude_problem(c):
+        raise LipgenError(f"--output-weights {path}: {why}")
     return c
 
 
@@ -80,6 +83,8 @@ def with_covector(network: Network, c: np.ndarray, label: str, meta: dict) -> Ne
     biases = network.biases[:-1] + [np.array([c @ network.biases[-1]])]
     covector = dict(meta, weights=c.tolist(), base_network=network.name, base_digest=network.digest(),
                     fold_error=fold_error(network, c).tolist())
+    folded = replace(network, weights=weights, biases=biases)
+    validate(folded, source=f"the network folded with its output covector {label}")  # c^T W_K may leave the range
     return replace(network, weights=weights, biases=biases, name=f"{network.name}-{label}",
                    meta=dict(network.meta, covector=covector))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
 from ..errors import LipgenError
+from .common import MAX_ENTRIES
 
 
 @dataclass
@@ -36,4 +38,8 @@ def float_array(obj, what: str, src: str) -> np.ndarray:
         raise LipgenError(f"{src}: {what} is not a dataset")
     if obj.dtype.kind not in "iuf":
         raise LipgenError(f"{src}: {what} has non-numeric dtype {obj.dtype}")
-    return np.ascontiguousarray(obj[()], dtype=np.float64)
+    size = math.prod(obj.shape or ())
+    if size > MAX_ENTRIES:
+        raise LipgenError(f"{src}: {what} has shape {tuple(obj.shape)}, {size:.3g} entries, above the limit "
+                          f"{MAX_ENTRIES:.3g} per array")
+    return np.asarray(obj[()], dtype=np.float64, order="C")  # not ascontiguousarray: it makes a 0-D array 1-D

@@ -151,7 +151,11 @@ def read_keras(f: h5py.File, src: str, layers) -> Parts:
     if cls not in _KERAS_MODEL_CLASSES:
         raise LipgenError(f"{src}: Keras model class {cls!r} is not supported (Sequential or Functional only)")
     conf = config.get("config")
+    if conf is not None and not isinstance(conf, (list, dict)):
+        raise LipgenError(f"{src}: the Keras model_config's config is a {type(conf).__name__}, not a table")
     layer_cfgs = conf if isinstance(conf, list) else (conf or {}).get("layers") or []  # old Keras: a bare list
+    if not isinstance(layer_cfgs, list) or not all(isinstance(x, dict) for x in layer_cfgs):
+        raise LipgenError(f"{src}: the Keras model_config's layers are not a list of layer tables")
     if cls != "Sequential":
         _check_chain(conf, layer_cfgs, src)
     plan = _keras_plan(layer_cfgs, src)
