@@ -275,7 +275,7 @@ def convert_model(model: Path, output: Path, *, layers: Sequence[str] | None = N
     return net, lower is not None
 
 
-def collect(runs: Sequence[str | os.PathLike], output: str | os.PathLike, **options: Any):
+def collect(runs: list[str | Path], output: str | Path, **options: Any):
     """`lipgen collect`: the output folder checked first, then lipgen.report.collect (options: its own)."""
     check_output_dir(output)
     return collect_runs(runs, output, **options)

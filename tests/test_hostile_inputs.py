@@ -118,7 +118,7 @@ TABLE = {
     "jobs": {"instances": PATHS_BAD, "-o": [("{dir}/afile", "afile")], "--scheduler": [("foo", None)],
              "--solver": [("foo", None)], "--runs": [("{dir}/afile", "afile")],
              "--time-limit": [(v, None) for v in FLOAT_BAD], "--threads": [(v, None) for v in INT_BAD + ["0"]],
-             "--gap": [(v, None) for v in FLOAT_BAD], "--mem": [(v, None) for v in ("abc", NAN, "-1", HUGE)],
+             "--gap": [(v, None) for v in FLOAT_BAD], "--mem-limit": [(v, None) for v in ("abc", NAN, "-1", HUGE)],
              "--seed": [(v, None) for v in INT_BAD], "--warm-start": [("=x", None)],
              "--solver-defaults": [("=x", None)], "--solver-path": [("=", None)],
              "--partition": [("a b", None), ("x;rm", None)], "--account": [("a b", None)],
