@@ -19,10 +19,19 @@ MIN_POINTS = 100
 
 
 def naive_upper_bound(network: Network, alpha: str, beta: str, stability: list[Stability] | None = None) -> float:
-    """Product of layer operator norms (stably inactive neurons removed), best over the middle norm.
+    """Product of layer operator norms (stably inactive neurons removed), best over the middle norm, the smaller
+    of the network's and of its per-neuron equilibrated twin's (the same function exactly, formulation.scaling.
+    equilibrate: a product of norms is not invariant under neuron rescaling, the constant is).
 
     Rigorous: every factor is a certified upper bound of its norm and the products are rounded up.
     """
+    from .formulation.scaling import equilibrate  # formulation imports anchors lazily too
+
+    balanced, _ = equilibrate(network)
+    return min(_naive(network, alpha, beta, stability), _naive(balanced, alpha, beta, stability))
+
+
+def _naive(network: Network, alpha: str, beta: str, stability: list[Stability] | None) -> float:
     keeps = [np.arange(network.n_inputs)]
     for k in range(network.n_hidden_layers):
         keeps.append(np.flatnonzero(~stability[k].inactive) if stability else np.arange(network.widths[k + 1]))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bounds import Stability, gamma, interval_bounds, stabilities
+from .covector import fold_error_norm
 from .domain import Box
 from .network import Network, operator_norm, operator_norm_upper, vector_norm
 
@@ -62,8 +63,15 @@ def jacobian_rounding(network: Network, pattern: list[np.ndarray], alpha: str, b
 
 
 def certify_point(network: Network, box: Box, alpha: str, beta: str, x, v=None,
-                  stability: list[Stability] | None = None) -> Certificate:
-    """Certified lower bound of L from an input point x of the box (and direction v)."""
+                  stability: list[Stability] | None = None, covector: dict | None = None) -> Certificate:
+    """Certified lower bound of L from an input point x of the box (and direction v).
+
+    covector: the record of a folded output covector (default: network.meta's); its folding error bound is
+    subtracted too, so the value is a lower bound of the constant of c^T f with the original c and W_K.
+    A value whose error bound reaches it certifies nothing: 0, and the reason says so.
+    """
+    if covector is None:
+        covector = network.meta.get("covector")
     x = np.asarray(x, dtype=np.float64).ravel()
     if x.shape != (network.n_inputs,) or not np.all(np.isfinite(x)):
         return Certificate(None, "the input point is not finite" if x.shape == (network.n_inputs,) else
@@ -98,6 +106,10 @@ def certify_point(network: Network, box: Box, alpha: str, beta: str, x, v=None,
         nv = float(vector_norm(v, alpha)) if v.shape == (network.n_inputs,) and np.all(np.isfinite(v)) else 0.0
         if nv > 0:
             value = max(value, float(vector_norm(j @ v, beta)) / nv)
-    value = max(0.0, value * (1 - 64 * UNIT_ROUNDOFF) - jacobian_rounding(network, pattern, alpha, beta))
-    return Certificate(float(value), "norm of the Jacobian recomputed in float64 at the input point, minus its "
-                                     "rounding error bound", margin, pattern)
+    error = jacobian_rounding(network, pattern, alpha, beta) + fold_error_norm(covector, alpha)
+    computed = value * (1 - 64 * UNIT_ROUNDOFF)
+    if not computed > error:
+        return Certificate(0.0, f"the Jacobian's norm computed at the point ({value:.3g}) is within its rounding error "
+                                f"bound ({error:.3g}): it certifies nothing beyond 0", margin, pattern)
+    return Certificate(float(computed - error), "norm of the Jacobian recomputed in float64 at the input point, "
+                                                "minus its rounding error bound", margin, pattern)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -91,9 +92,10 @@ def emit_json(obj) -> None:
 
 
 def _tidy(obj):
-    """-0.0 (from L = -obj with obj = 0) printed as 0.0."""
+    """-0.0 (from L = -obj with obj = 0) printed as 0.0; an infinite or NaN value (a solver's "no bound") as null,
+    so the output stays valid JSON."""
     if isinstance(obj, float):
-        return obj + 0.0
+        return obj + 0.0 if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _tidy(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -181,10 +183,12 @@ def inspect(
               f"lower in [{fmt_num(min(d['lower']), 4)}, {fmt_num(max(d['lower']), 4)}], "
               f"upper in [{fmt_num(min(d['upper']), 4)}, {fmt_num(max(d['upper']), 4)}]")
     t = Table(title=f"Cheap Lipschitz bounds ({info['samples']} sampled points)")
-    for c in ("norm", "sampled lower bound", "naive upper bound", f"Jacobian bound ({info['jacobian_method']})"):
+    for c in ("norm", "sampled lower bound (certified)", "sampled estimate (float64)", "naive upper bound",
+              f"Jacobian bound ({info['jacobian_method']})"):
         t.add_column(c)
     for p, b in info["bounds"].items():
-        t.add_row(p, fmt_num(b["sampled_lower"]), fmt_num(b["naive_upper"]), fmt_num(b["jacobian_upper"]))
+        t.add_row(p, fmt_num(b["sampled_certified"]), fmt_num(b["sampled_estimate"]), fmt_num(b["naive_upper"]),
+                  fmt_num(b["jacobian_upper"]))
     out.print(t)
     for w in info["warnings"]:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)
@@ -271,6 +275,7 @@ ForceOpt = typer.Option(False, "--force", help="Redo finished runs instead of re
 SolverPathOpt = typer.Option(None, "--solver-path", help="Solver executable to use (else $LIPGEN_<SOLVER>, "
                                                          "then PATH, then lipgen's launcher).")
 FAILED_EXIT = 1  # some run gave no usable bound
+UNVERIFIED = "unverified"  # results.UNVERIFIED (not imported: the CLI starts without numpy)
 
 
 def _solve_options(time_limit, threads, gap, mem_limit, seed):
@@ -409,8 +414,8 @@ def run(
     from .instance import generate as do_generate
     from .paths import check_output_dir
     from .progress import status_after_a_second
-    from .results import combine
-    from .solve import check_setup
+    from .results import combine, failure_reason
+    from .solve import check_premise, check_setup
 
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = _solve_options(time_limit, threads, gap, mem_limit, seed)
@@ -428,10 +433,18 @@ def run(
                                    label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
     by_kind = {r["bound"]: r for r in results}
     up, lo = by_kind["upper"], by_kind["lower"]
+    sidecar_up = next(g.sidecar for g in written if g.sidecar["bound"] == "upper")
+    upper_path = next(g.path for g in written if g.sidecar["bound"] == "upper")
+    premise = check_premise(up, sidecar_up, upper_path, workdir / "runs", opts, warm_start=warm_start, force=force,
+                            wait=wait, solver_defaults=solver_defaults,
+                            log=None if as_json else lambda line: err.print(line, markup=False, soft_wrap=True))
     summary = combine(up.get("lipschitz"), lo.get("lipschitz"), written[0].sidecar["anchors"])
+    summary["premise"] = premise
     status = up["status"] if up["status"] == lo["status"] else f"upper: {up['status']}, lower: {lo['status']}"
     if summary["consistency"] != "ok":
         status = summary["consistency"]
+    elif premise.get("verdict") == UNVERIFIED:
+        status = UNVERIFIED
     sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
     domain = sidecars["upper"]["domain"]
     ran = ", ".join(dict.fromkeys(r["solver"] for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
@@ -465,9 +478,11 @@ def run(
         t.add_row("relative gap", fmt_num(summary["gap"], 3), summary["consistency"], "", "")
         t.add_row("upper-bound problem (dual bound)", fmt_num(summary["upper_mip"], 8), status_of(up),
                   fmt_num(up.get("time"), 3), "non-strict MIP")
-        t.add_row("lower-bound problem (realised value)", fmt_num(summary["lower"], 8), status_of(lo),
+        t.add_row("lower-bound problem (realised, certified)", fmt_num(summary["lower"], 8), status_of(lo),
                   fmt_num(lo.get("time"), 3), "strict MIP")
-        t.add_row("sampled lower bound", fmt_num(summary["sampled_lower"], 8), "", "", "anchor")
+        t.add_row("sampled points (certified)", fmt_num(summary["sampled_certified"], 8), "", "", "anchor")
+        t.add_row("sampled points (float64 estimate)", fmt_num(summary["sampled_estimate"], 8), "", "",
+                  "estimate, not a bound")
         t.add_row("region walk (certified)", fmt_num(summary["search_lower"], 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(summary["naive_upper"], 8), "", "", "anchor")
         out.print(t)
@@ -484,7 +499,10 @@ def run(
         err.print(f"inconsistent: the upper bound {summary['upper']!r} is below the certified lower bound "
                   f"{summary['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
                   soft_wrap=True)
-    if summary["upper"] is None or summary["best_lower"] is None or summary["consistency"] != "ok":
+    if premise.get("verdict") == UNVERIFIED:
+        err.print(f"unverified: the upper-bound problem's dual bound is not certified: {premise['reason']} (the upper "
+                  "bound shown is the naive one)", markup=False, soft_wrap=True)
+    if failure_reason(summary) is not None:
         raise typer.Exit(FAILED_EXIT)
 
 

@@ -14,20 +14,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 
 from . import __version__, atomic
 from .anchors import naive_upper_bound, sampled_lower_bound
 from .ascent import search_lower_bound
+from .certificate import certify_point
+from .covector import fold_error_norm
 from .bounds import bounds_method as canonical_bounds_method
 from .bounds import compute_bounds, interval_bounds, stabilities
 from .domain import Box
 from .errors import LipgenError
 from .formulation import Formulation, Spec, build, prepare, resolve_mode
 from .formulation.activation import ActivationProblem
+from .formulation.scaling import conditioning, equilibrate
 from .network import Network
 from .writers import file_suffix, write_model
 
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3
+# versions this lipgen still reads: 2 (library lipgen-v1) lacks the certified sampled anchor, the folding error
+# and the conditioning record; its `anchors.sampled_lower` is an uncertified float64 value, read as an estimate
+READABLE_SIDECAR_VERSIONS = (2, 3)
 TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
 NETWORK_DIR = "networks"
 MANIFEST = "manifest.json"
@@ -145,17 +153,29 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         "solvers": solvers,
         "target": target,
         "anchors": anchors,
+        "conditioning": conditioning(m),
+        # the per-neuron powers of two that balance each hidden neuron's row against its next column (exactly the
+        # same function); used by the naive bound. The instance's rows are per-neuron normalised already
+        # (scaling.neuron_scales): with the balanced network they are bit for bit the same (tests/test_hostile.py)
+        "equilibration": {"exponents": [e.tolist() for e in equilibrate(network)[1]]},
     }
 
 
 def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
                     stability: list | None = None) -> dict:
+    """The cheap anchors: the naive upper bound (widened by a covector's folding error), the best sampled point's
+    norm in float64 (`sampled_estimate`, an estimate) and certified (`sampled_certified`), the region walk's
+    certified value (`search_lower`)."""
     if stability is None:
         stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
+    cert = certify_point(network, box, alpha, beta, sampled.x, sampled.v, stability)
+    naive = naive_upper_bound(network, alpha, beta, stability)
+    fold = fold_error_norm(network.meta.get("covector"), alpha)
     out = {
-        "naive_upper": naive_upper_bound(network, alpha, beta, stability),
-        "sampled_lower": sampled.value,
+        "naive_upper": float(np.nextafter(naive + fold, np.inf)) if fold else naive,
+        "sampled_estimate": sampled.value,
+        "sampled_certified": cert.value or 0.0,
         "sampled_points": sampled.n_points,
         "sampled_seed": seed,
         "sampled_x": sampled.x.tolist(),
@@ -167,6 +187,13 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
         out.update(search_lower=found.value, search_x=found.x.tolist(), search_v=found.v.tolist(),
                    search_moves=found.steps)
     return out
+
+
+def objective_estimate(anchors: dict) -> float:
+    """The value the objective's scale Lambda is taken from: the best certified lower bound, else the naive upper
+    bound; never an uncertified float (float noise of a cancelling network once gave Lambda = 1e-17)."""
+    best = max(anchors.get("sampled_certified", 0.0), anchors.get("search_lower", 0.0))
+    return best if best > 0 else anchors["naive_upper"]
 
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
@@ -186,10 +213,10 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     clock.done(f"{bounds_method} bounds", hold=True)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
-    best = max(anchors["sampled_lower"], anchors.get("search_lower", 0.0))
-    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled lower {anchors['sampled_lower']:.6g} "
-               f"({anchors['sampled_points']} points), region walk {anchors.get('search_lower', 0.0):.6g}", hold=True)
-    estimate = best if best > 0 else anchors["naive_upper"]
+    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled {anchors['sampled_estimate']:.6g} "
+               f"(certified {anchors['sampled_certified']:.6g}, {anchors['sampled_points']} points), region walk "
+               f"{anchors.get('search_lower', 0.0):.6g}", hold=True)
+    estimate = objective_estimate(anchors)
     forms = []
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
@@ -318,9 +345,10 @@ def load_sidecar(path: str | Path) -> dict:
         raise LipgenError(f"{path}: not a lipgen sidecar ({exc.__class__.__name__})") from None
     if not isinstance(data, dict) or "sidecar_version" not in data:
         raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
-    if data["sidecar_version"] != SIDECAR_VERSION:
+    if data["sidecar_version"] not in READABLE_SIDECAR_VERSIONS:
         raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
-                          f"(this one reads version {SIDECAR_VERSION}); generate the instance again")
+                          f"(this one reads versions {', '.join(map(str, READABLE_SIDECAR_VERSIONS))}); generate the "
+                          "instance again")
     return data
 
 

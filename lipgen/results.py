@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .bounds import Stability
-from .certificate import Certificate, certify_point
+from .certificate import UNIT_ROUNDOFF, Certificate, certify_point, jacobian_rounding
+from .covector import fold_error_norm
 from .domain import Box
 from .formulation import lipschitz_from_objective
 from .network import Network, dual_norm, vector_norm
@@ -27,8 +28,20 @@ DUAL_ABS_TOL = 1e-6
 DUAL_REL_TOL = 1e-6
 # CPLEX's default relative MIP gap: the loosest any solver calls "optimal" by default
 DEFAULT_GAP_TOL = 1e-4
-# Anchors are computed in float64 without error bounds: they are trusted up to this relative rounding.
+# The naive bound's products are rounded up, but its record in old sidecars is a plain float: kept 1e-10 wider.
 ANCHOR_REL_TOL = 1e-10
+
+# The premise of the widening (docs/formulation.md, section 5b): the solver's dual bound of the scaled problem is
+# right to DUAL_ABS_TOL. Not established when a row mixes magnitudes further apart than this (a 1e-6 violation
+# then moves its small terms by O(1))...
+PREMISE_ROW_RATIO = 1e6
+# ... or when the objective's terms can reach this many times the objective's unit (naive bound / Lambda): a row
+# violation of 1e-6 can then move the objective by 1e-6 times as much, and L may be a cancellation of large terms
+PREMISE_AMPLIFICATION = 1e4
+# two solvers' widened upper bounds confirm each other when they agree to this (relative, plus the widening): looser
+# than the default gap (1e-4) that either may stop at, far tighter than the wrong bounds the issue saw (1e9 apart)
+CONFIRM_REL_TOL = 1e-3
+UNVERIFIED = "unverified"
 
 STATUS_TEXT = {
     rec.OPTIMAL: "solved to optimality",
@@ -74,7 +87,8 @@ def certify(network: Network, sidecar: dict, values: dict) -> Certificate:
     """Certified lower bound of L from a solution's input point and direction."""
     x, v = solution_point(sidecar, values)
     return certify_point(network, Box.from_json(sidecar["domain"]), sidecar["norms"]["input"],
-                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar))
+                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar),
+                         covector=sidecar["network"].get("covector"))
 
 
 def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
@@ -87,8 +101,24 @@ def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
 
 
 def realised_value(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
-    """The solution's objective recomputed in float64 for its own pattern s (||J_s v|| / ||v|| forward,
-    ||J_s^T w|| / ||w|| backward), when the solution's x realises s; else (None, why)."""
+    """A certified lower bound from the solution's own objective: ||J_s v|| / ||v|| (forward) or ||J_s^T w|| / ||w||
+    (backward) recomputed in float64 for its pattern s, minus the same rounding (and folding) error bound as the
+    certificate's, when the solution's x realises s; else (None, why). 0 when the error bound reaches the value."""
+    value, why = _realised_float(network, sidecar, values, cert)
+    if value is None:
+        return value, why
+    alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
+    error = (jacobian_rounding(network, cert.pattern, alpha, beta)
+             + fold_error_norm(sidecar["network"].get("covector"), alpha))
+    computed = value * (1 - 64 * UNIT_ROUNDOFF)
+    if not computed > error:
+        return 0.0, (f"realised at the solution's input point, but the value computed ({value:.3g}) is within its "
+                     f"rounding error bound ({error:.3g}): it certifies nothing beyond 0")
+    return computed - error, why
+
+
+def _realised_float(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
+    """The solution's objective for its own pattern, in float64 (an estimate: no error bound yet)."""
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
     if cert.pattern is None:
         return None, f"the solution's point certifies no region: {cert.reason}"
@@ -161,7 +191,17 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
         out["incumbent_value"] = lipschitz_from_objective(record.primal, transform, scale)
     dual = dual_bound(record, gap_tol)
     if sidecar["bound"] == "upper" and normal and dual is not None:
-        out["upper"] = lipschitz_from_objective(dual, transform, scale)
+        upper = lipschitz_from_objective(dual, transform, scale)
+        fold = fold_error_norm(sidecar["network"].get("covector"), sidecar["norms"]["input"])
+        # the folded network's constant is within `fold` of the covector's (lipgen/covector.py)
+        upper = float(np.nextafter(upper + fold, np.inf)) if fold else upper
+        reasons = premise_reasons(sidecar)
+        out["premise"] = {"established": not reasons, "reasons": reasons}
+        if reasons:  # not certified: kept apart until another solver confirms it (lipgen run does)
+            out["upper_unverified"] = upper
+            out["status_text"] += "; upper bound unverified: " + "; ".join(reasons)
+        else:
+            out["upper"] = upper
     if normal and record.has_solution and record.values:
         cert = certify(network, sidecar, record.values)
         out["certificate"] = cert.to_dict()
@@ -172,6 +212,35 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
     return out
 
 
+def premise_reasons(sidecar: dict) -> list[str]:
+    """Why the widening's premise cannot be established for this instance (empty: it can). Cheap and
+    deterministic: from the sidecar's conditioning record and anchors (version-2 sidecars have no record and
+    are not checked)."""
+    cond = sidecar.get("conditioning")
+    if not cond:
+        return []
+    reasons = []
+    if cond["max_row_ratio"] > PREMISE_ROW_RATIO:
+        reasons.append(f"a row of the scaled instance mixes nonzeros {cond['max_row_ratio']:.3g} times apart "
+                       f"(> {PREMISE_ROW_RATIO:.0e})")
+    naive, scale = sidecar["anchors"].get("naive_upper"), sidecar["scaling"]["objective_scale"]
+    if naive is not None and naive / scale > PREMISE_AMPLIFICATION:
+        reasons.append(f"the objective's terms may reach {naive / scale:.3g} times its unit (naive bound over the "
+                       f"objective scale, > {PREMISE_AMPLIFICATION:.0e}): the value may be a cancellation")
+    return reasons
+
+
+def confirm_upper(first: float | None, second: float | None, scale: float) -> tuple[float | None, str]:
+    """Two solvers' widened upper bounds of one instance: (the larger, "") when they agree to CONFIRM_REL_TOL
+    (plus the widening), else (None, why)."""
+    if first is None or second is None:
+        return None, "the second solver gave no bound"
+    hi, lo = max(first, second), min(first, second)
+    if hi - lo <= CONFIRM_REL_TOL * hi + 2 * DUAL_ABS_TOL * scale:
+        return hi, ""
+    return None, f"the solvers' upper bounds disagree: {first:.9g} and {second:.9g}"
+
+
 def _best(candidates: list[tuple[str, float | None]], pick) -> tuple[float | None, str | None]:
     valid = [(v, k) for k, v in candidates if v is not None and np.isfinite(v)]
     if not valid:
@@ -180,20 +249,31 @@ def _best(candidates: list[tuple[str, float | None]], pick) -> tuple[float | Non
     return value, source
 
 
+def sampled_anchors(anchors: dict) -> tuple[float | None, float | None]:
+    """(certified, estimate) of the best sampled point; sidecars of version 2 hold only the uncertified
+    `sampled_lower`, which is an estimate."""
+    estimate = anchors.get("sampled_estimate", anchors.get("sampled_lower"))
+    return anchors.get("sampled_certified"), estimate
+
+
 def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     """One line of the main table: the best upper and lower bounds over every source, and which gave each.
 
-    An upper bound below a certified lower bound cannot happen when every rule holds; it is reported as
-    consistency "inconsistent" with both numbers, never as a negative gap.
+    `best_lower` takes certified values only (the two problems' certificates, the strict problem's realised value
+    once certified, the sampled point's certificate, the region walk); float64 estimates keep names without
+    "lower" (`sampled_estimate`). An upper bound below a certified lower bound cannot happen when every rule
+    holds; it is reported as consistency "inconsistent" with both numbers, never as a negative gap.
     """
     mip_upper = upper["upper"] if upper else None
     certs = {f"certified ({q['bound']} problem)": q["certified_lower"] for q in (upper, lower) if q}
     cert = max([c for c in certs.values() if c is not None], default=None)
-    sampled, naive, searched = anchors.get("sampled_lower"), anchors.get("naive_upper"), anchors.get("search_lower")
+    realised = lower["lower"] if lower else None
+    sampled, estimate = sampled_anchors(anchors)
+    naive, searched = anchors.get("naive_upper"), anchors.get("search_lower")
     best_upper, upper_source = _best([("MIP dual bound", mip_upper),
                                       ("naive bound", None if naive is None else naive * (1 + ANCHOR_REL_TOL))], min)
     best_lower, lower_source = _best(list(certs.items()) + [
-        ("sampled points", None if sampled is None else sampled * (1 - ANCHOR_REL_TOL)),
+        ("lower-bound problem (realised, certified)", realised), ("sampled points (certified)", sampled),
         ("region walk (certified)", searched)], max)
     consistency, gap = "ok", None
     if best_upper is not None and best_lower is not None:
@@ -202,6 +282,20 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
         else:
             gap = (best_upper - best_lower) / best_upper if best_upper > 0 else 0.0
     return {"upper": best_upper, "upper_source": upper_source, "upper_mip": mip_upper,
-            "lower": lower["lower"] if lower else None, "certified_lower": cert, "best_lower": best_lower,
-            "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_lower": sampled,
-            "search_lower": searched, "naive_upper": naive}
+            "lower": realised, "certified_lower": cert, "best_lower": best_lower,
+            "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_certified": sampled,
+            "sampled_estimate": estimate, "search_lower": searched, "naive_upper": naive}
+
+
+def failure_reason(summary: dict) -> str | None:
+    """Why a run's summary is not a certified bracket lower <= L <= upper (None: it is; `lipgen run` exits 0)."""
+    premise = summary.get("premise") or {}
+    if premise.get("verdict") == UNVERIFIED:
+        return f"{UNVERIFIED}: {premise.get('reason')}"
+    if summary.get("consistency", "ok") != "ok":
+        return str(summary["consistency"])
+    if summary.get("upper") is None:
+        return "no upper bound"
+    if summary.get("best_lower") is None:
+        return "no certified lower bound"
+    return None

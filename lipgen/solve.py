@@ -15,6 +15,7 @@ killed with its process group and its run is recorded as interrupted before the 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections import deque
@@ -31,7 +32,7 @@ from .parsers import parse
 from .parsers import record as rec
 from .parsers.live import LogFollower
 from .paths import check_output_dir
-from .results import lipschitz_quantities
+from .results import UNVERIFIED, confirm_upper, lipschitz_quantities
 from .runlock import LOCK_NAME, RunLock
 from .solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
 from .solvers.backends import MIP_START, SOLVERS
@@ -359,7 +360,9 @@ class _Batch:
             "invocation": {"argv": inv.argv, "executable": t.exe.description, "kind": t.exe.kind,
                            "notes": inv.notes},
             "status": record.status, "status_text": quantities["status_text"],
-            "primal": record.primal, "dual": record.dual, "gap": record.gap, "time": record.time,
+            # a solver's "no value" (+-inf, e.g. the dual bound of an unbounded report) is null: JSON has no infinity
+            "primal": _finite_or_none(record.primal), "dual": _finite_or_none(record.dual),
+            "gap": _finite_or_none(record.gap), "time": record.time,
             "wall_time": outcome.wall_time, "nodes": record.nodes, "n_solutions": record.n_solutions,
             "returncode": outcome.returncode, "killed": outcome.killed,
             "lipschitz": quantities,
@@ -433,6 +436,10 @@ def _empty_run_dir(rdir: Path) -> None:
             p.unlink()
 
 
+def _finite_or_none(x):
+    return x if x is None or not isinstance(x, float) or math.isfinite(x) else None
+
+
 def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
               solver_path: str | None = None, warm_start: bool = True, force: bool = False, wait: bool = False,
               kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False) -> list[dict]:
@@ -460,3 +467,43 @@ def solve_instance(instance: Path, solver: str, runs: Path, opts: SolveOptions, 
     """Solve one instance (or reuse its finished run) and return its result record."""
     return solve_all([instance], solver, runs, opts, solver_path=solver_path, warm_start=warm_start, force=force,
                      wait=wait, kill_grace=kill_grace)[0]
+
+
+def _second_solver(first: str, sidecar: dict) -> str | None:
+    """Another solver that can take the instance, for the premise check: SCIP and HiGHS check each other on
+    MILPs; other classes go to SCIP, or from SCIP to Gurobi when its size-limited license takes the file."""
+    ok = {k for k, v in sidecar["solvers"].items() if v["ok"] and not v.get("license_note")}
+    for cand in {"scip": ("highs", "gurobi"), "highs": ("scip",)}.get(first, ("scip",)):
+        if cand in ok:
+            return cand
+    return None
+
+
+def check_premise(up: dict, sidecar: dict, instance: Path, runs: Path, opts: SolveOptions, *, warm_start: bool = True,
+                  force: bool = False, wait: bool = False, solver_defaults: bool = False, log=None) -> dict:
+    """The widening's premise (docs/formulation.md, 5b). When the sidecar cannot establish it, the upper problem
+    is solved again by a second solver; their bounds must agree, else the MIP bound is `unverified`. Updates the
+    upper run's quantities in place (`upper` set only when confirmed)."""
+    q = up.get("lipschitz") or {}
+    info = q.get("premise") or {"established": True, "reasons": []}
+    out = {"established": info["established"], "reasons": info["reasons"]}
+    if info["established"] or q.get("upper_unverified") is None:
+        return out
+    second = _second_solver(up["solver"], sidecar)
+    if second is None:
+        out.update(verdict=UNVERIFIED, reason="; ".join(info["reasons"]) + "; no second solver can take the instance")
+        return out
+    if log is not None:
+        log(f"premise of the upper bound not established ({'; '.join(info['reasons'])}): solving it again with "
+            f"{second}")
+    again = solve_all([instance], second, runs, opts, warm_start=warm_start, force=force, wait=wait,
+                      solver_defaults=solver_defaults)[0]
+    other = (again.get("lipschitz") or {}).get("upper_unverified")
+    value, why = confirm_upper(q["upper_unverified"], other, sidecar["scaling"]["objective_scale"])
+    out.update(second_solver=second, second_upper=other, second_status=again["status"])
+    if value is None:
+        out.update(verdict=UNVERIFIED, reason="; ".join(info["reasons"]) + f"; {why}")
+    else:
+        q["upper"] = value
+        out.update(verdict="confirmed")
+    return out

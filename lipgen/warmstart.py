@@ -13,7 +13,8 @@ def start_values(network: Network, sidecar: dict) -> dict[str, float]:
     from .instance import formulation_of
 
     anchors = sidecar["anchors"]
-    key = "search" if anchors.get("search_lower", 0.0) > anchors["sampled_lower"] else "sampled"
+    sampled = anchors.get("sampled_certified", anchors.get("sampled_lower", 0.0))  # sidecar version 2: sampled_lower
+    key = "search" if anchors.get("search_lower", 0.0) > sampled else "sampled"
     x = np.asarray(anchors[f"{key}_x"], dtype=np.float64)
     v = np.asarray(anchors[f"{key}_v"], dtype=np.float64)
     return formulation_of(sidecar, network).values(x, v)

@@ -27,7 +27,8 @@ def test_inspect_json_and_table(tiny_file):
     layer = info["layers"][0]
     assert layer["active"] + layer["inactive"] + layer["unstable"] == 8
     for p in ("1", "2", "inf"):
-        assert 0 < info["bounds"][p]["sampled_lower"] <= info["bounds"][p]["naive_upper"]
+        b = info["bounds"][p]
+        assert 0 < b["sampled_certified"] <= b["sampled_estimate"] <= b["naive_upper"]
     r = run_cli("inspect", tiny_file, "--box", "-1,1")
     assert r.returncode == 0 and "unstable" in r.stdout and "naive upper bound" in r.stdout
 

@@ -43,7 +43,7 @@ def solve_bounds(net: Network, box: Box, tmp_path, **kw) -> dict:
 def assert_sound_and_tight(res: dict, exact: float, tight: bool = True) -> None:
     assert res["upper"] >= exact * (1 - 1e-7), (res, exact)  # sound: never below L
     assert res["certified_lower"] <= exact * (1 + 1e-12), (res, exact)  # sound: never above L
-    assert res["sampled_lower"] <= exact * (1 + 1e-12) <= res["naive_upper"] * (1 + 1e-12)
+    assert res["sampled_certified"] <= exact * (1 + 1e-12) <= res["naive_upper"] * (1 + 1e-12)
     if tight:
         # the upper bound is the dual bound widened by the solvers' tolerances: about 2e-6 of the objective's
         # scale, which is all there is when L = 0 (case 5)

@@ -56,10 +56,14 @@ class Formulation:
 
 
 def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
-    """A cheap estimate of L for the objective's scale: the sampled lower bound, else the naive upper bound."""
+    """A rigorous anchor of L for the objective's scale: the best sampled point's certified value, else the naive
+    upper bound (never a float64 norm that may be rounding noise of a cancelling network)."""
     from ..anchors import naive_upper_bound, sampled_lower_bound
+    from ..certificate import certify_point
+    from ..domain import Box
 
-    value = sampled_lower_bound(network, lower, upper, alpha, beta, n=200).value
+    sampled = sampled_lower_bound(network, lower, upper, alpha, beta, n=200)
+    value = certify_point(network, Box(lower, upper), alpha, beta, sampled.x, sampled.v).value or 0.0
     return value if value > 0 else naive_upper_bound(network, alpha, beta)
 
 

@@ -17,7 +17,7 @@ unit in the last place of W c + b).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,8 +49,9 @@ class Scaling:
     objective: float  # Lambda, a power of two: L = Lambda * T(objective value)
 
     def to_json(self) -> dict:
+        """The factors, for the sidecar; `neuron_scales` are the per-neuron powers of two sigma_k (z = sigma z')."""
         return {"input_center": self.center.tolist(), "input_scale": self.halfwidth.tolist(),
-                "objective_scale": self.objective}
+                "objective_scale": self.objective, "neuron_scales": [s.tolist() for s in self.sigma]}
 
     def input_point(self, xs) -> np.ndarray:
         """Original input x from the instance's scaled input x'."""
@@ -96,6 +97,66 @@ def objective_scale(estimate: float | None) -> float:
     return float(np.clip(power_of_two(estimate), *LAMBDA_RANGE))
 
 
+def equilibrate(network: Network, sweeps: int = 4) -> tuple[Network, list[np.ndarray]]:
+    """The same function with every hidden neuron rescaled by a power of two, and the exponents per layer.
+
+    ReLU is positively homogeneous: multiplying neuron i's row and bias by 2^e and the next layer's column i by
+    2^-e leaves f unchanged, exactly in float64 (only exponents move; no factor here under- or overflows a
+    network's finite weights by construction of the clip). e balances the row's and the column's largest
+    magnitudes (their geometric mean), a few sweeps over the layers. The instance's own rows are already
+    normalised per neuron (sigma_k, tau_k), which such a rescaling leaves unchanged; what it changes is every
+    product of layer norms, the naive bound first (a net with neuron scales from 1e-6 to 1e6 had a naive bound
+    1e12 times its constant)."""
+    ws = [w.copy() for w in network.weights]
+    bs = [b.copy() for b in network.biases]
+    total = [np.zeros(w.shape[0], dtype=np.int64) for w in ws[:-1]]
+    for _ in range(sweeps):
+        moved = False
+        for k in range(len(ws) - 1):
+            rows = np.max(np.abs(np.column_stack([ws[k], bs[k]])), axis=1)
+            cols = np.max(np.abs(ws[k + 1]), axis=0)
+            ok = (rows > 0) & (cols > 0)
+            e = np.zeros_like(total[k])
+            e[ok] = np.clip(np.round(0.5 * (np.log2(cols[ok]) - np.log2(rows[ok]))), -300, 300).astype(np.int64)
+            if np.any(e):
+                moved = True
+                ws[k] = np.ldexp(ws[k], e[:, None])
+                bs[k] = np.ldexp(bs[k], e)
+                ws[k + 1] = np.ldexp(ws[k + 1], -e[None, :])
+                total[k] += e
+        if not moved:
+            break
+    if not all(np.all(np.isfinite(w)) for w in ws):  # an exponent pushed a weight out of range: keep the original
+        return network, [np.zeros(w.shape[0], dtype=np.int64) for w in network.weights[:-1]]
+    return replace(network, weights=ws, biases=bs), total
+
+
 def compute_scaling(network: Network, lower, upper, stability: list[Stability], estimate: float | None) -> Scaling:
     center, halfwidth = input_map(lower, upper)
     return Scaling(center, halfwidth, layer_scales(network, halfwidth, stability), objective_scale(estimate))
+
+
+def _range_per_row(csr) -> tuple[np.ndarray, np.ndarray]:
+    """(max |a|, min |a|) over the nonzeros of each non-empty row of a CSR matrix."""
+    data = np.abs(csr.data)
+    starts = csr.indptr[:-1][np.diff(csr.indptr) > 0]
+    if data.size == 0:
+        return np.zeros(0), np.zeros(0)
+    return np.maximum.reduceat(data, starts), np.minimum.reduceat(data, starts)
+
+
+def conditioning(model) -> dict:
+    """What the tolerance argument of docs/formulation.md (section 5) leans on, measured on the written instance:
+    the range of the nonzero coefficients, the largest ratio between the largest and smallest nonzero of one row
+    (and of one column), and the objective's range. Solvers' tolerances are absolute on order-one rows; a row
+    that mixes 1e-6 and 1e6 lets a 1e-6 violation move its small terms by O(1)."""
+    a = model.A.tocsr()
+    rmax, rmin = _range_per_row(a)
+    cmax, cmin = _range_per_row(a.T.tocsr())
+    obj = np.abs(model.obj[model.obj != 0])
+    return {
+        "coefficient_range": [float(np.min(np.abs(a.data))), float(np.max(np.abs(a.data)))] if a.nnz else [0.0, 0.0],
+        "max_row_ratio": float(np.max(rmax / rmin)) if rmax.size else 1.0,
+        "max_column_ratio": float(np.max(cmax / cmin)) if cmax.size else 1.0,
+        "objective_range": [float(obj.min()), float(obj.max())] if obj.size else [0.0, 0.0],
+    }
