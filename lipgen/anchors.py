@@ -126,12 +126,20 @@ def sampled_lower_bound(network: Network, lower: np.ndarray, upper: np.ndarray, 
     return SampledBound(value, x, v, pattern, done)
 
 
+def _screen_dtype(network: Network):
+    """float32 for the screening pass when every partial product of the layers' largest entries stays well inside
+    its range (no overflow to inf, no flush to 0), else float64."""
+    logs = np.cumsum([np.log10(max(float(np.abs(w).max()), 1e-300) * max(w.shape)) for w in network.weights])
+    tiny = np.log10(min(float(np.abs(w[w != 0]).min()) if np.any(w) else 1.0 for w in network.weights))
+    return np.float32 if logs.max() < 30 and logs.min() > -30 and tiny > -30 else np.float64
+
+
 def _best_of_batch(network: Network, masks: list[np.ndarray], pick: np.ndarray, alpha: str, beta: str,
                    best_val: float) -> tuple[float, int, np.ndarray] | None:
     """(value, point, Jacobian) of the first point of `pick` whose norm beats best_val, the largest; else None."""
     if len(pick) == 0:
         return None
-    screen = operator_norms(network.pattern_jacobians([m[pick] for m in masks], np.float32), alpha, beta)
+    screen = operator_norms(network.pattern_jacobians([m[pick] for m in masks], _screen_dtype(network)), alpha, beta)
     keep = pick[screen >= max(best_val, float(screen.max())) * (1.0 - SCREEN_TOL)]
     if len(keep) == 0:
         return None

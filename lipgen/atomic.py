@@ -8,10 +8,39 @@ import tempfile
 from pathlib import Path
 
 
+_UMASK: int | None = None
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux allows (os.umask sets it, racing other threads)."""
+    global _UMASK
+    if _UMASK is None:
+        try:
+            line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("Umask:"))
+            _UMASK = int(line.split()[1], 8)
+        except (OSError, StopIteration, ValueError, IndexError):
+            _UMASK = os.umask(0o022)
+            os.umask(_UMASK)
+    return _UMASK
+
+
+def file_mode() -> int:
+    """The mode a plain open() would give a new file: 0666 less the umask (mkstemp's 0600 would hide
+    instances and results from colleagues in a shared project folder)."""
+    return 0o666 & ~umask()
+
+
+def mkstemp_shared(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
+    """mkstemp beside `path`, with the mode the user's umask gives a new file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.fchmod(fd, file_mode())
+    return fd, tmp
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = mkstemp_shared(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -123,7 +123,10 @@ def check_record(record, sidecar: dict, network, solution_path=None) -> CheckRes
     """Check a parsed solution against the instance its sidecar describes (None when it holds no solution)."""
     from .instance import rebuild_model
 
-    if record.primal is None or not record.values:
+    if record.primal is None:
         return None
-    complete = lists_every_variable(record.solver, record.values, solution_path)
+    # An objective value with no variable at all is a header whose variable section is missing: SCIP lists
+    # nonzeros at least (lipgen's runs every variable), so for SCIP that file is cut short whatever it says.
+    complete = (record.solver == "scip" and not record.values) or lists_every_variable(record.solver, record.values,
+                                                                                        solution_path)
     return check_solution(rebuild_model(sidecar, network), record.values, record.primal, complete)

@@ -15,6 +15,11 @@ from rich.table import Table
 from . import __version__
 from .errors import LipgenError
 
+try:  # typer >= 0.20 carries its own click
+    from typer._click import exceptions as _click_errors
+except ImportError:  # pragma: no cover
+    import click.exceptions as _click_errors
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -133,6 +138,8 @@ def clean_gap(gap: float | None) -> float | None:
     return 0.0 if -GAP_NOISE < gap <= 0 else gap
 
 
+MAX_SAMPLES = 10_000_000  # inspect's sampled points: about a minute on a small network, never unbounded
+
 DOMAIN_ORIGIN = {"box": "box from --box", "ball": "l-inf ball from --center/--radius", "file": "box from --box-file",
                  "network": "box stored in the weights file"}
 
@@ -145,8 +152,9 @@ def inspect(
     center: Optional[Path] = CenterOpt,
     radius: Optional[float] = RadiusOpt,
     clip: Optional[str] = ClipOpt,
-    samples: int = typer.Option(1000, "--samples", min=1, help="Random points for the sampled lower bound."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sampled points."),
+    samples: int = typer.Option(1000, "--samples", min=1, max=MAX_SAMPLES, help="Random points for the sampled "
+                                                                                 "lower bound."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, help="Seed of the sampled points."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
@@ -235,11 +243,13 @@ def generate(
         raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
     from .paths import check_output_dir
 
+    from .paths import no_leftovers
+
     check_output_dir(output)
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)
-    written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding, mode=mode,
-                          bounds_method=bounds,
-                          fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
+    with no_leftovers(output):
+        written = do_generate(net, dom, output, alpha=alpha, beta=beta, bounds=kinds, eps=eps, encoding=encoding,
+                              mode=mode, bounds_method=bounds, fmt=fmt, gzip=gzip, target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
                     "problem_class": g.sidecar["problem_class"], "statistics": g.sidecar["statistics"]}
@@ -289,7 +299,7 @@ WaitOpt = typer.Option(False, "--wait", help="When another lipgen is solving a r
 
 
 def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
-                         wait=False, label=None, solver_defaults=False):
+                         wait=False, label=None, solver_defaults=False, verify=True):
     from .progress import SolveDisplay
     from .solve import solve_all
 
@@ -298,7 +308,7 @@ def _solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_
                       enabled=not quiet and err.is_terminal) as display:
         results = solve_all(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path, warm_start=warm_start,
                             force=force, wait=wait, on_done=display.done, on_live=display.live,
-                            solver_defaults=solver_defaults)
+                            solver_defaults=solver_defaults, verify=verify)
     for r in results:
         if r.get("leftovers_killed"):
             err.print(f"note: {r['instance']}: killed {len(r['leftovers_killed'])} solver process(es) that an earlier, "
@@ -334,6 +344,9 @@ def solve(
     force: bool = ForceOpt,
     solver_path: Optional[str] = SolverPathOpt,
     wait: bool = WaitOpt,
+    no_verify: bool = typer.Option(False, "--no-verify", help="Solve instance files whose bytes differ from their "
+                                                              "sidecar's checksum (edited by hand: you know why); "
+                                                              "results then say `instance_verified: false`."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ):
     """Run a solver on instance files; write per run the solution, the log and result.json.
@@ -350,7 +363,7 @@ def solve(
     check_output_dir(output)
     found = find_instances(instances)
     results = _solve_with_progress(found, solver, output, opts, jobs, solver_path, warm_start, force, quiet=as_json,
-                                   wait=wait, solver_defaults=solver_defaults)
+                                   wait=wait, solver_defaults=solver_defaults, verify=not no_verify)
     if as_json:
         emit_json(results)
     else:
@@ -424,7 +437,10 @@ def run(
     workdir = workdir or Path("lipgen-runs") / net.name
     for d in (workdir, workdir / "instances", workdir / "runs"):
         check_output_dir(d)
-    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
+    from .paths import no_leftovers
+
+    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal), \
+            no_leftovers(workdir / "instances"):
         written = do_generate(net, dom, workdir / "instances", alpha=alpha, beta=beta, eps=eps, encoding=encoding,
                               mode=mode, bounds_method=bounds,
                               target="any", log=stage_log(net, quiet=as_json))
@@ -527,6 +543,12 @@ def _solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path,
     sidecar = load_sidecar(sidecar_path)
     if not solution.is_file():
         raise LipgenError(f"{solution}: no such solution file")
+    from .parsers import sniff
+
+    kind = sniff.solution_kind(solution)
+    if kind is not None and kind != solver:
+        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
+                          f"(use --solver {kind})")
     return sidecar_path, sidecar
 
 
@@ -552,19 +574,23 @@ def parse(
     from .parsers import parse as parse_solution
     from .parsers import record as rec
     from .parsers import sniff
+    from .parsers.verify import log_problem, record_problem
     from .results import lipschitz_quantities
 
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     if log is not None and not log.is_file():
         raise LipgenError(f"{log}: no such log file")
     kind = sniff.solution_kind(solution)
-    if kind is not None and kind != solver:
-        raise LipgenError(f"{solution}: a {sniff.NAMES[kind]} solution file, not a {sniff.NAMES[solver]} one "
-                          f"(use --solver {kind})")
+    if gap is not None and not (math.isfinite(gap) and 0 <= gap <= 1):
+        raise LipgenError(f"invalid gap (--gap {gap}): must be a relative gap between 0 and 1, e.g. 1e-4")
     if log is not None and (log_kind := sniff.log_kind(log)) not in (None, solver):
         raise LipgenError(f"{log}: a {sniff.NAMES[log_kind]} log, not a {sniff.NAMES[solver]} one")
+    if log is not None and (why := log_problem(log, solver, sidecar["instance"])):
+        raise LipgenError(f"{log}: {why}")
     json_result = solution if solution.suffix == ".json" else None
     record = parse_solution(solver, solution, log, result_json=json_result)
+    if why := record_problem(record.primal, record.dual):
+        raise LipgenError(f"{log or solution}: {why}")
     if record.status == rec.TRUNCATED_SOLUTION and kind is None and not sniff.is_empty(solution):
         raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
     network = network_of(sidecar, sidecar_path)
@@ -627,8 +653,14 @@ def check(
     from .instance import network_of
     from .parsers import parse as parse_solution
 
+    from .parsers import record as rec
+    from .parsers import sniff
+
     sidecar_path, sidecar = _solution_inputs(solution, instance, solver)
     record = parse_solution(solver, solution, None, result_json=solution if solution.suffix == ".json" else None)
+    if record.status == rec.TRUNCATED_SOLUTION and sniff.solution_kind(solution) is None \
+            and not sniff.is_empty(solution):
+        raise LipgenError(f"{solution}: not a {sniff.NAMES[solver]} solution file")
     result = check_record(record, sidecar, network_of(sidecar, sidecar_path), solution)
     if result is None:
         why = record.message or f"status {record.status}"
@@ -723,6 +755,14 @@ def jobs(
     import shlex
 
     from .cluster import JobRequest, make_job, submit_job
+
+    for option, value in (("--solver-path", solver_path), ("--lipgen-command", lipgen_command)):
+        if value is not None and not value.strip():
+            raise LipgenError(f"{option} is empty")
+    try:
+        command_words = shlex.split(lipgen_command) if lipgen_command else None
+    except ValueError as exc:
+        raise LipgenError(f"--lipgen-command {lipgen_command!r}: {exc}") from None
     from .cluster.schedulers import get_scheduler, parse_duration
 
     req = JobRequest(instances=instances, job_dir=output, scheduler=scheduler, solver=solver, runs_dir=runs,
@@ -730,7 +770,7 @@ def jobs(
                      solver_defaults=solver_defaults,
                      solver_path=solver_path, partition=partition, account=account, max_parallel=max_parallel,
                      chunk=array_chunk, wall_time=parse_duration(wall_time) if wall_time else None, job_name=job_name,
-                     template=template, lipgen_command=shlex.split(lipgen_command) if lipgen_command else None,
+                     template=template, lipgen_command=command_words,
                      only_unfinished=only_unfinished)
     job = make_job(req)
     v = job.variables
@@ -772,8 +812,10 @@ def collect(
     Results whose instance checksum differs from its sidecar are refused, with a message, never mixed in. With
     --solu, exit code 1 when a value contradicts the known ones.
     """
+    from .paths import check_output_dir
     from .report import collect as do_collect
 
+    check_output_dir(output)
     report = do_collect(runs, output, instance_dirs=instances, plots=plots, name=name, known_solu=solu)
     for msg in report.messages:
         err.print(msg, markup=False, soft_wrap=True)
@@ -827,7 +869,22 @@ def main() -> None:
 
     with interrupts_raise() as signals:
         try:
-            app()
+            code = app(standalone_mode=False)  # option errors are ours to print: one line, not a usage block
+            if isinstance(code, int) and code:
+                sys.exit(code)
+        except _click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except _click_errors.ClickException as exc:
+            path = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else ""
+            where = path.partition(" ")[2] + ": " if " " in path else ""
+            text = " ".join(exc.format_message().split())
+            err.print(f"lipgen: error: {where}{text} (see --help)", soft_wrap=True,
+                      markup=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("lipgen: aborted", markup=False)
+            sys.exit(1)
         except LipgenError as exc:
             err.print(f"lipgen: error: {exc}", soft_wrap=True, markup=False)
             sys.exit(exc.exit_code)

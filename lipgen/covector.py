@@ -43,6 +43,10 @@ def load_weights(path: str | Path, n_outputs: int) -> np.ndarray:
     c = load_vector(path, "--output-weights", n_outputs, "outputs")
     if not np.any(c):
         raise LipgenError(f"--output-weights {path}: the weights are all zero")
+    from .weights import magnitude_problem
+
+    if why := magnitude_problem(c):
+        raise LipgenError(f"--output-weights {path}: {why}")
     return c
 
 
@@ -79,6 +83,10 @@ def with_covector(network: Network, c: np.ndarray, label: str, meta: dict) -> Ne
     biases = network.biases[:-1] + [np.array([c @ network.biases[-1]])]
     covector = dict(meta, weights=c.tolist(), base_network=network.name, base_digest=network.digest(),
                     fold_error=fold_error(network, c).tolist())
+    from .weights import validate
+
+    folded = replace(network, weights=weights, biases=biases)
+    validate(folded, source=f"the network folded with its output covector {label}")  # c^T W_K may leave the range
     return replace(network, weights=weights, biases=biases, name=f"{network.name}-{label}",
                    meta=dict(network.meta, covector=covector))
 

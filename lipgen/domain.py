@@ -113,6 +113,10 @@ def resolve_domain(network: Network, *, box: str | None = None, box_file: str | 
     return out
 
 
+MAX_ABS = 1e100  # domain bounds: the scaled instance's coefficients stay in the range solvers read
+MIN_WIDTH = 1e-100
+
+
 def check(box: Box, n_inputs: int, what: str = "") -> None:
     """Dimension, finite values, lower <= upper and a non-empty interior, else a one-line LipgenError."""
     head = f"domain ({what})" if what else "domain"
@@ -122,10 +126,20 @@ def check(box: Box, n_inputs: int, what: str = "") -> None:
         bad = np.flatnonzero(~np.isfinite(a))
         if bad.size:
             raise LipgenError(f"{head}: non-finite {part} value at input {bad[0]} ({a[bad[0]]})")
+    big = np.flatnonzero(np.maximum(np.abs(box.lower), np.abs(box.upper)) > MAX_ABS)
+    if big.size:
+        i = int(big[0])
+        raise LipgenError(f"{head}: input {i} has a bound of magnitude above the limit {MAX_ABS:g} "
+                          f"([{box.lower[i]:g}, {box.upper[i]:g}]); rescale the inputs")
     bad = np.flatnonzero(box.lower > box.upper)
     if bad.size:
         i = int(bad[0])
         raise LipgenError(f"{head}: lower > upper at input {i} ({box.lower[i]:g} > {box.upper[i]:g})")
+    thin = np.flatnonzero((box.upper - box.lower > 0) & (box.upper - box.lower < MIN_WIDTH))
+    if thin.size:
+        i = int(thin[0])
+        raise LipgenError(f"{head}: input {i} has a width {box.upper[i] - box.lower[i]:.3g}, below the limit "
+                          f"{MIN_WIDTH:g}; rescale the inputs")
     bad = np.flatnonzero(box.lower == box.upper)
     if bad.size:
         i = int(bad[0])
@@ -145,6 +159,10 @@ def load_vector(path: str | Path, option: str, n: int, what: str) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise LipgenError(f"{option} {path}: no such file")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if not magic.startswith((b"\x93NUMPY", b"PK")):  # np.load takes any other bytes for a pickle and says "pickled (object) data"
+        raise LipgenError(f"{option} {path}: not an .npy file (it does not start with numpy's \\x93NUMPY header)")
     try:
         a = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:

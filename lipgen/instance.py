@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -225,6 +227,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate, bounds_method=bounds_method)
         check_target(form, target, gzip)
+        check_solver_range(form.model)
         forms.append(form)
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
                                     f"{f.model.A.nnz} nonzeros)" for f in forms))
@@ -334,6 +337,24 @@ def update_manifest(outdir: Path, sidecars: list[dict]) -> dict:
     return manifest
 
 
+SOLVER_RANGE = 1e15  # solvers read 1e20 and above as infinite; a margin below it keeps every coefficient a number
+
+
+def check_solver_range(model) -> None:
+    """Refuse (before anything is written) a model with a coefficient or right-hand side no solver reads as a
+    number: the network or box spans too many orders of magnitude for the exact power-of-two scaling."""
+    import numpy as np
+
+    parts = {"matrix": model.A.data, "right-hand side": model.rhs, "objective": model.obj,
+             "quadratic row": model.q_rows[3], "quadratic objective": model.obj_q[2]}
+    for what, values in parts.items():
+        v = np.abs(np.asarray(values, dtype=np.float64))
+        if v.size and not (np.all(np.isfinite(v)) and v.max() < SOLVER_RANGE):
+            raise LipgenError(f"{model.name}: the scaled instance has a {what} coefficient of magnitude "
+                              f"{v.max():.3g}, beyond what solvers read as a number ({SOLVER_RANGE:g}): the weights "
+                              "or the box span too many orders of magnitude")
+
+
 def load_sidecar(path: str | Path) -> dict:
     """Read a sidecar, with a clear error when it is not one."""
     path = Path(path)
@@ -346,10 +367,76 @@ def load_sidecar(path: str | Path) -> dict:
     if not isinstance(data, dict) or "sidecar_version" not in data:
         raise LipgenError(f"{path}: not a lipgen sidecar (no sidecar_version)")
     if data["sidecar_version"] not in READABLE_SIDECAR_VERSIONS:
-        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']} was written by another lipgen "
+        raise LipgenError(f"{path}: sidecar version {data['sidecar_version']!r} was written by another lipgen "
                           f"(this one reads versions {', '.join(map(str, READABLE_SIDECAR_VERSIONS))}); generate the "
                           "instance again")
+    problem = sidecar_problem(data)
+    if problem:
+        raise LipgenError(f"{path}: not a valid lipgen sidecar: {problem}")
     return data
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _finite(x, positive: bool = False) -> bool:
+    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return ok and (x > 0 or not positive)
+
+
+def _finite_list(x, positive: bool = False) -> bool:
+    return isinstance(x, list) and bool(x) and all(_finite(v, positive) for v in x)
+
+
+def sidecar_problem(d: dict) -> str | None:
+    """What is wrong with a sidecar's fields (None when nothing): every field arithmetic uses is checked for type
+    and finite range before any number is read back through it."""
+    def get(path: str):
+        node = d
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                return _MISSING
+            node = node[key]
+        return node
+
+    checks = [
+        ("instance", lambda v: isinstance(v, str) and v.endswith((".mps", ".lp", ".mps.gz", ".lp.gz")) and "/" not in v,
+         "an instance file name (.mps, .lp, optionally .gz)"),
+        ("instance_sha256", lambda v: isinstance(v, str) and _SHA256.fullmatch(v) is not None, "a SHA-256 in hex"),
+        ("bound", lambda v: v in ("upper", "lower"), "upper or lower"),
+        ("network.name", lambda v: isinstance(v, str) and v != "", "a name"),
+        ("network.file", lambda v: isinstance(v, str) and v != "", "a file name"),
+        ("network.digest", lambda v: isinstance(v, str) and v != "", "a digest"),
+        ("norms.input", lambda v: v in ("1", "2", "inf"), "1, 2 or inf"),
+        ("norms.output", lambda v: v in ("1", "2", "inf"), "1, 2 or inf"),
+        ("objective_transform", lambda v: v in ("neg", "sqrt_neg"), "neg or sqrt_neg"),
+        ("scaling.objective_scale", lambda v: _finite(v, positive=True), "a finite positive number"),
+        ("scaling.input_scale", lambda v: _finite_list(v, positive=True), "a list of finite positive numbers"),
+        ("scaling.input_center", _finite_list, "a list of finite numbers"),
+        ("domain.lower", _finite_list, "a list of finite numbers"),
+        ("domain.upper", _finite_list, "a list of finite numbers"),
+        ("eps", lambda v: v is None or (_finite(v) and v >= 0), "a finite number >= 0 or null"),
+        ("problem_class", lambda v: isinstance(v, str), "a problem class"),
+        ("solvers", lambda v: isinstance(v, dict) and all(isinstance(x, dict) for x in v.values()),
+         "a table of solvers"),
+        ("statistics", lambda v: isinstance(v, dict), "a table of model statistics"),
+        ("anchors", lambda v: isinstance(v, dict) and all(x is None or _finite(x) for x in v.values()
+                                                           if not isinstance(x, list)),
+         "a table of finite numbers"),
+    ]
+    for field, ok, what in checks:
+        value = get(field)
+        if value is _MISSING:
+            return f"no `{field}`"
+        if not ok(value):
+            return f"`{field}` is {str(value)[:40]!r}, not {what}"
+    lower, upper = d["domain"]["lower"], d["domain"]["upper"]
+    if len(lower) != len(upper) or any(a > b for a, b in zip(lower, upper)):
+        return "`domain` has lower bounds above upper bounds or of another length"
+    return None
+
+
+_MISSING = object()
 
 
 def sidecar_for(instance: str | Path) -> Path:

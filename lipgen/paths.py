@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import LipgenError
@@ -23,3 +25,34 @@ def check_output_dir(path: str | os.PathLike, option: str = "-o") -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise LipgenError(f"{option} {path}: {existing} is not writable")
     return path
+
+
+def _top_new(path: Path) -> Path | None:
+    """The highest folder of `path` that does not exist yet (None when `path` exists)."""
+    if path.exists():
+        return None
+    top = path
+    while not top.parent.exists():
+        top = top.parent
+    return top
+
+
+@contextmanager
+def no_leftovers(*folders: str | os.PathLike):
+    """Run the body; if it fails, remove every file and folder it created in `folders` (those absent before
+    included), so that a refusal leaves nothing half-written behind. Files it replaced stay replaced."""
+    folders = [Path(f) for f in folders]
+    tops = [t for t in map(_top_new, folders) if t is not None]
+    before = {f: set(f.rglob("*")) for f in folders if f.is_dir()}
+    try:
+        yield
+    except BaseException:
+        for top in tops:
+            shutil.rmtree(top, ignore_errors=True)
+        for f, old in before.items():
+            for p in sorted(set(f.rglob("*")) - old, key=lambda p: len(p.parts), reverse=True):
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+        raise

@@ -14,6 +14,7 @@ killed with its process group and its run is recorded as interrupted before the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -51,6 +52,7 @@ AUTO = "auto"  # --solver auto: per instance, the first solver of AUTO_ORDER tha
 # the free solvers, best first, per problem class: measured (benchmarks/solve_speed.md), SCIP with lipgen's
 # recommended parameters is faster than HiGHS on the MILPs too, so auto runs SCIP; HiGHS stays an explicit choice
 AUTO_ORDER = ("scip", "highs")
+MAX_JOBS = 1024  # solver processes at once on one machine
 LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
@@ -105,6 +107,35 @@ def find_instances(paths: list[str | Path]) -> list[Path]:
     return found
 
 
+HASH_BLOCK = 1 << 20  # bytes read at a time: the checksum of a large instance costs no memory
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(HASH_BLOCK):
+                digest.update(block)
+    except OSError as exc:
+        raise LipgenError(f"{path}: cannot read the instance file ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+def verify_instance(instance: Path, sidecar: dict) -> str:
+    """The instance file's checksum, after checking it is the one its sidecar describes (LipgenError otherwise):
+    a solver runs only on the bytes lipgen wrote, never on a file edited or cut short since."""
+    if sidecar["instance"] != instance.name:
+        raise LipgenError(f"{instance}: its sidecar {sidecar_for(instance).name} describes {sidecar['instance']}, "
+                          "another file")
+    actual = file_sha256(instance)
+    if actual != sidecar["instance_sha256"]:
+        raise LipgenError(f"{instance}: its checksum {actual[:12]}... differs from its sidecar's "
+                          f"{sidecar['instance_sha256'][:12]}... (the file was changed or cut short after lipgen "
+                          "generate wrote it): generate it again, or pass --no-verify to solve it anyway")
+    return actual
+
+
 def run_dir(runs: Path, instance: Path, solver: str) -> Path:
     return runs / f"{instance_stem_of(instance.name)}__{solver}"
 
@@ -132,8 +163,10 @@ def check_setup(solver: str, opts: SolveOptions, jobs: int = 1, solver_path: str
     if solver not in SOLVERS and solver != AUTO:
         raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)} or {AUTO}")
     opts.validate()
-    if not isinstance(jobs, int) or jobs < 1:
-        raise LipgenError(f"--jobs must be at least 1, got {jobs}")
+    if not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise LipgenError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
+    if solver_path is not None and not solver_path.strip():
+        raise LipgenError("--solver-path is empty: name the solver's executable")
     if solver == AUTO:
         if solver_path:
             raise LipgenError("--solver-path names one solver's executable and --solver auto may run several: "
@@ -187,9 +220,13 @@ def finished_result(rdir: Path, settings: dict) -> dict | None:
     return old if isinstance(old, dict) and reusable(old, settings) else None
 
 
-def base_result(instance: Path, sidecar: dict, solver: str, opts: SolveOptions, settings: dict) -> dict:
+def base_result(instance: Path, sidecar: dict, solver: str, opts: SolveOptions, settings: dict,
+                solved_sha256: str | None = None) -> dict:
+    """What every result.json holds; `instance_sha256` is the checksum of the file really solved (None: not
+    verified, --no-verify; then the sidecar's is recorded and `instance_verified` is false)."""
     return {"lipgen_version": __version__, "instance": instance.name, "instance_path": str(instance.resolve()),
-            "instance_sha256": sidecar["instance_sha256"], "sidecar": sidecar_for(instance).name,
+            "instance_sha256": solved_sha256 or sidecar["instance_sha256"],
+            "instance_verified": solved_sha256 is not None, "sidecar": sidecar_for(instance).name,
             "network": sidecar["network"]["name"], "norms": sidecar["norms"], "domain": sidecar["domain"].get("tag"),
             "bound": sidecar["bound"], "encoding": sidecar["encoding"], "problem_class": sidecar["problem_class"],
             "solver": solver, "solver_version": settings["solver_version"], "options": options_record(opts),
@@ -214,14 +251,16 @@ class _Task:
     opts: SolveOptions | None = None
     follower: LogFollower | None = None
     cleaned: list[int] = field(default_factory=list)
+    sha256: str | None = None  # the instance file's checksum, verified against its sidecar (None: --no-verify)
 
 
 class _Batch:
     def __init__(self, instances, solver, runs, opts, exe, *, jobs, warm_start, force, wait, kill_grace, on_done,
-                 on_live, solver_defaults=False, solver_path=None):
+                 on_live, solver_defaults=False, solver_path=None, verify=True):
         self.requested, self.runs, self.opts = solver, Path(runs), opts
         self.jobs, self.warm_start, self.force, self.wait = jobs, warm_start, force, wait
         self.kill_grace, self.on_done, self.on_live = kill_grace, on_done, on_live
+        self.verify = verify
         self.tasks: list[_Task] = []
         exes = {} if exe is None else {solver: exe}
         for i, inst in enumerate(map(Path, instances)):  # every sidecar read, every solver found, before any starts
@@ -231,9 +270,13 @@ class _Batch:
             if chosen not in exes:
                 exes[chosen] = get_backend(chosen).locate(solver_path)
             t_opts = effective_options(opts, sidecar, chosen, solver_defaults)
-            self.tasks.append(_Task(i, inst, sidecar_path, sidecar, chosen, exes[chosen],
-                                    run_dir(self.runs, inst, chosen),
-                                    settings_record(chosen, exes[chosen], t_opts, warm_start, sidecar), opts=t_opts))
+            rdir = run_dir(self.runs, inst, chosen)
+            if verdict(sidecar, chosen)["ok"]:  # paths the solver cannot read: refused before any folder exists
+                get_backend(chosen).preflight(exes[chosen], inst, rdir, t_opts, warm_start)
+            sha = verify_instance(inst, sidecar) if verify else None
+            self.tasks.append(_Task(i, inst, sidecar_path, sidecar, chosen, exes[chosen], rdir,
+                                    settings_record(chosen, exes[chosen], t_opts, warm_start, sidecar), opts=t_opts,
+                                    sha256=sha))
         seen: dict[Path, Path] = {}
         for t in self.tasks:
             other = seen.setdefault(t.rdir.resolve(), t.instance)
@@ -312,7 +355,7 @@ class _Batch:
 
     def _unsaved(self, t: _Task, status: str, text: str) -> dict:
         opts = self.opts
-        return dict(base_result(t.instance, t.sidecar, t.solver, opts, t.settings), status=status,
+        return dict(base_result(t.instance, t.sidecar, t.solver, opts, t.settings, t.sha256), status=status,
                     status_text=text, lipschitz=None, run_dir=str(t.rdir), reused=False)
 
     def _start(self, t: _Task) -> None:
@@ -350,11 +393,14 @@ class _Batch:
             record = replace(record, status=rec.CRASHED, primal=None, dual=None, values={},
                              message=f"exit code {outcome.returncode}; log tail: " + log_tail(log, 5).replace("\n", " | "))
         record.solver_version = record.solver_version or t.exe.version
+        if t.sha256 is not None and file_sha256(t.instance) != t.sha256:  # rewritten while the solver read it
+            record = replace(record, status=rec.CRASHED, primal=None, dual=None, values={},
+                             message=f"{t.instance} changed while the solver ran: its numbers belong to no known file")
         quantities = lipschitz_quantities(record, t.sidecar, self._network(t), gap_tol=opts.gap)
         check = check_record(record, t.sidecar, self._network(t), inv.solution_path)
         if check is not None and not check.ok:
             quantities["status_text"] += f"; the solution fails the check: {check.message}"
-        result = base_result(t.instance, t.sidecar, t.solver, opts, t.settings)
+        result = base_result(t.instance, t.sidecar, t.solver, opts, t.settings, t.sha256)
         result.update({
             "solver_version": record.solver_version,
             "invocation": {"argv": inv.argv, "executable": t.exe.description, "kind": t.exe.kind,
@@ -394,7 +440,7 @@ class _Batch:
             why, by = f"stopped because lipgen failed ({type(exc).__name__}: {exc})", None
         for t in running:
             outcome = t.proc.outcome
-            result = base_result(t.instance, t.sidecar, t.solver, t.opts, t.settings)
+            result = base_result(t.instance, t.sidecar, t.solver, t.opts, t.settings, t.sha256)
             result.update(status=rec.INTERRUPTED, status_text=f"{why} after {outcome.wall_time:.1f} s; lipgen "
                                                               "stopped the solver (the run is redone next time)",
                           stopped_by=by, wall_time=outcome.wall_time, returncode=outcome.returncode, killed=False,
@@ -442,7 +488,8 @@ def _finite_or_none(x):
 
 def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
               solver_path: str | None = None, warm_start: bool = True, force: bool = False, wait: bool = False,
-              kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False) -> list[dict]:
+              kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False,
+              verify: bool = True) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
     `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: SCIP,
@@ -451,13 +498,14 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
     lipgen held the run (unless `wait`). `on_done(result)` is called as each finishes, `on_live(states)` about
     once a second with where each running solver stands (its log's incumbent and bound, as Lipschitz values).
     Runs start from the sidecar's best certified point (`warm_start`) and use the solver parameters the sidecar
-    recommends unless `solver_defaults`.
+    recommends unless `solver_defaults`. With `verify` (the default) every instance file must match its sidecar's
+    checksum (LipgenError before anything is written) and each result records the checksum of the file solved.
     """
     exe = check_setup(solver, opts, jobs, solver_path)
     check_output_dir(runs, "output")
     batch = _Batch(instances, solver, runs, opts, exe, jobs=jobs, warm_start=warm_start, force=force, wait=wait,
                    kill_grace=kill_grace, on_done=on_done, on_live=on_live, solver_defaults=solver_defaults,
-                   solver_path=solver_path)
+                   solver_path=solver_path, verify=verify)
     return batch.run()
 
 

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -151,7 +152,11 @@ def _array(obj, what: str, src: str) -> np.ndarray:
         raise LipgenError(f"{src}: {what} is not a dataset")
     if obj.dtype.kind not in "iuf":
         raise LipgenError(f"{src}: {what} has non-numeric dtype {obj.dtype}")
-    return np.ascontiguousarray(obj[()], dtype=np.float64)
+    size = math.prod(obj.shape or ())
+    if size > MAX_ENTRIES:
+        raise LipgenError(f"{src}: {what} has shape {tuple(obj.shape)}, {size:.3g} entries, above the limit "
+                          f"{MAX_ENTRIES:.3g} per array")
+    return np.asarray(obj[()], dtype=np.float64, order="C")  # not ascontiguousarray: it makes a 0-D array 1-D
 
 
 # native schema
@@ -341,7 +346,11 @@ def _read_keras(f: h5py.File, src: str, layers) -> _Parts:
     if cls not in _KERAS_MODEL_CLASSES:
         raise LipgenError(f"{src}: Keras model class {cls!r} is not supported (Sequential or Functional only)")
     conf = config.get("config")
+    if conf is not None and not isinstance(conf, (list, dict)):
+        raise LipgenError(f"{src}: the Keras model_config's config is a {type(conf).__name__}, not a table")
     layer_cfgs = conf if isinstance(conf, list) else (conf or {}).get("layers") or []  # old Keras: a bare list
+    if not isinstance(layer_cfgs, list) or not all(isinstance(x, dict) for x in layer_cfgs):
+        raise LipgenError(f"{src}: the Keras model_config's layers are not a list of layer tables")
     if cls != "Sequential":
         _check_chain(conf, layer_cfgs, src)
     plan = _keras_plan(layer_cfgs, src)
@@ -431,6 +440,25 @@ _READERS = {"native": _read_native, "keras": _read_keras, "keras_weights": _read
 
 # ------------------------------------------------------------------------------------------- validate
 
+MAX_ENTRIES = 200_000_000  # per weight array (1.6 GB in float64): a claimed 2e6 x 2e6 matrix is refused, not allocated
+MAX_MAGNITUDE = 1e100  # weights, biases and domain bounds: products over layers and boxes stay finite in float64
+MAX_PRODUCT_EXP = 150  # the product of the layers' scales (an estimate of L) stays within 1e+-150
+MIN_MAGNITUDE = 1e-100  # nonzero entries below it (subnormals included) would need coefficients no solver reads
+
+
+def magnitude_problem(a) -> str | None:
+    """Why the entries of `a` are out of lipgen's range (None when they are not)."""
+    mag = np.abs(np.asarray(a, dtype=np.float64))
+    big = np.flatnonzero(mag > MAX_MAGNITUDE)
+    if big.size:
+        return f"an entry of magnitude {mag.flat[big[0]]:.3g}, above the limit {MAX_MAGNITUDE:g}"
+    tiny = np.flatnonzero((mag > 0) & (mag < MIN_MAGNITUDE))
+    if tiny.size:
+        return (f"a nonzero entry of magnitude {mag.flat[tiny[0]]:.3g}, below the limit {MIN_MAGNITUDE:g} "
+                "(set it to 0 or rescale the network)")
+    return None
+
+
 def validate(network: Network, *, source: str | None = None) -> None:
     """Raise LipgenError at the first problem: no layers, bad shapes or dtypes, NaN/Inf, a bad stored domain."""
     src = source or network.meta.get("source") or f"network {network.name!r}"
@@ -462,6 +490,12 @@ def validate(network: Network, *, source: str | None = None) -> None:
             if not np.all(np.isfinite(a)):
                 bad = "NaN" if np.isnan(a).any() else "Inf"
                 raise LipgenError(f"{src}: {label(k)}: {part} contains {bad} values")
+            if why := magnitude_problem(a):
+                raise LipgenError(f"{src}: {label(k)}: {part} has {why}")
+    reach = sum(np.log10(float(np.abs(w).max()) * max(np.shape(w))) for w in ws if np.any(w))
+    if abs(reach) > MAX_PRODUCT_EXP:
+        raise LipgenError(f"{src}: the layers' largest weights multiply to about 1e{reach:.0f}, beyond the range "
+                          f"lipgen handles (1e-{MAX_PRODUCT_EXP} to 1e{MAX_PRODUCT_EXP}): rescale the layers")
     lo, up = network.domain_lower, network.domain_upper
     if lo is None and up is None:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -138,11 +139,16 @@ def test_chunks_wall_time_override_and_no_time_limit(inst_dir, tmp_path):
 
 
 def test_instances_a_solver_cannot_take_are_left_out(inst_dir, tmp_path):
-    r = run_cli("jobs", inst_dir, "--solver", "cplex", "-o", tmp_path / "j")
+    r = run_cli("jobs", inst_dir, "--solver", "cplex", "-o", tmp_path / "spaced")
+    assert r.returncode == 2 and "CPLEX cannot read a path containing spaces" in r.stderr  # the nodes could not
+    assert not (tmp_path / "spaced").exists()
+    plain = tmp_path / "plain"
+    shutil.copytree(inst_dir, plain)
+    r = run_cli("jobs", plain, "--solver", "cplex", "-o", tmp_path / "j")
     assert r.returncode == 0, r.stderr
     assert len((tmp_path / "j" / "tasks.txt").read_text().splitlines()) == 4
     assert r.stderr.count("left out") == 2 and "cplex cannot take it" in r.stderr
-    l2 = sorted(inst_dir.glob("tiny4__*.mps"))
+    l2 = sorted(plain.glob("tiny4__*.mps"))
     r = run_cli("jobs", *l2, "--solver", "cplex", "-o", tmp_path / "none")
     assert r.returncode == 2 and r.stderr.startswith("lipgen: error: no instance left for cplex")
     assert not (tmp_path / "none").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -118,7 +119,9 @@ class Cluster:
                             f"--socket={sock}"], capture_output=True, text=True, timeout=60)
         self._started("munged", d / "munged.pid", r)
         host = socket.gethostname().split(".")[0]
-        cpus = len(os.sched_getaffinity(0))
+        # declared above the real count (config_overrides): array tasks that mostly wait on process starts
+        # overlap, which keeps the 200-task fault scenario within minutes on a 2-core machine
+        cpus = max(8, len(os.sched_getaffinity(0)))
         mem_mb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                           if line.startswith("MemTotal")) ) // 1024 * 9 // 10
         ctld_port, d_port = free_ports(2)  # not 6817/6818: another SLURM may run on this machine
@@ -132,7 +135,7 @@ class Cluster:
             f"StateSaveLocation={d / 'state'}", f"SlurmdSpoolDir={d / 'spool'}",
             f"SlurmctldPidFile={d / 'slurmctld.pid'}", f"SlurmdPidFile={d / 'slurmd.pid'}",
             f"SlurmctldLogFile={d / 'slurmctld.log'}", f"SlurmdLogFile={d / 'slurmd.log'}",
-            "ReturnToService=2", "MpiDefault=none", "SwitchType=switch/none", "JobAcctGatherType=jobacct_gather/none",
+            "ReturnToService=2", "SlurmdParameters=config_overrides", "MpiDefault=none", "SwitchType=switch/none", "JobAcctGatherType=jobacct_gather/none",
             f"NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN",
             f"PartitionName=main Nodes={host} Default=YES MaxTime=INFINITE State=UP", ""]))
         self._started("slurmctld", d / "slurmctld.pid", self.run("slurmctld", "-f", str(self.conf)))
@@ -249,3 +252,158 @@ def test_slurm_array_job_matches_a_local_run(slurm, tmp_path):
     wait_job(slurm, second)
     assert {p: p.stat().st_mtime_ns for p in results} == stamps
     assert all("reused" in (job / "logs" / f"lipgen-scip-{second}_{t}.out").read_text() for t in (1, 2))
+
+
+# --- cluster-scale faults (issue 18) ---------------------------------------------------------------------------
+N_FAST_DOMAINS, N_SLOW_DOMAINS = 98, 2  # x (upper, lower) = 200 instances, one array task each
+SLOW_SECONDS = 40  # how long a slow instance's first solver start sleeps: time to kill or requeue its task
+CANCELLED = (150, 151, 152, 153, 154, 155)  # array indices cancelled while still pending
+
+
+def _make_instances(inst: Path) -> list[Path]:
+    """200 tiny MILPs: the slow network's four come first in the task list (its name sorts first)."""
+    import numpy as np
+
+    from conftest import random_network
+
+    for name, count in (("aslow", N_SLOW_DOMAINS), ("fast", N_FAST_DOMAINS)):
+        net = random_network(3, 2, [4], 1, name=name)
+        for k in range(count):
+            generate(net, Box(np.array([-1.0, -1.0]), np.array([1.0 + k / 64, 1.0])), inst, alpha="inf", beta="inf")
+    return sorted(inst.glob("*.mps"))
+
+
+def _wrapper(path: Path, marks: Path) -> Path:
+    """A solver executable that, for an `aslow` instance, sleeps on its first start only, then runs the real SCIP
+    shell: the tasks to kill are asleep in a known place, and their reruns are quick."""
+    scip = Path(sys.executable).parent / "lipgen-scip"
+    path.write_text(f"""#!/bin/bash
+case "$*" in
+  *aslow__*)
+    name=$(printf '%s' "$*" | grep -o 'aslow__[A-Za-z0-9_.-]*' | head -1)
+    if mkdir {shlex.quote(str(marks))}/"$name" 2>/dev/null; then sleep {SLOW_SECONDS}; fi ;;
+esac
+exec {shlex.quote(str(scip))} "$@"
+""")
+    path.chmod(0o755)
+    return path
+
+
+def _pids_with(*pieces: str) -> list[int]:
+    """Live processes whose command line holds every piece."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next(x for x in Path(f"/proc/{entry}/status").read_text().splitlines() if x.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if all(p in cmd for p in pieces) and "zombie" not in state:
+            found.append(int(entry))
+    return sorted(found)
+
+
+def _wait_pids(what: str, *pieces: str, timeout: float = 120) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = _pids_with(*pieces)
+        if pids:
+            return pids
+        time.sleep(0.3)
+    pytest.fail(f"no process {what} within {timeout:.0f} s", pytrace=False)
+
+
+def test_slurm_faults_resubmission_gives_one_result_per_instance(slurm, tmp_path):
+    from lipgen.parsers import parse as parse_files
+    from lipgen.parsers.verify import log_problem
+
+    start = time.monotonic()
+    inst, job, runs = tmp_path / "inst", tmp_path / "job", tmp_path / "runs"
+    instances = _make_instances(inst)
+    assert len(instances) == 200 and all(p.name.startswith("aslow") for p in instances[:4])
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    solver = _wrapper(tmp_path / "slow-scip", marks)
+    args = ["jobs", inst, "--solver", "scip", "--solver-path", solver, "-o", job, "--runs", runs,
+            "--time-limit", "60", "--array-chunk", "1", "--partition", "main"]
+    r = lipgen(*args, "--submit", env=slurm.env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    job_id = (job / "job_id").read_text().strip()
+    lines = (job / "tasks.txt").read_text().splitlines()
+    assert len(lines) == 200
+    for index in CANCELLED:  # still pending: the node runs a few tasks at a time
+        c = slurm.run("scancel", f"{job_id}_{index}")
+        assert c.returncode == 0, c.stderr
+
+    def instance_of(task: int) -> str:
+        return lines[task - 1]
+
+    # task 1: SIGKILL of the solver (asleep in the wrapper); task 2: SIGKILL of the task's lipgen
+    def solver_of(task: int) -> list[int]:  # the wrapper, asleep: its command line names run.log, lipgen's does not
+        return _wait_pids(f"solving task {task}", str(solver), "run.log", Path(instance_of(task)).name)
+
+    os.kill(solver_of(1)[0], signal.SIGKILL)
+    solver_of(2)
+    lipgen_pids = [p for p in _pids_with("-m lipgen solve", instance_of(2)) if p not in _pids_with("run.log")]
+    assert len(lipgen_pids) == 1, lipgen_pids
+    os.kill(lipgen_pids[0], signal.SIGKILL)
+    # task 3: requeued by the scheduler while its solver sleeps
+    solver_of(3)
+    q = slurm.run("scontrol", "requeue", f"{job_id}_3")
+    assert q.returncode == 0, q.stderr
+    wait_job(slurm, job_id, timeout=900)
+
+    def result_of(line: str) -> Path:
+        from lipgen.solve import run_dir
+
+        return run_dir(runs, Path(line), "scip") / "result.json"
+
+    def finished(line: str) -> bool:
+        try:
+            return json.loads(result_of(line).read_text())["status"] == "optimal"
+        except (OSError, ValueError, KeyError):
+            return False
+
+    done_first = {line for line in lines if finished(line)}
+    missing = set(lines) - done_first
+    assert {instance_of(t) for t in (1, 2, *CANCELLED)} <= missing, sorted(missing)
+    assert len(missing) <= len(CANCELLED) + 3, sorted(missing)  # task 3's rerun may have finished it
+    assert not result_of(instance_of(2)).exists()  # killed with its lipgen: no result at all
+    crashed = json.loads(result_of(instance_of(1)).read_text())
+    assert crashed["status"] != "optimal" and crashed["returncode"] != 0
+    stamps = {line: result_of(line).stat().st_mtime_ns for line in done_first}
+
+    # resubmit what is missing: the new task list names exactly the unfinished instances
+    r = lipgen(*args, "--only-unfinished", "--submit", env=slurm.env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    second = (job / "job_id").read_text().strip()
+    assert second != job_id
+    assert set((job / "tasks.txt").read_text().splitlines()) == missing
+    wait_job(slurm, second, timeout=600)
+
+    # every instance: exactly one run directory, its result optimal; nothing finished was redone
+    run_dirs = sorted(p.parent for p in runs.glob("*/result.json"))
+    assert len(run_dirs) == 200 and all(finished(line) for line in lines), \
+        [line for line in lines if not finished(line)]
+    assert {line: result_of(line).stat().st_mtime_ns for line in done_first} == stamps
+    # no run mixes two runs: its solution and its log are of its instance and give the numbers it records
+    for line in lines:
+        rdir = result_of(line).parent
+        result = json.loads(result_of(line).read_text())
+        record = parse_files("scip", rdir / "run.sol", rdir / "run.log")
+        assert record.primal == pytest.approx(result["primal"], rel=1e-12, abs=1e-12), rdir
+        assert record.dual == pytest.approx(result["dual"], rel=1e-12, abs=1e-12), rdir
+        assert log_problem(rdir / "run.log", "scip", Path(line).name) is None, rdir
+        assert result["instance"] == Path(line).name and result["instance_verified"] is True
+    # collect counts each instance once
+    c = lipgen("collect", runs, "-o", tmp_path / "report")
+    assert c.returncode == 0, c.stderr
+    assert "refused" not in c.stderr and "runs of" not in c.stderr, c.stderr
+    report = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert len(report["rows"]) == 100 and all(row["status"] == "solved" for row in report["rows"])
+    solu = (tmp_path / "report" / "results.solu").read_text().splitlines()
+    names = [entry.split()[1] for entry in solu]
+    assert len(names) == 200 == len(set(names)) and all(entry.startswith("=opt=") for entry in solu)
+    print(f"fault scenario: {time.monotonic() - start:.0f} s")

@@ -134,6 +134,18 @@ def finished_here(req: JobRequest, rdir: Path, sidecar: dict) -> bool:
     return reusable(old, settings_record(req.solver, nodes, opts, req.warm_start, sidecar))
 
 
+def _path_problem(req: JobRequest, inst: Path, rdir: Path) -> str | None:
+    """Why the solver could not read this instance's path on a node (a quote for SCIP, a space for CPLEX), or None."""
+    from lipgen.solvers import Executable, SolveOptions, get_backend
+
+    nodes = Executable(req.solver, [req.solver_path or req.solver], "executable", "the nodes' solver", None)
+    try:
+        get_backend(req.solver).preflight(nodes, inst, rdir, SolveOptions(), req.warm_start)
+    except LipgenError as exc:
+        return str(exc)
+    return None
+
+
 def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The instances the solver can take (and, with only_unfinished, that have no finished run)."""
     from lipgen.instance import load_sidecar, sidecar_for
@@ -149,6 +161,8 @@ def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[
             skipped.append((inst, "CBC cannot read gzipped files"))
         elif req.only_unfinished and finished_here(req, run_dir(runs_dir, inst, req.solver), sidecar):
             skipped.append((inst, "finished"))
+        elif why := _path_problem(req, inst, run_dir(runs_dir, inst, req.solver)):
+            skipped.append((inst, why))
         else:
             kept.append(inst)
     return kept, skipped
@@ -156,10 +170,14 @@ def select_instances(req: JobRequest, runs_dir: Path) -> tuple[list[Path], list[
 
 def make_job(req: JobRequest) -> Job:
     """Render and write the job folder (nothing is written when anything is wrong)."""
+    from lipgen.paths import check_output_dir
+
     _validate(req)
     sched = get_scheduler(req.scheduler)
     job_dir = Path(req.job_dir)
     runs_dir = Path(req.runs_dir) if req.runs_dir is not None else job_dir / "runs"
+    check_output_dir(job_dir)
+    check_output_dir(runs_dir, "--runs")
     name = shell.job_name(req.job_name or f"lipgen-{req.solver}")
     instances, skipped = select_instances(req, runs_dir)
     if not instances:

@@ -92,6 +92,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, layers: list[str]
                           f"{Path(dst).suffix}")
     if Path(dst).resolve() == Path(src).resolve():
         raise LipgenError(f"{dst}: the output file is the input file")
+    _check_replaceable(Path(dst))
     net = load(src, layers=layers)
     if domain_lower is not None:
         net.domain_lower = _bound(domain_lower, net.n_inputs)
@@ -99,6 +100,26 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike, *, layers: list[str]
         net.domain_upper = _bound(domain_upper, net.n_inputs)
     save(dst, net)
     return net
+
+
+def _check_replaceable(dst: Path) -> None:
+    """Refuse an output that exists and is not a native lipgen weights file (it would be lost), or whose folder
+    cannot take it: checked before anything is read or written."""
+    from ..paths import check_output_dir
+
+    if dst.is_dir():
+        raise LipgenError(f"-o {dst}: is a directory, not a weights file")
+    if dst.exists() or dst.is_symlink():
+        try:
+            import h5py
+
+            with h5py.File(dst, "r") as f:
+                ours = f.attrs.get("lipgen_format") is not None
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            raise LipgenError(f"-o {dst}: exists and is not a lipgen weights file: not overwritten (remove it first)")
+    check_output_dir(dst.parent if str(dst.parent) else Path("."), "-o")
 
 
 def _bound(value, n: int) -> np.ndarray:

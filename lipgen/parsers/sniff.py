@@ -66,3 +66,8 @@ def log_kind(path: str | os.PathLike) -> str | None:
 
 def is_empty(path: str | os.PathLike) -> bool:
     return not _head(path).strip()
+
+
+def has_log_mark(text: str, solver: str) -> bool:
+    """Whether `text` (a log's beginning) carries a mark that only `solver`'s logs have."""
+    return _LOG_MARKS[solver].search(text) is not None

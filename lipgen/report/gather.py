@@ -8,6 +8,7 @@ any sidecar at hand, the results of one instance name must agree on the checksum
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,36 @@ def _load(path: Path, out: Gathered) -> dict | None:
     if not isinstance(data, dict) or not data.get("instance") or not data.get("solver"):
         out.messages.append(f"skipped {path}: not a lipgen result (no instance or solver)")
         return None
+    why = result_problem(data)
+    if why:
+        out.refuse(path, why)
+        return None
     return data
+
+
+def _number_or_none(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+
+
+def result_problem(data: dict) -> str | None:
+    """Why a result.json may not give a number (None: it may): fields of the wrong kind, or a run whose instance
+    file was not verified against its sidecar (--no-verify)."""
+    if data.get("bound") not in ("upper", "lower"):
+        return f"its bound kind {str(data.get('bound'))[:20]!r} is neither upper nor lower"
+    if not isinstance(data.get("instance_sha256"), str):
+        return "it records no instance checksum"
+    if data.get("instance_verified") is False:
+        return "its instance file was solved without checking its checksum (--no-verify): no bound is reported from it"
+    q = data.get("lipschitz")
+    if q is not None and not isinstance(q, dict):
+        return "its `lipschitz` is not a table"
+    for key in ("upper", "lower", "certified_lower"):
+        if not _number_or_none((q or {}).get(key)):
+            return f"its lipschitz.{key} {str((q or {}).get(key))[:20]!r} is not a finite number"
+    for key in ("primal", "dual", "time", "wall_time", "nodes"):
+        if not _number_or_none(data.get(key)):
+            return f"its {key} {str(data.get(key))[:20]!r} is not a finite number"
+    return None
 
 
 def _find_sidecar(result: dict, instance_dirs: list[Path], cache: dict) -> tuple[dict | None, Path | None]:

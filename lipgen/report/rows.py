@@ -62,8 +62,10 @@ def _quantities(run: Run | None) -> dict | None:
     """The run's Lipschitz quantities, or None when the run may not give a bound (check failed)."""
     if run is None or run.check_failed:
         return None
-    q = run.result.get("lipschitz") or {}
-    return dict({"upper": None, "lower": None, "certified_lower": None}, **q)
+    q = run.result.get("lipschitz")
+    if not isinstance(q, dict) or not q:  # an interrupted or refused run: no quantity at all
+        return None
+    return {"upper": None, "lower": None, "certified_lower": None, "bound": run.result.get("bound"), **q}
 
 
 def _sum(values) -> float | None:

@@ -30,6 +30,9 @@ from lipgen.errors import LipgenError
 
 SOLVERS = ("scip", "gurobi", "cplex", "highs", "cbc")
 LOG, SOLUTION, STDOUT = "run.log", "run.sol", "run.out"
+MAX_TIME_LIMIT = 1e9  # seconds (32 years)
+MAX_THREADS = 4096
+MAX_MEM_MB = 1e9  # a petabyte
 MIP_START = "start.mst"  # the name lipgen gives every start file (the content depends on the solver)
 
 
@@ -61,10 +64,14 @@ class SolveOptions:
     extra: dict = field(default_factory=dict)  # raw solver parameters, in the solver's own naming
 
     def validate(self) -> None:
-        checks = (("time limit", "--time-limit", self.time_limit, lambda v: v > 0, "a positive number of seconds"),
-                  ("threads", "--threads", self.threads, lambda v: v >= 1, "at least 1"),
-                  ("gap", "--gap", self.gap, lambda v: v >= 0, "0 or a positive relative gap, e.g. 1e-4"),
-                  ("memory limit", "--mem-limit", self.mem_limit, lambda v: v > 0, "a positive number of MB"),
+        # upper limits every solver takes (SCIP caps its time limit at 1e20, CPLEX its gap at 1)
+        checks = (("time limit", "--time-limit", self.time_limit, lambda v: 0 < v <= MAX_TIME_LIMIT,
+                   f"a positive number of seconds, at most {MAX_TIME_LIMIT:g}"),
+                  ("threads", "--threads", self.threads, lambda v: 1 <= v <= MAX_THREADS,
+                   f"between 1 and {MAX_THREADS}"),
+                  ("gap", "--gap", self.gap, lambda v: 0 <= v <= 1, "a relative gap between 0 and 1, e.g. 1e-4"),
+                  ("memory limit", "--mem-limit", self.mem_limit, lambda v: 0 < v <= MAX_MEM_MB,
+                   f"a positive number of MB, at most {MAX_MEM_MB:g}"),
                   ("seed", "--seed", self.seed, lambda v: 0 <= v <= 2_000_000_000, "between 0 and 2000000000"))
         for name, option, value, ok, rule in checks:
             if value is not None and not (math.isfinite(value) and ok(value)):
@@ -181,10 +188,19 @@ class Backend:
             start = Path(opts.mip_start).resolve()
             if not start.is_file():
                 raise LipgenError(f"MIP start file not found: {opts.mip_start}")
+        return self._invocation(exe, model, start, workdir, opts)
+
+    def _invocation(self, exe, model: Path, start: Path | None, workdir, opts: SolveOptions) -> Invocation:
         workdir = Path(workdir).resolve()
         inv = Invocation(self.name, [], workdir, workdir / SOLUTION, workdir / LOG, workdir / STDOUT)
         inv.argv = list(exe.argv) + self._args(exe, model, start, opts, inv)
         return inv
+
+    def preflight(self, exe: Executable, model_path, workdir, opts: SolveOptions, warm_start: bool) -> None:
+        """Raise the LipgenError `command` would raise for these paths (a quote SCIP cannot read, a space CPLEX
+        cannot take), before anything is written: the files need not exist yet."""
+        start = Path(workdir).resolve() / MIP_START if warm_start else None
+        self._invocation(exe, Path(model_path).resolve(), start, workdir, opts)
 
     def _args(self, exe, model: Path, start: Path | None, opts: SolveOptions, inv: Invocation) -> list[str]:
         raise NotImplementedError

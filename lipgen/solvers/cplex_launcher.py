@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lipgen.atomic import file_mode
+
 COMMANDS = ("display", "mipopt", "optimize", "quit", "read", "set", "write", "xit")
 _START_EXT = {"mst", "sol"}
 
@@ -118,6 +120,7 @@ def _atomic(target: str, write) -> None:
     path = Path(target)
     ext = path.name[len(path.name.split(".")[0]):]  # all suffixes: the library picks the format by them
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=ext, dir=path.parent.resolve())
+    os.fchmod(fd, file_mode())  # the user's umask, not mkstemp's 0600
     os.close(fd)
     try:
         write(tmp)

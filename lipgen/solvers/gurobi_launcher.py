@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lipgen.atomic import file_mode
+
 USAGE = "usage: lipgen-gurobi-cl [Param=value]* [InputFile=f]* [ResultFile=f]* model_file"
 _NEEDS_SOLUTION = (".sol", ".mst", ".sol.gz", ".mst.gz")
 
@@ -66,6 +68,7 @@ def _write_result(model, name: str) -> None:
     target = Path(name)
     suffix = "".join(target.suffixes[-2:]) if target.suffix in (".gz", ".bz2", ".7z") else target.suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent.resolve())
+    os.fchmod(fd, file_mode())  # the user's umask, not mkstemp's 0600
     os.close(fd)
     try:
         model.write(tmp)
