@@ -136,19 +136,27 @@ def compute_scaling(network: Network, lower, upper, stability: list[Stability], 
     return Scaling(center, halfwidth, layer_scales(network, halfwidth, stability), objective_scale(estimate))
 
 
+# Nonzeros below this fraction of their row's largest are left out of the ratio: a solver's feasibility tolerance
+# (1e-6) already covers them, and HiGHS drops |a| < 1e-9 itself (a face neuron's big-M bound of 1e-15 is one)
+NEGLIGIBLE = 1e-9
+
+
 def _range_per_row(csr) -> tuple[np.ndarray, np.ndarray]:
-    """(max |a|, min |a|) over the nonzeros of each non-empty row of a CSR matrix."""
+    """(max |a|, min |a| over the non-negligible nonzeros) of each non-empty row of a CSR matrix."""
     data = np.abs(csr.data)
-    starts = csr.indptr[:-1][np.diff(csr.indptr) > 0]
+    counts = np.diff(csr.indptr)
+    starts = csr.indptr[:-1][counts > 0]
     if data.size == 0:
         return np.zeros(0), np.zeros(0)
-    return np.maximum.reduceat(data, starts), np.minimum.reduceat(data, starts)
+    rmax = np.maximum.reduceat(data, starts)
+    kept = np.where(data >= NEGLIGIBLE * np.repeat(rmax, counts[counts > 0]), data, np.inf)
+    return rmax, np.minimum.reduceat(kept, starts)
 
 
 def conditioning(model) -> dict:
     """What the tolerance argument of docs/formulation.md (section 5) leans on, measured on the written instance:
-    the range of the nonzero coefficients, the largest ratio between the largest and smallest nonzero of one row
-    (and of one column), and the objective's range. Solvers' tolerances are absolute on order-one rows; a row
+    the range of the nonzero coefficients, the largest ratio between the largest and smallest non-negligible
+    nonzero of one row (and of one column), and the objective's range. Solvers' tolerances are absolute on order-one rows; a row
     that mixes 1e-6 and 1e6 lets a 1e-6 violation move its small terms by O(1)."""
     a = model.A.tocsr()
     rmax, rmin = _range_per_row(a)
