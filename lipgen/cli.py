@@ -241,9 +241,7 @@ def generate(
         raise LipgenError(f"--bound {bound!r} is not supported: use upper, lower or both")
     if fmt not in ("mps", "lp"):
         raise LipgenError(f"--format {fmt!r} is not supported: use mps or lp")
-    from .paths import check_output_dir
-
-    from .paths import no_leftovers
+    from .paths import check_output_dir, no_leftovers
 
     check_output_dir(output)
     net, dom = load_network_and_domain(weights, box, box_file, center, radius, clip, layers, output_weights, margin)

@@ -163,8 +163,10 @@ def check_setup(solver: str, opts: SolveOptions, jobs: int = 1, solver_path: str
     if solver not in SOLVERS and solver != AUTO:
         raise LipgenError(f"--solver {solver!r} is not supported: use one of {', '.join(SOLVERS)} or {AUTO}")
     opts.validate()
-    if not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
-        raise LipgenError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise LipgenError(f"--jobs must be at least 1, got {jobs}")
+    if jobs > MAX_JOBS:
+        raise LipgenError(f"--jobs must be at most {MAX_JOBS}, got {jobs}")
     if solver_path is not None and not solver_path.strip():
         raise LipgenError("--solver-path is empty: name the solver's executable")
     if solver == AUTO:
