@@ -1,0 +1,155 @@
+"""LipSDP-Neuron (Fazlyab, Robey, Hassani, Morari, Pappas, NeurIPS 2019): a REIMPLEMENTATION from the paper.
+
+Not the authors' code (theirs is MATLAB + CVX/MOSEK); written for paper_claim.py with cvxpy and an SDP solver
+from PyPI (Clarabel, else SCS), run in its own venv. l2 -> l2 only. Prints one JSON line.
+
+Network f(x) = W_l phi(W_{l-1} ... phi(W_0 x + b_0) ...) + b_l, hidden widths n_1..n_l (n = their sum),
+z = [x^0; x^1; ...; x^l] (input and the hidden post-activations). With A = [blkdiag(W_0..W_{l-1}), 0] and
+B = [0, I_n], each hidden neuron j is slope-restricted: (y_j - y'_j) lies between a_j and b_j times
+(v_j - v'_j) for pre-activations v and post-activations y of any two inputs. With T = diag(lambda) >= 0:
+
+    [A; B]^T [[-2 diag(a b) T, diag(a + b) T], [diag(a + b) T, -2T]] [A; B]
+        + blkdiag(-rho I_{n_0}, 0, ..., 0, W_l^T W_l)  <<  0        =>   L_2 <= sqrt(rho)
+
+minimise rho over (rho, lambda). `global`: a = 0, b = 1 for every neuron (ReLU's slope range): the paper's
+LipSDP-Neuron, a bound of the GLOBAL constant (valid on all of R^n, so on any domain). `local`: neurons that
+interval arithmetic proves stable on the box get a = b = 1 (active) or a = b = 0 (inactive), the usual local
+refinement; sound for pairs of points in the box, so a bound of the constant on the box.
+
+Certificate: the solver's lambda is taken as is (clipped at 0) and rho is recomputed in float64: with the
+matrix split at the input block, M = [[M11 - rho I, M12], [M21, M22]], rho* = lambda_max(M11 - M12 M22^-1 M21)
+when M22 is negative definite (checked with eigvalsh, margin above the rounding error); reported upper =
+sqrt(rho* (1 + 1e-9) + 1e-12 ||M||). If M22 is not definite the run gives no certified bound.
+
+    python lipsdp_child.py --weights net.h5 [--lower .. --upper ..] --solver clarabel|scs --variant local|global
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def interval_bounds(ws, bs, lo, hi):
+    """Pre-activation bounds of every hidden layer on the box (interval arithmetic, float64)."""
+    import numpy as np
+    out = []
+    l, u = lo, hi
+    for w, b in zip(ws[:-1], bs[:-1]):
+        c, r = (l + u) / 2, (u - l) / 2
+        zc, zr = w @ c + b, np.abs(w) @ r
+        zl, zu = zc - zr, zc + zr
+        out.append((zl, zu))
+        l, u = np.maximum(zl, 0), np.maximum(zu, 0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--lower", default=None)
+    ap.add_argument("--upper", default=None)
+    ap.add_argument("--solver", default="clarabel", choices=("clarabel", "scs"))
+    ap.add_argument("--variant", default="local", choices=("local", "global"))
+    args = ap.parse_args()
+
+    import cvxpy as cp
+    import h5py
+    import numpy as np
+    import scipy.linalg as sla
+
+    with h5py.File(args.weights, "r") as f:
+        keys = sorted(f["layers"], key=int)
+        ws = [np.asarray(f["layers"][k]["weight"], dtype=np.float64) for k in keys]
+        bs = [np.asarray(f["layers"][k]["bias"], dtype=np.float64) for k in keys]
+        lo = np.asarray(f["domain/lower"], dtype=np.float64)
+        hi = np.asarray(f["domain/upper"], dtype=np.float64)
+    if args.lower is not None:
+        lo = np.array([float(v) for v in args.lower.split(",")])
+        hi = np.array([float(v) for v in args.upper.split(",")])
+
+    t0 = time.perf_counter()
+    n0 = ws[0].shape[1]
+    widths = [w.shape[0] for w in ws[:-1]]
+    n = sum(widths)
+    a = np.zeros(n)
+    b = np.ones(n)
+    stable = 0
+    if args.variant == "local":
+        pos = 0
+        for zl, zu in interval_bounds(ws, bs, lo, hi):
+            scale = 1e-9 * (np.abs(zl) + np.abs(zu) + 1e-300)
+            act, ina = zl > scale, zu < -scale
+            a[pos:pos + len(zl)][act] = 1.0
+            b[pos:pos + len(zl)][ina] = 0.0
+            stable += int(act.sum() + ina.sum())
+            pos += len(zl)
+    dim = n0 + n
+    A = np.zeros((n, dim))
+    r = c = 0
+    for w in ws[:-1]:
+        A[r:r + w.shape[0], c:c + w.shape[1]] = w
+        r += w.shape[0]
+        c += w.shape[1]
+    B = np.hstack([np.zeros((n, n0)), np.eye(n)])
+    Wl = ws[-1]
+    nl = widths[-1]
+    last = np.zeros((dim, dim))
+    last[dim - nl:, dim - nl:] = Wl.T @ Wl
+
+    def m_of(lam, rho):
+        """M(rho, lambda) as numpy (for the certificate)."""
+        T = np.diag(lam)
+        Q11, Q12, Q22 = -2 * np.diag(a * b) @ T, np.diag(a + b) @ T, -2 * T
+        M = A.T @ Q11 @ A + A.T @ Q12 @ B + B.T @ Q12 @ A + B.T @ Q22 @ B + last
+        M[:n0, :n0] -= rho * np.eye(n0)
+        return M
+
+    # the LMI in cvxpy: M is affine in (rho, lambda): M = sum_j lambda_j M_j + last - rho E
+    lam = cp.Variable(n, nonneg=True)
+    rho = cp.Variable(nonneg=True)
+    # M_j = q11_j A_j^T A_j + q12_j (A_j^T B_j + B_j^T A_j) + q22_j B_j^T B_j, rows A_j, B_j of A, B
+    # written as A^T diag(.) A etc. with diag of affine expressions
+    q11 = cp.multiply(-2 * a * b, lam)
+    q12 = cp.multiply(a + b, lam)
+    q22 = -2 * lam
+    E = np.zeros((dim, dim))
+    E[:n0, :n0] = np.eye(n0)
+    M = (A.T @ cp.diag(q11) @ A + A.T @ cp.diag(q12) @ B + B.T @ cp.diag(q12) @ A + B.T @ cp.diag(q22) @ B
+         + last - rho * E)
+    M = (M + M.T) / 2
+    prob = cp.Problem(cp.Minimize(rho), [M << 0])
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    status = "error"
+    try:
+        prob.solve(solver=cp.CLARABEL if args.solver == "clarabel" else cp.SCS)
+        status = prob.status
+    except Exception as e:  # noqa: BLE001
+        status = f"solver error: {e}"
+    solve = time.perf_counter() - t1
+    out = {"variant": args.variant, "solver": args.solver, "status": status, "build_time": build,
+           "solve_time": solve, "stable_neurons": stable, "neurons": n, "cvxpy": cp.__version__,
+           "rho_solver": None if rho.value is None else float(rho.value)}
+    if lam.value is not None:
+        lv = np.maximum(np.asarray(lam.value, dtype=np.float64), 0.0)
+        M0 = m_of(lv, 0.0)
+        M11, M12, M22 = M0[:n0, :n0], M0[:n0, n0:], M0[n0:, n0:]
+        M22 = (M22 + M22.T) / 2
+        ev = np.linalg.eigvalsh(M22)
+        norm = np.abs(M0).sum(axis=1).max()
+        tol = 1e3 * np.finfo(float).eps * dim * max(norm, 1e-300)
+        if ev.max() < -tol:
+            S = M11 - M12 @ sla.solve(M22, M12.T, assume_a="sym")
+            rho_star = float(np.linalg.eigvalsh((S + S.T) / 2).max())
+            rho_cert = max(rho_star, 0.0) * (1 + 1e-9) + 1e-12 * norm + tol
+            out.update(upper=float(np.sqrt(rho_cert)), rho_star=rho_star, certified=True)
+        else:
+            out.update(upper=None, certified=False, why=f"M22 not negative definite (max eig {ev.max():.3g})")
+    out["time"] = time.perf_counter() - t0
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
