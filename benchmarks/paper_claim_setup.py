@@ -36,7 +36,7 @@ VENV_SPECS = {
     "lipmip": ["torch==2.13.0", "gurobipy==13.0.3", "numpy", "scipy", "h5py", "matplotlib"],
     "lipbab": ["numpy", "cvxopt", "h5py"],
     "lipsdp": ["cvxpy==1.9.3", "clarabel==0.11.1", "scs==3.3.1", "numpy", "h5py"],
-    "autolirpa": ["torch==2.13.0", "numpy", "h5py", "packaging", "appdirs", "pyyaml", "tqdm", "ninja"],
+    "autolirpa": ["torch==2.13.0", "numpy", "h5py", "packaging", "appdirs", "pyyaml", "tqdm", "ninja", "graphviz"],
 }
 
 

@@ -44,6 +44,8 @@ def main() -> None:
     import torch
     import torch.nn as nn
 
+    torch.set_default_dtype(torch.float64)  # LipMIP builds some tensors (l1Ball1 box) in the default dtype
+
     from hyperbox import Hyperbox
     from lipMIP import LipMIP
     from relu_nets import ReLUNet
