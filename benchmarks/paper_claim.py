@@ -115,10 +115,21 @@ def json_lines(lines: list[str]) -> list[dict]:
     out = []
     for ln in lines:
         try:
-            out.append(json.loads(ln))
+            v = json.loads(ln)
         except json.JSONDecodeError:
-            pass
+            continue
+        if isinstance(v, dict):
+            out.append(v)
     return out
+
+
+def whole_json(lines: list[str]) -> list[dict]:
+    """`lipgen ... --json` prints one (indented) JSON object."""
+    try:
+        v = json.loads("\n".join(lines))
+    except json.JSONDecodeError:
+        return json_lines(lines)
+    return [v] if isinstance(v, dict) else []
 
 
 def row(upper=None, lower=None, *, status, time_s=None, exact=False, lower_kind="certified", **extra) -> dict:
@@ -137,7 +148,7 @@ def tool_lipgen(c: dict, budget: float, work: Path) -> dict:
     cmd = [exe, "run", c["h5"], "--norm", c["norm"], "--box-file", str(d / "box.npz"), "--time-limit",
            str(budget), "--json", "-o", str(d / "runs")]
     p = run_proc(cmd, timeout=budget * 1.5 + 60)
-    js = json_lines(p["lines"])
+    js = whole_json(p["lines"])
     if not js:
         return row(status="error" if not p["timed_out"] else "killed", time_s=p["wall"], error=p["stderr"])
     r = js[-1]
@@ -166,7 +177,7 @@ def tool_lipgen_split(c: dict, budget: float, work: Path) -> dict:
     cmd = [exe, "split", c["h5"], "--norm", c["norm"], "--box-file", str(d / "box.npz"), "--time-limit",
            str(budget), "--json", "-o", str(d / "runs")]
     p = run_proc(cmd, timeout=budget * 1.5 + 60)
-    js = json_lines(p["lines"])
+    js = whole_json(p["lines"])
     if not js:
         return row(status="error", time_s=p["wall"], error=p["stderr"])
     r = js[-1]
@@ -208,8 +219,8 @@ def tool_lipmip(c: dict, budget: float, work: Path) -> dict:
     d.mkdir(parents=True)
     mps = d / "lipmip.mps"
     cmd = [str(setup_mod.python_of("lipmip")), str(TOOLS_DIR / "lipmip_child.py"), "--lipmip",
-           str(setup_mod.repo_dir("lipmip")), "--weights", c["h5"], "--norm", norm, "--lower", fmt_vec(c["lower"]),
-           "--upper", fmt_vec(c["upper"]), "--time-limit", str(budget), "--gap", str(GAP), "--threads", "1",
+           str(setup_mod.repo_dir("lipmip")), "--weights", c["h5"], "--norm", norm, "--lower=" + fmt_vec(c["lower"]),
+           "--upper=" + fmt_vec(c["upper"]), "--time-limit", str(budget), "--gap", str(GAP), "--threads", "1",
            "--mps", str(mps), "--solve", "2"]
     p = run_proc(cmd, timeout=budget * 1.5 + 120)
     js = json_lines(p["lines"])
@@ -241,7 +252,7 @@ def anytime_rows(records: list[dict], budgets: list[float], final_key="final") -
 def tool_lipbab(c: dict, budgets: list[float], work: Path) -> dict[float, dict]:
     cmd = [str(setup_mod.python_of("lipbab")), str(TOOLS_DIR / "lipbab_child.py"), "--lipbab",
            str(setup_mod.repo_dir("lipbab")), "--weights", c["h5"], "--norm", c["norm"],
-           "--lower", fmt_vec(c["lower"]), "--upper", fmt_vec(c["upper"]),
+           "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"]),
            "--budgets", ",".join(str(b) for b in budgets)]
     p = run_proc(cmd, timeout=max(budgets) + 5)
     recs = json_lines(p["lines"])
@@ -263,11 +274,11 @@ def tool_oneshot(c: dict, budgets: list[float], tool: str) -> dict[float, dict]:
         if c["norm"] != "2":
             return {b: row(status="not applicable", note="LipSDP bounds the l2 constant only") for b in budgets}
         cmd = [str(setup_mod.python_of("lipsdp")), str(TOOLS_DIR / "lipsdp_child.py"), "--weights", c["h5"],
-               "--lower", fmt_vec(c["lower"]), "--upper", fmt_vec(c["upper"]), "--variant", "local"]
+               "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"]), "--variant", "both"]
     else:
         cmd = [str(setup_mod.python_of("autolirpa")), str(TOOLS_DIR / "autolirpa_child.py"), "--weights", c["h5"],
-               "--norm", c["norm"], "--lower", fmt_vec(c["lower"]), "--upper", fmt_vec(c["upper"])]
-    p = run_proc(cmd, timeout=max(budgets) + 5)
+               "--norm", c["norm"], "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"])]
+    p = run_proc(cmd, timeout=max(budgets) + 60)  # + imports (torch, cvxpy); the time recorded excludes them
     js = json_lines(p["lines"])
     out = {}
     r = js[-1] if js else None
@@ -287,7 +298,7 @@ def tool_oneshot(c: dict, budgets: list[float], tool: str) -> dict[float, dict]:
 
 def tool_clever(c: dict, budgets: list[float]) -> dict[float, dict]:
     cmd = [sys.executable, str(TOOLS_DIR / "clever_child.py"), "--weights", c["h5"], "--norm", c["norm"],
-           "--lower", fmt_vec(c["lower"]), "--upper", fmt_vec(c["upper"]),
+           "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"]),
            "--budgets", ",".join(str(b) for b in budgets)]
     p = run_proc(cmd, timeout=max(budgets) + 5)
     recs = json_lines(p["lines"])
@@ -303,12 +314,18 @@ def tool_clever(c: dict, budgets: list[float]) -> dict[float, dict]:
 
 def measure(tool: str, c: dict, budgets: list[float], work: Path) -> dict[float, dict]:
     """{budget: row} for one tool on one case (anytime and one-shot tools: one process for every budget)."""
-    if tool == "lipgen":
-        return {b: tool_lipgen(c, b, work) for b in budgets}
-    if tool == "lipgen-split":
-        return {b: tool_lipgen_split(c, b, work) for b in budgets}
-    if tool == "lipmip":
-        return {b: tool_lipmip(c, b, work) for b in budgets}
+    per_budget = {"lipgen": tool_lipgen, "lipgen-split": tool_lipgen_split, "lipmip": tool_lipmip}
+    if tool in per_budget:
+        # one run per budget, smallest first; a run that ended on its own (proved L, or not applicable) within
+        # budget b gives the same answer with any larger budget: recorded for those as reused, not rerun
+        out, prev = {}, None
+        for b in sorted(budgets):
+            if prev is not None and (prev.get("exact") or prev["status"] in ("not applicable", "not available")):
+                out[b] = {**prev, "reused_from_budget": prev.get("reused_from_budget", pb)}
+                continue
+            out[b] = prev = per_budget[tool](c, b, work)
+            pb = b
+        return out
     if tool == "lipbab":
         return tool_lipbab(c, budgets, work)
     if tool in ("lipsdp", "autolirpa"):

@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--lower", default=None)
     ap.add_argument("--upper", default=None)
     ap.add_argument("--solver", default="clarabel", choices=("clarabel", "scs"))
-    ap.add_argument("--variant", default="local", choices=("local", "global"))
+    ap.add_argument("--variant", default="both", choices=("local", "global", "both"))
     args = ap.parse_args()
 
     import cvxpy as cp
@@ -69,85 +69,98 @@ def main() -> None:
         lo = np.array([float(v) for v in args.lower.split(",")])
         hi = np.array([float(v) for v in args.upper.split(",")])
 
-    t0 = time.perf_counter()
-    n0 = ws[0].shape[1]
-    widths = [w.shape[0] for w in ws[:-1]]
-    n = sum(widths)
-    a = np.zeros(n)
-    b = np.ones(n)
-    stable = 0
-    if args.variant == "local":
-        pos = 0
-        for zl, zu in interval_bounds(ws, bs, lo, hi):
-            scale = 1e-9 * (np.abs(zl) + np.abs(zu) + 1e-300)
-            act, ina = zl > scale, zu < -scale
-            a[pos:pos + len(zl)][act] = 1.0
-            b[pos:pos + len(zl)][ina] = 0.0
-            stable += int(act.sum() + ina.sum())
-            pos += len(zl)
-    dim = n0 + n
-    A = np.zeros((n, dim))
-    r = c = 0
-    for w in ws[:-1]:
-        A[r:r + w.shape[0], c:c + w.shape[1]] = w
-        r += w.shape[0]
-        c += w.shape[1]
-    B = np.hstack([np.zeros((n, n0)), np.eye(n)])
-    Wl = ws[-1]
-    nl = widths[-1]
-    last = np.zeros((dim, dim))
-    last[dim - nl:, dim - nl:] = Wl.T @ Wl
+    def solve(variant):
+        t0 = time.perf_counter()
+        n0 = ws[0].shape[1]
+        widths = [w.shape[0] for w in ws[:-1]]
+        n = sum(widths)
+        a = np.zeros(n)
+        b = np.ones(n)
+        stable = 0
+        if variant == "local":
+            pos = 0
+            for zl, zu in interval_bounds(ws, bs, lo, hi):
+                scale = 1e-9 * (np.abs(zl) + np.abs(zu) + 1e-300)
+                act, ina = zl > scale, zu < -scale
+                a[pos:pos + len(zl)][act] = 1.0
+                b[pos:pos + len(zl)][ina] = 0.0
+                stable += int(act.sum() + ina.sum())
+                pos += len(zl)
+        dim = n0 + n
+        A = np.zeros((n, dim))
+        r = c = 0
+        for w in ws[:-1]:
+            A[r:r + w.shape[0], c:c + w.shape[1]] = w
+            r += w.shape[0]
+            c += w.shape[1]
+        B = np.hstack([np.zeros((n, n0)), np.eye(n)])
+        Wl = ws[-1]
+        nl = widths[-1]
+        last = np.zeros((dim, dim))
+        last[dim - nl:, dim - nl:] = Wl.T @ Wl
 
-    def m_of(lam, rho):
-        """M(rho, lambda) as numpy (for the certificate)."""
-        T = np.diag(lam)
-        Q11, Q12, Q22 = -2 * np.diag(a * b) @ T, np.diag(a + b) @ T, -2 * T
-        M = A.T @ Q11 @ A + A.T @ Q12 @ B + B.T @ Q12 @ A + B.T @ Q22 @ B + last
-        M[:n0, :n0] -= rho * np.eye(n0)
-        return M
+        def m_of(lam, rho):
+            """M(rho, lambda) as numpy (for the certificate)."""
+            T = np.diag(lam)
+            Q11, Q12, Q22 = -2 * np.diag(a * b) @ T, np.diag(a + b) @ T, -2 * T
+            M = A.T @ Q11 @ A + A.T @ Q12 @ B + B.T @ Q12 @ A + B.T @ Q22 @ B + last
+            M[:n0, :n0] -= rho * np.eye(n0)
+            return M
 
-    # the LMI in cvxpy: M is affine in (rho, lambda): M = sum_j lambda_j M_j + last - rho E
-    lam = cp.Variable(n, nonneg=True)
-    rho = cp.Variable(nonneg=True)
-    # M_j = q11_j A_j^T A_j + q12_j (A_j^T B_j + B_j^T A_j) + q22_j B_j^T B_j, rows A_j, B_j of A, B
-    # written as A^T diag(.) A etc. with diag of affine expressions
-    q11 = cp.multiply(-2 * a * b, lam)
-    q12 = cp.multiply(a + b, lam)
-    q22 = -2 * lam
-    E = np.zeros((dim, dim))
-    E[:n0, :n0] = np.eye(n0)
-    M = (A.T @ cp.diag(q11) @ A + A.T @ cp.diag(q12) @ B + B.T @ cp.diag(q12) @ A + B.T @ cp.diag(q22) @ B
-         + last - rho * E)
-    M = (M + M.T) / 2
-    prob = cp.Problem(cp.Minimize(rho), [M << 0])
-    build = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    status = "error"
-    try:
-        prob.solve(solver=cp.CLARABEL if args.solver == "clarabel" else cp.SCS)
-        status = prob.status
-    except Exception as e:  # noqa: BLE001
-        status = f"solver error: {e}"
-    solve = time.perf_counter() - t1
-    out = {"variant": args.variant, "solver": args.solver, "status": status, "build_time": build,
-           "solve_time": solve, "stable_neurons": stable, "neurons": n, "cvxpy": cp.__version__,
-           "rho_solver": None if rho.value is None else float(rho.value)}
-    if lam.value is not None:
-        lv = np.maximum(np.asarray(lam.value, dtype=np.float64), 0.0)
-        M0 = m_of(lv, 0.0)
-        M11, M12, M22 = M0[:n0, :n0], M0[:n0, n0:], M0[n0:, n0:]
-        M22 = (M22 + M22.T) / 2
-        ev = np.linalg.eigvalsh(M22)
-        norm = np.abs(M0).sum(axis=1).max()
-        tol = 1e3 * np.finfo(float).eps * dim * max(norm, 1e-300)
-        if ev.max() < -tol:
-            S = M11 - M12 @ sla.solve(M22, M12.T, assume_a="sym")
-            rho_star = float(np.linalg.eigvalsh((S + S.T) / 2).max())
-            rho_cert = max(rho_star, 0.0) * (1 + 1e-9) + 1e-12 * norm + tol
-            out.update(upper=float(np.sqrt(rho_cert)), rho_star=rho_star, certified=True)
-        else:
-            out.update(upper=None, certified=False, why=f"M22 not negative definite (max eig {ev.max():.3g})")
-    out["time"] = time.perf_counter() - t0
+        # the LMI in cvxpy: M is affine in (rho, lambda): M = sum_j lambda_j M_j + last - rho E
+        lam = cp.Variable(n, nonneg=True)
+        rho = cp.Variable(nonneg=True)
+        # M_j = q11_j A_j^T A_j + q12_j (A_j^T B_j + B_j^T A_j) + q22_j B_j^T B_j, rows A_j, B_j of A, B
+        # written as A^T diag(.) A etc. with diag of affine expressions
+        q11 = cp.multiply(-2 * a * b, lam)
+        q12 = cp.multiply(a + b, lam)
+        q22 = -2 * lam
+        E = np.zeros((dim, dim))
+        E[:n0, :n0] = np.eye(n0)
+        M = (A.T @ cp.diag(q11) @ A + A.T @ cp.diag(q12) @ B + B.T @ cp.diag(q12) @ A + B.T @ cp.diag(q22) @ B
+             + last - rho * E)
+        M = (M + M.T) / 2
+        prob = cp.Problem(cp.Minimize(rho), [M << 0])
+        build = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        status = "error"
+        try:
+            prob.solve(solver=cp.CLARABEL if args.solver == "clarabel" else cp.SCS)
+            status = prob.status
+        except Exception as e:  # noqa: BLE001
+            status = f"solver error: {e}"
+        solve = time.perf_counter() - t1
+        out = {"variant": variant, "solver": args.solver, "status": status, "build_time": build,
+               "solve_time": solve, "stable_neurons": stable, "neurons": n, "cvxpy": cp.__version__,
+               "rho_solver": None if rho.value is None else float(rho.value)}
+        if lam.value is not None:
+            lv = np.maximum(np.asarray(lam.value, dtype=np.float64), 0.0)
+            M0 = m_of(lv, 0.0)
+            M11, M12, M22 = M0[:n0, :n0], M0[:n0, n0:], M0[n0:, n0:]
+            M22 = (M22 + M22.T) / 2
+            ev = np.linalg.eigvalsh(M22)
+            norm = np.abs(M0).sum(axis=1).max()
+            tol = 1e3 * np.finfo(float).eps * dim * max(norm, 1e-300)
+            if ev.max() < -tol:
+                S = M11 - M12 @ sla.solve(M22, M12.T, assume_a="sym")
+                rho_star = float(np.linalg.eigvalsh((S + S.T) / 2).max())
+                rho_cert = max(rho_star, 0.0) * (1 + 1e-9) + 1e-12 * norm + tol
+                out.update(upper=float(np.sqrt(rho_cert)), rho_star=rho_star, certified=True)
+            else:
+                out.update(upper=None, certified=False, why=f"M22 not negative definite (max eig {ev.max():.3g})")
+        out["time"] = time.perf_counter() - t0
+        return out
+
+    if args.variant == "both":
+        g, l_ = solve("global"), solve("local")
+        out = dict(l_)
+        out["variant"] = "local (global alongside)"
+        out["global_upper"], out["global_time"] = g.get("upper"), g["time"]
+        ups = [v for v in (g.get("upper"), l_.get("upper")) if v is not None]
+        out["upper"] = min(ups) if ups else None
+        out["time"] = g["time"] + l_["time"]
+    else:
+        out = solve(args.variant)
     print(json.dumps(out))
 
 
