@@ -243,7 +243,8 @@ def anytime_rows(records: list[dict], budgets: list[float], final_key="final") -
     """From an anytime child's progress records (t, upper, lower): the state at each budget."""
     out = {}
     for b in budgets:
-        seen = [r for r in records if "t" in r and r["t"] <= b]
+        # records with t <= b, and the child's own record of the state at b (emitted just after crossing it)
+        seen = [r for r in records if "t" in r and (r["t"] <= b or r.get("budget") == b)]
         fin = [r for r in seen if r.get(final_key)]
         out[b] = (fin[-1] if fin else seen[-1] if seen else None, bool(fin))
     return out
@@ -288,10 +289,10 @@ def tool_oneshot(c: dict, budgets: list[float], tool: str) -> dict[float, dict]:
         elif r.get("upper") is None:
             out[b] = row(status=r.get("status", "error"), note=r.get("why") or r.get("note"), time_s=r.get("time"))
         elif r["time"] > b:
-            out[b] = row(status="not finished", time_s=r["time"])
+            out[b] = row(status="not finished", time_s=r["time"], late_upper=r["upper"])
         else:
             extra = {k: r[k] for k in ("variant", "solver", "stable_neurons", "neurons", "method", "global_upper",
-                                       "upper_elementwise", "upper_gradnorm") if k in r}
+                                       "upper_elementwise", "upper_gradnorm", "global_time", "dropped_inactive") if k in r}
             out[b] = row(r["upper"], None, status="finished", time_s=r["time"], exact=False, **extra)
     return out
 
@@ -305,7 +306,7 @@ def tool_clever(c: dict, budgets: list[float]) -> dict[float, dict]:
     out = {}
     for b, (r, fin) in anytime_rows(recs, budgets).items():
         if r is None:
-            out[b] = row(status="error", error=p["stderr"])
+            out[b] = row(status="no result yet" if p["rc"] in (0, -9) else "error", error=p["stderr"])
         else:
             out[b] = row(None, r["lower"], status="finished" if fin else "time_limit", time_s=r["t"],
                          lower_kind="sampled (no certificate)", estimate=r.get("estimate"), points=r["points"])

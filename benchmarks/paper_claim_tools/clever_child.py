@@ -74,11 +74,16 @@ def main() -> None:
         except Exception:  # noqa: BLE001
             return None
 
-    def emit(final=False):
+    def emit(final=False, budget=None):
         print(json.dumps({"t": time.perf_counter() - t0, "lower": best, "estimate": estimate(),
-                          "points": points, "final": final}), flush=True)
+                          "points": points, "final": final, "budget": budget}), flush=True)
 
     while points < args.max_points:
+        # the state at a budget is the one before the first batch that would start after it
+        t = time.perf_counter() - t0
+        while nb < len(budgets) and t >= budgets[nb]:
+            emit(budget=budgets[nb])
+            nb += 1
         x = lo + (hi - lo) * rng.random((args.batch, len(lo)))
         J = None  # batch Jacobian, built from the input side: D_k W_k ... D_1 W_0
         h = x
@@ -95,11 +100,6 @@ def main() -> None:
         maxima.append(float(v.max()))
         best = max(best, maxima[-1])
         points += args.batch
-        t = time.perf_counter() - t0
-        if nb < len(budgets) and t >= budgets[nb]:
-            while nb < len(budgets) and t >= budgets[nb]:
-                nb += 1
-            emit()
     emit(final=True)
 
 

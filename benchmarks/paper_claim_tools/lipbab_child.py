@@ -129,11 +129,13 @@ def main() -> None:
             real_print(*a, file=sys.stderr)
             return
         state["n"] += 1
-        crossed = state["next_budget"] < len(budgets) and t >= budgets[state["next_budget"]]
-        if crossed:
-            while state["next_budget"] < len(budgets) and t >= budgets[state["next_budget"]]:
-                state["next_budget"] += 1
-        if crossed or t - state["last"] >= 0.2 or state["n"] == 1:
+        # at a budget crossing, the state of the previous iteration is the state at the budget
+        while state["next_budget"] < len(budgets) and t >= budgets[state["next_budget"]]:
+            if state.get("prev"):
+                emit({**state["prev"], "budget": budgets[state["next_budget"]]})
+            state["next_budget"] += 1
+        state["prev"] = {"t": t, "upper": ub, "lower": float(ns.get("glb", 0.0)), "subproblems": ns.get("pcnt")}
+        if t - state["last"] >= 0.2 or state["n"] == 1:
             state["last"] = t
             emit({"t": t, "upper": ub, "lower": float(ns.get("glb", 0.0)), "subproblems": ns.get("pcnt")})
 
