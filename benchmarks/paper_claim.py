@@ -395,6 +395,10 @@ def table(head, body) -> str:
                      + ["| " + " | ".join(str(x) for x in r) + " |" for r in body])
 
 
+def case_key(r: dict) -> str:
+    return f"{r['net']}|{r['domain']}|{r['norm']}"
+
+
 def report(rows: list[dict], oracle: dict | None = None) -> str:
     """One table per norm and budget: per case and tool, upper, lower, gap, time, exact."""
     parts = []
@@ -402,21 +406,41 @@ def report(rows: list[dict], oracle: dict | None = None) -> str:
     for r in rows:
         latest[r["key"]] = r
     rows = list(latest.values())
+    # the best certified lower bound of each case over every tool and budget: the yardstick for the uppers
+    best_lower: dict = {}
+    for r in rows:
+        if r.get("lower") is not None and r.get("lower_kind", "").startswith("certified"):
+            best_lower[case_key(r)] = max(best_lower.get(case_key(r), 0.0), r["lower"])
     for norm in sorted({r["norm"] for r in rows}):
         for b in sorted({r["budget"] for r in rows if r["norm"] == norm}):
             sel = [r for r in rows if r["norm"] == norm and r["budget"] == b]
-            head = ["network", "domain", "tool", "upper", "lower", "gap", "time s", "exact", "status", "load"]
+            head = ["network", "domain", "tool", "upper", "lower", "gap", "upper / best lower", "time s", "exact",
+                    "status", "load", "note"]
             if oracle is not None:
                 head.insert(5, "L (oracle)")
             body = []
             for r in sorted(sel, key=lambda r: (r["net"], r["domain"], TOOLS.index(r["tool"]))):
                 up, lo = r.get("upper"), r.get("lower")
                 gap = (up - lo) / up if up and lo else None
-                lo_txt = short(lo) + (" (est.)" if r.get("lower_kind", "").startswith("sampled") and lo else "") + (
-                    " (inc.)" if r.get("lower_kind", "").startswith("incumbent") and lo else "")
+                kind = r.get("lower_kind", "")
+                lo_txt = short(lo) + (" (sampled)" if kind.startswith("sampled") and lo else "") + (
+                    " (incumbent)" if kind.startswith("incumbent") and lo else "")
+                bl = best_lower.get(case_key(r))
+                note = []
+                if r.get("estimate") is not None:
+                    note.append(f"CLEVER estimate {short(r['estimate'])}")
+                if r.get("global_upper") is not None:
+                    note.append(f"global {short(r['global_upper'])}")
+                if r.get("late_upper") is not None:
+                    note.append(f"upper {short(r['late_upper'])} after the budget")
+                if r.get("solver"):
+                    note.append(str(r["solver"]))
+                if r.get("reused_from_budget") is not None:
+                    note.append(f"as at {r['reused_from_budget']:g} s")
                 line = [r["net"], r["domain"], LABEL.get(r["tool"], r["tool"]), short(up), lo_txt,
-                        short(gap, 3), short(r.get("time"), 3), "yes" if r.get("exact") else "no",
-                        r["status"], short(r.get("load1"), 3)]
+                        short(gap, 3), short(up / bl, 4) if up is not None and bl else "-",
+                        short(r.get("time"), 3), "yes" if r.get("exact") else "no",
+                        r["status"], short(r.get("load1"), 3), "; ".join(note)]
                 if oracle is not None:
                     line.insert(5, short(oracle.get(f"{r['net']}|{r['domain']}|{r['norm']}")))
                 body.append(line)
