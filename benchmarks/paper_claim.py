@@ -353,7 +353,8 @@ def cmd_run(args) -> None:
     budgets = [float(b) for b in args.budgets.split(",")]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {r["key"] for r in read_rows(out)}
+    old_rows = {r["key"]: r for r in read_rows(out)}
+    done = set(old_rows)
     tools = args.tools.split(",") if args.tools else list(TOOLS)
     todo = cases(args.nets.split(",") if args.nets else None, args.domains.split(",") if args.domains else None,
                  tuple(args.norms.split(",")))
@@ -365,12 +366,25 @@ def cmd_run(args) -> None:
             if not missing:
                 continue
             before = load_now()
-            res = measure(tool, c, missing, WORK)
+            # a per-budget tool that proved L (or was not applicable) at a smaller budget in an earlier run
+            # gives the same answer with a larger one: reused, so `--budgets 10,60` first and 600 later is cheap
+            reused = {}
+            if tool in ("lipgen", "lipgen-split", "lipmip"):
+                prior = [old_rows[k] for k in old_rows if k.startswith(f"{case_id(c)}|{tool}|")]
+                prior = [r for r in prior if r.get("exact") or r["status"] in ("not applicable", "not available")]
+                if prior:
+                    p0 = min(prior, key=lambda r: r["budget"])
+                    for b in missing:
+                        if b > p0["budget"]:
+                            reused[b] = {k: v for k, v in p0.items() if k not in ("key", "budget", "load1", "at")}
+                            reused[b]["reused_from_budget"] = p0.get("reused_from_budget", p0["budget"])
+            rest = [b for b in missing if b not in reused]
+            res = {**reused, **(measure(tool, c, rest, WORK) if rest else {})}
             with out.open("a") as f:
                 for b in missing:
                     r = {"key": keys[b], "net": c["net"], "family": c["family"], "shape": c["shape"],
-                         "domain": c["domain"], "norm": c["norm"], "tool": tool, "budget": b, **res[b], **before,
-                         "repos": vers}
+                         "domain": c["domain"], "norm": c["norm"], "tool": tool, "budget": b, **before,
+                         "repos": vers, **res[b]}
                     f.write(json.dumps(r) + "\n")
                     done.add(keys[b])
                     print(" | ".join(str(x) for x in (c["net"], c["domain"], c["norm"], tool, f"{b:g}",
