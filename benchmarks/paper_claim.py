@@ -468,7 +468,7 @@ def cmd_report(args) -> None:
 
 # -- smoke: every tool on tiny nets, against the exact oracle -----------------------------------------------
 
-SMOKE = [("lipbab-4-5-5-3", "box"), ("iris-4-8-3", "box"), ("lipmip-depth1", "box")]
+SMOKE = [("lipbab-4-5-5-3", "box"), ("iris-4-8-3", "box"), ("iris-4-8-3", "test1-r0.05"), ("lipmip-depth1", "box")]
 
 
 def cmd_smoke(args) -> None:
@@ -519,12 +519,13 @@ def cmd_smoke(args) -> None:
 
 
 def smoke_table(checks) -> str:
-    head = ["network", "norm", "tool", "L (oracle)", "upper", "lower", "upper >= L", "lower <= L", "exact",
+    head = ["network", "domain", "norm", "tool", "L (oracle)", "upper", "lower", "upper >= L", "lower <= L", "exact",
             "time s", "status"]
     body = []
-    for r, ok_u, ok_l in sorted(checks, key=lambda x: (x[0]["net"], x[0]["norm"], TOOLS.index(x[0]["tool"]))):
+    for r, ok_u, ok_l in sorted(checks, key=lambda x: (x[0]["net"], x[0]["domain"], x[0]["norm"],
+                                                       TOOLS.index(x[0]["tool"]))):
         est = f" (CLEVER est. {short(r['estimate'])})" if r.get("estimate") is not None else ""
-        body.append([r["net"], r["norm"], LABEL.get(r["tool"], r["tool"]), short(r["oracle_L"], 7),
+        body.append([r["net"], r["domain"], r["norm"], LABEL.get(r["tool"], r["tool"]), short(r["oracle_L"], 7),
                      short(r["upper"], 7), short(r["lower"], 7) + est,
                      "-" if r["upper"] is None else ("yes" if ok_u else "**NO**"),
                      "-" if r["lower"] is None else ("yes" if ok_l else "**NO**" if
