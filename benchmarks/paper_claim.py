@@ -213,6 +213,8 @@ def tool_lipmip(c: dict, budget: float, work: Path) -> dict:
     norm = {"inf": "linf", "1": "l1"}.get(c["norm"])
     if norm is None:
         return row(status="not applicable", note="LipMIP's primal norm is linf or l1 only")
+    if norm == "l1" and int(c["shape"].split("-")[-1]) > 1:
+        return row(status="not applicable", note="several outputs: LipMIP's l1Ball1 gives the 1->inf norm, not 1->1")
     d = work / "lipmip" / f"{c['net']}__{c['domain']}__{c['norm']}__{int(budget)}"
     if d.exists():
         shutil.rmtree(d)
@@ -229,6 +231,7 @@ def tool_lipmip(c: dict, budget: float, work: Path) -> dict:
     r = js[-1]
     size = {k: r.get(k) for k in ("vars", "constrs", "bin_vars", "c_vector")}
     if r.get("fits_license"):
+        mps.unlink(missing_ok=True)
         st = r.get("status")
         return row(r.get("upper"), r.get("incumbent"), status=st, time_s=(r.get("time") or 0) + r["build_time"],
                    exact=st == "optimal", lower_kind="incumbent (uncertified)", solver="gurobi", **size)
@@ -255,7 +258,7 @@ def tool_lipbab(c: dict, budgets: list[float], work: Path) -> dict[float, dict]:
            str(setup_mod.repo_dir("lipbab")), "--weights", c["h5"], "--norm", c["norm"],
            "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"]),
            "--budgets", ",".join(str(b) for b in budgets)]
-    p = run_proc(cmd, timeout=max(budgets) + 5)
+    p = run_proc(cmd, timeout=max(budgets) + 60)  # the child stops itself; + imports under load
     recs = json_lines(p["lines"])
     out = {}
     for b, (r, fin) in anytime_rows(recs, budgets).items():
@@ -301,7 +304,7 @@ def tool_clever(c: dict, budgets: list[float]) -> dict[float, dict]:
     cmd = [sys.executable, str(TOOLS_DIR / "clever_child.py"), "--weights", c["h5"], "--norm", c["norm"],
            "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"]),
            "--budgets", ",".join(str(b) for b in budgets)]
-    p = run_proc(cmd, timeout=max(budgets) + 5)
+    p = run_proc(cmd, timeout=max(budgets) + 60)  # the child stops itself; + imports under load
     recs = json_lines(p["lines"])
     out = {}
     for b, (r, fin) in anytime_rows(recs, budgets).items():

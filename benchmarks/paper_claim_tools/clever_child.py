@@ -12,7 +12,7 @@ matching lipgen --norm p). Two numbers:
   weibull_max) to the batch maxima. It may fall on either side of L: an estimate, not a bound.
 
 Anytime: a JSON line at each budget crossing (and the final one) with the numbers so far; it stops at
-`--max-points` points or when killed.
+`--max-points` points or at the largest budget (its clock starts after the imports).
 
     python clever_child.py --weights net.h5 --norm 2 [--lower .. --upper ..] --budgets 10,60,600
 """
@@ -84,6 +84,8 @@ def main() -> None:
         while nb < len(budgets) and t >= budgets[nb]:
             emit(budget=budgets[nb])
             nb += 1
+        if nb == len(budgets):
+            break
         x = lo + (hi - lo) * rng.random((args.batch, len(lo)))
         J = None  # batch Jacobian, built from the input side: D_k W_k ... D_1 W_0
         h = x

@@ -15,7 +15,8 @@ bound) at each iteration. `print` is replaced in the script's namespace by a fun
 time and the script's `glb` (its lower bound: the largest Jacobian norm of a fully decided, LP-feasible
 subproblem), so one run gives the anytime bounds at every budget: a JSON line {"t", "upper", "lower"} at most
 every 0.2 s and at each budget crossing, then {"final": ...} when the search ends (exact: upper <= lower).
-The parent kills the process at the largest budget.
+The child stops itself at the first iteration past the largest budget (its clock starts after the imports);
+the parent's hard timeout is a safety net.
 
     python lipbab_child.py --lipbab DIR --weights net.h5 --norm 2 [--lower L --upper U]
 """
@@ -134,6 +135,9 @@ def main() -> None:
             if state.get("prev"):
                 emit({**state["prev"], "budget": budgets[state["next_budget"]]})
             state["next_budget"] += 1
+        if state["next_budget"] == len(budgets):  # past the largest budget: stop here (clock after imports)
+            emit({"stopped": True, "t": t})
+            raise SystemExit(0)
         state["prev"] = {"t": t, "upper": ub, "lower": float(ns.get("glb", 0.0)), "subproblems": ns.get("pcnt")}
         if t - state["last"] >= 0.2 or state["n"] == 1:
             state["last"] = t
