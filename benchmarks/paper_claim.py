@@ -155,7 +155,8 @@ def tool_lipgen(c: dict, budget: float, work: Path) -> dict:
     exact = r.get("status") == "optimal" and r.get("gap") is not None and r["gap"] <= 1e-4
     return row(r.get("upper"), r.get("best_lower"), status=r.get("status"), time_s=p["wall"], exact=exact,
                lower_kind="certified", gap=r.get("gap"), upper_source=r.get("upper_source"),
-               lower_source=r.get("lower_source"), solver=f"scip {r.get('solver_version')}", mode=r.get("mode"))
+               lower_source=r.get("lower_source"), solver=f"scip {r.get('solver_version')}", mode=r.get("mode"),
+               naive_upper=r.get("naive_upper"), sampled_lower=r.get("sampled_lower"))
 
 
 def lipgen_has_split() -> bool:
