@@ -95,11 +95,21 @@ def load_now() -> dict:
 
 # -- one tool on one case ----------------------------------------------------------------------------------
 
+MEM_LIMIT_GB = float(os.environ.get("PAPER_CLAIM_MEM_GB", "12"))
+
+
+def _limit_memory() -> None:
+    """Address-space cap for every child (a shared 24 GB machine: an early LipSDP formulation took 19 GB)."""
+    import resource
+    lim = int(MEM_LIMIT_GB * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+
+
 def run_proc(cmd: list[str], timeout: float, cwd: str | None = None) -> dict:
     """Run a child; on timeout kill its process group. Returns stdout lines, stderr tail, wall, timed_out."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=_limit_memory)
     timed_out = False
     try:
         out, err = p.communicate(timeout=timeout)

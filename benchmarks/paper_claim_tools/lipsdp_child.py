@@ -54,7 +54,8 @@ def main() -> None:
     ap.add_argument("--lower", default=None)
     ap.add_argument("--upper", default=None)
     ap.add_argument("--solver", default="auto", choices=("auto", "clarabel", "scs"),
-                    help="auto: Clarabel (interior point, accurate) up to a 160 x 160 LMI (57 s at 128 x 128), SCS (first order) beyond (100 s at 128 x 128, and its lambda often fails the certificate)")
+                    help="auto: Clarabel (interior point, accurate) up to a 160 x 160 LMI (57 s at 128 x 128), "
+                    "SCS (first order) beyond (100 s at 128 x 128, and its lambda often fails the certificate)")
     ap.add_argument("--variant", default="both", choices=("local", "global", "both"))
     ap.add_argument("--active-slope-one", action="store_true", help="local: give stably active neurons the "
                     "slope range [1, 1] (tighter in theory, but the SDP then wants lambda -> infinity and the "
