@@ -9,7 +9,6 @@ The regression tests at the end run the real executable on the issue's reproduct
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
