@@ -26,7 +26,7 @@ from lipgen.io import covector as cv
 from lipgen.lower.certificate import certify_point
 from lipgen.network import Network
 from lipgen.results import bounds as results
-from lipgen.results.bounds import combine, confirm_upper, failure_reason, premise_reasons
+from lipgen.results.bounds import below_estimate, combine, confirm_upper, failure_reason, premise_reasons
 from lipgen.run.batch import check_premise, solve_all
 from lipgen.solvers import SolveOptions
 
@@ -150,6 +150,17 @@ def test_premise_reasons_and_confirmation():
     value, why = confirm_upper(1.26e7, 4.89e16, 2.0 ** 50)
     assert value is None and "disagree" in why
     assert confirm_upper(1.0, None, 1.0)[0] is None
+
+
+def test_a_dual_bound_below_the_sampled_estimate_needs_a_second_opinion():
+    """The post-solve half of the premise check: a MIP bound below a Jacobian norm sampled in the box is suspect."""
+    anchors = {"sampled_estimate": 2.0, "sampled_certified": 1.9}
+    assert below_estimate({"anchors": anchors}, 2.0 * (1 + 1e-6)) == []  # the widening keeps an exact bound above
+    assert below_estimate({"anchors": anchors}, 2.0) == []  # equal: rounding, not a contradiction
+    (why,) = below_estimate({"anchors": anchors}, 1.5)
+    assert "1.5" in why and "below" in why
+    assert below_estimate({"anchors": {"sampled_lower": 3.0}}, 1.5)  # version-2 sidecars: their estimate
+    assert below_estimate({"anchors": {}}, 1.5) == []
 
 
 # ------------------------------------------------------------------------------ solvers against the exact oracle

@@ -15,8 +15,10 @@ from ..lower.sampling import sampled_lower_bound
 from ..network import NORMS, Network
 from .degeneracy import general_position_warnings
 
+
 OBBT_AUTO_LIMIT = 500  # unstable neurons (after linear bounds) above which obbt is only run when asked for
 JACOBIAN_LINEAR_LIMIT = 2e9  # multiply-adds of the linear Jacobian bound (about a second) above which interval is used
+
 
 def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -> tuple[dict, dict, list[str]]:
     """Per bounds method: unstable neurons per layer, the largest big-M in the file's scaled units, the time.

@@ -42,6 +42,8 @@ PREMISE_AMPLIFICATION = 1e4
 # than the default gap (1e-4) that either may stop at, far tighter than the wrong bounds the issue saw (1e9 apart)
 CONFIRM_REL_TOL = 1e-3
 UNVERIFIED = "unverified"
+# a widened dual bound this far below the sampled estimate of L is suspect (the widening is 1e-6 relative or more)
+ESTIMATE_REL_TOL = 1e-9
 
 STATUS_TEXT = {
     rec.OPTIMAL: "solved to optimality",
@@ -192,7 +194,7 @@ def lipschitz_quantities(record: rec.SolveRecord, sidecar: dict, network: Networ
         fold = fold_error_norm(sidecar["network"].get("covector"), sidecar["norms"]["input"])
         # the folded network's constant is within `fold` of the covector's (lipgen/covector.py)
         upper = float(np.nextafter(upper + fold, np.inf)) if fold else upper
-        reasons = premise_reasons(sidecar)
+        reasons = premise_reasons(sidecar) + below_estimate(sidecar, upper)
         out["premise"] = {"established": not reasons, "reasons": reasons}
         if reasons:  # not certified: kept apart until another solver confirms it (lipgen run does)
             out["upper_unverified"] = upper
@@ -225,6 +227,17 @@ def premise_reasons(sidecar: dict) -> list[str]:
         reasons.append(f"the objective's terms may reach {naive / scale:.3g} times its unit (naive bound over the "
                        f"objective scale, > {PREMISE_AMPLIFICATION:.0e}): the value may be a cancellation")
     return reasons
+
+
+def below_estimate(sidecar: dict, upper: float) -> list[str]:
+    """The post-solve half of the premise check: a widened dual bound below the sampled float64 estimate of L (a
+    Jacobian norm at a real point of the box) means the solver's tolerances moved it further than the widening
+    allows, or the estimate is rounding noise; either way the bound needs a second opinion."""
+    _, estimate = sampled_anchors(sidecar.get("anchors") or {})
+    if estimate is None or not np.isfinite(estimate) or not estimate > upper * (1 + ESTIMATE_REL_TOL):
+        return []
+    return [f"the dual bound gives {upper:.9g}, below the Jacobian norm {estimate:.9g} sampled at a point of the "
+            "domain"]
 
 
 def confirm_upper(first: float | None, second: float | None, scale: float) -> tuple[float | None, str]:
