@@ -115,13 +115,15 @@ class ExactResult:
 
 
 def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box, root_stab: list[Stability],
-                      best_lower: float = 0.0, max_regions: int = 100_000, prune_rel: float = 0.0) -> ExactResult:
+                      best_lower: float = 0.0, max_regions: int = 100_000, prune_rel: float = 0.0,
+                      prune: bool = True) -> ExactResult:
     """All regions with interior of a node (a `NodeBound`), depth first in layer order, one LP per branch.
 
     The neurons unstable in the node's (clamped) stability are branched; neurons unstable on the plain sub-box but
     stable in the node (fixed phases and their consequences) get their constraint row too, so the LP's set is
     exactly the node's part of the region. A branch whose interval Jacobian bound (remaining neurons d in [0, 1])
-    is <= the best certified value so far times (1 + prune_rel) is pruned and counts with that bound.
+    is <= the best certified value so far times (1 + prune_rel) is pruned and counts with that bound (unless
+    `prune` is False: every region is then visited, as the tests compare with the oracle).
     """
     node = nb.node
     lower, upper = np.asarray(node.lower, float), np.asarray(node.upper, float)
@@ -138,9 +140,14 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
         st = [Stability(np.array(p > 0.5) & ~u, np.array(p < 0.5) & ~u, u.copy()) for p, u in zip(pattern, unstable)]
         return float(jacobian_bounds(network, stability=st, method="interval").norm_upper(alpha, beta))
 
+    last = {"consts": None, "lp": None}  # the last branch's LP: the leaf reuses it when no row was added since
+
     def leaf(rows, consts):
-        res.lps += 1
-        t, t_safe, xi = region_lp(rows, consts, n)
+        if last["consts"] is consts:
+            t, t_safe, xi = last["lp"]
+        else:
+            res.lps += 1
+            t, t_safe, xi = region_lp(rows, consts, n)
         if t_safe < 0:
             res.empty += 1
             return
@@ -202,11 +209,13 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
                 continue
             pattern[k][i], unstable[k][i] = sign, False
             res.lps += 1
-            if region_lp(*out, n)[1] < 0:
+            lp = region_lp(*out, n)
+            last["consts"], last["lp"] = out[1], lp
+            if lp[1] < 0:
                 res.empty += 1
             else:
-                bound = partial_bound()
-                if bound <= res.lower * (1 + prune_rel):
+                bound = partial_bound() if prune else np.inf
+                if prune and bound <= res.lower * (1 + prune_rel):
                     res.pruned += 1
                     res.upper = max(res.upper, bound)
                 else:
