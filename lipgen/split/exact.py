@@ -11,9 +11,11 @@ L is ||J_s||_{alpha->beta}. Three facts make that value certified (docs/formulat
   is < 0, the region is empty. Only then is it dropped: an LP tolerance never removes a region.
 - **Upper bound**: rigorous entry bounds of the exact product J_s (`jacobian_bounds` with every neuron stable,
   interval method: outward rounding), then ||J|| <= max over the extreme directions of ||mid v| + rad |v|||, rounded
-  up: exact for alpha = 1 or beta = inf or 2->2 (`norm_upper`), by enumeration of the sign vectors for inf->beta and
-  of the output signs for 2->1 (||J||_{2->1} = max_u ||J^T u||_2).
-- **Lower bound**: `certify_point` at the LP's centre (it re-checks the pattern in float64 with an error bound).
+  up: exact for alpha = 1 or beta = inf or 2->2 (`norm_upper`), by enumeration of the input sign vectors for
+  inf->beta (at most 16 inputs) and of the output sign vectors for 2->1 (||J||_{2->1} = max_u ||J^T u||_2) and
+  inf->1 (= max_u ||J^T u||_1), at most 16 outputs. Otherwise (inf->2 with many inputs) only a bound.
+- **Lower bound**: `certify_point` at the LP's centre (it re-checks the pattern in float64 with an error bound),
+  with the maximising direction for inf->1 when its own norm would not be exact (`best_direction`).
 
 A region the LP cannot prove empty but too thin to certify still counts with its upper bound: sound, and only
 possible for weights not in general position.
@@ -54,6 +56,9 @@ def exact_norm_upper(jb, alpha: str, beta: str) -> float:
     if alpha == "inf" and n <= MAX_ENUM:  # max over vertices v of the inf-ball of ||J v||_beta
         v = _half_signs(n)
         y = np.abs(v @ mid.T) + (rad.sum(axis=1) + gamma(n + 2) * np.abs(mid).sum(axis=1)) * (1 + 2 * gamma(n + 2))
+    elif alpha == "inf" and beta == "1" and m <= MAX_ENUM:  # ||J||_{inf->1} = ||J^T||_{inf->1}: max_u ||J^T u||_1
+        u = _half_signs(m)
+        y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
     elif alpha == "2" and beta == "1" and m <= MAX_ENUM:  # max over sign vectors u of ||J^T u||_2
         u = _half_signs(m)
         y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
@@ -70,6 +75,19 @@ def exact_norm_upper(jb, alpha: str, beta: str) -> float:
         vals = np.sqrt(np.sum(ys * ys, axis=1))
     value = float(np.nextafter(np.ldexp(round_up(float(vals.max()), ys.shape[1]), -scale), np.inf))
     return min(base, value)
+
+
+def best_direction(network: Network, pattern, alpha: str, beta: str) -> np.ndarray | None:
+    """A maximising direction where `certify_point`'s own norm is not exact: inf->1 with many inputs, few outputs
+    (v = sign(J^T u) for the best output sign vector u). None otherwise."""
+    if not (alpha == "inf" and beta == "1"):
+        return None
+    j = network.jacobian_of_pattern([np.asarray(p, float) for p in pattern])
+    m, n = j.shape
+    if n <= MAX_ENUM or m > MAX_ENUM:
+        return None
+    cand = _half_signs(m) @ j
+    return np.sign(cand[int(np.argmax(np.abs(cand).sum(axis=1)))])
 
 
 # ------------------------------------------------------------------------------------------------ region LPs
@@ -157,7 +175,8 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
         up = exact_norm_upper(jb, alpha, beta)
         low = 0.0
         if t > 0:
-            cert = certify_point(network, root_box, alpha, beta, center + half * xi, stability=root_stab)
+            cert = certify_point(network, root_box, alpha, beta, center + half * xi, best_direction(network, pattern,
+                                 alpha, beta), stability=root_stab)
             if cert.value is not None:
                 low = float(cert.value)
                 if low > res.lower:

@@ -44,7 +44,8 @@ class SplitResult:
 
     lower: float
     upper: float
-    status: str  # "closed" (gap <= rel_gap), "node_budget" or "time_budget"
+    status: str  # "closed" (gap <= rel_gap), "node_budget", "time_budget" or "inexact_leaves" (no open node, but a
+    # region's norm could only be bounded: inf->2, or inf->beta / 2->1 with more than 16 inputs / outputs)
     nodes: int  # nodes bounded (the root included)
     pruned: int  # nodes closed by their bound
     empty: int  # nodes (or their regions) proven empty
@@ -189,6 +190,8 @@ def split(network: Network, box: Box, alpha: str, beta: str, *, branching: str =
             process(ch)
     open_upper = max((-h[0] for h in heap), default=0.0)
     upper = max(state["closed_upper"], open_upper)
+    if status == "closed" and upper > state["lower"] * (1 + rel_gap):
+        status = "inexact_leaves"  # every node finished, but some region's norm is only bounded (hard norm pair)
     return SplitResult(state["lower"], upper, status, stats["nodes"], stats["pruned"], stats["empty"],
                        stats["exact_leaves"], stats["regions"], stats["lps"], len(heap), stats["max_depth"],
                        time.perf_counter() - start, mode, state["point"])
