@@ -227,16 +227,17 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
                 res.empty += 1
                 continue
             pattern[k][i], unstable[k][i] = sign, False
-            res.lps += 1
-            lp = region_lp(*out, n)
-            last["consts"], last["lp"] = out[1], lp
-            if lp[1] < 0:
-                res.empty += 1
+            # the bound first: it is cheaper than the LP, and a pruned branch needs no emptiness proof
+            bound = partial_bound() if prune else np.inf
+            if prune and bound <= res.lower * (1 + prune_rel):
+                res.pruned += 1
+                res.upper = max(res.upper, bound)
             else:
-                bound = partial_bound() if prune else np.inf
-                if prune and bound <= res.lower * (1 + prune_rel):
-                    res.pruned += 1
-                    res.upper = max(res.upper, bound)
+                res.lps += 1
+                lp = region_lp(*out, n)
+                last["consts"], last["lp"] = out[1], lp
+                if lp[1] < 0:
+                    res.empty += 1
                 else:
                     branch(k, todo, j + 1, zA, zC, zmag, zcmag, err, *out)
             pattern[k][i], unstable[k][i] = 0.0, True
