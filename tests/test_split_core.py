@@ -133,3 +133,20 @@ def test_deterministic():
     a = split(net, box, "inf", "1", branching="phase", exact_max=0)
     b = split(net, box, "inf", "1", branching="phase", exact_max=0)
     assert (a.lower, a.upper, a.nodes, a.lps) == (b.lower, b.upper, b.nodes, b.lps)
+
+
+def test_region_lp_safe_bound_is_above_the_lp_value():
+    """The safe dual bound of the inradius is >= HiGHS's optimum and close to it; a box-only LP has t = 1."""
+    from lipgen.split import region_lp
+
+    rng = np.random.default_rng(5)
+    t, safe, xi = region_lp(np.zeros((0, 3)), np.zeros(0), 3)
+    assert t == pytest.approx(1.0) and safe >= 1.0
+    for _ in range(20):
+        rows = rng.normal(size=(6, 3))
+        rows /= np.linalg.norm(rows, axis=1)[:, None]
+        consts = rng.normal(scale=0.7, size=6)
+        t, safe, xi = region_lp(rows, consts, 3)
+        assert safe >= t and safe - t <= 1e-7 * max(1.0, abs(t))
+        if t > 0:
+            assert np.all(rows @ xi + consts >= t - 1e-9) and np.all(np.abs(xi) <= 1 - t + 1e-9)
