@@ -134,14 +134,15 @@ class ExactResult:
 
 def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box, root_stab: list[Stability],
                       best_lower: float = 0.0, max_regions: int = 100_000, prune_rel: float = 0.0,
-                      prune: bool = True) -> ExactResult:
+                      prune: bool = True, prune_method: str = "interval") -> ExactResult:
     """All regions with interior of a node (a `NodeBound`), depth first in layer order, one LP per branch.
 
     The neurons unstable in the node's (clamped) stability are branched; neurons unstable on the plain sub-box but
     stable in the node (fixed phases and their consequences) get their constraint row too, so the LP's set is
     exactly the node's part of the region. A branch whose interval Jacobian bound (remaining neurons d in [0, 1])
     is <= the best certified value so far times (1 + prune_rel) is pruned and counts with that bound (unless
-    `prune` is False: every region is then visited, as the tests compare with the oracle).
+    `prune` is False: every region is then visited, as the tests compare with the oracle). `prune_method`: the
+    Jacobian bounds method of that test (interval or linear).
     """
     node = nb.node
     lower, upper = np.asarray(node.lower, float), np.asarray(node.upper, float)
@@ -156,7 +157,7 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
 
     def partial_bound() -> float:
         st = [Stability(np.array(p > 0.5) & ~u, np.array(p < 0.5) & ~u, u.copy()) for p, u in zip(pattern, unstable)]
-        return float(jacobian_bounds(network, stability=st, method="interval").norm_upper(alpha, beta))
+        return float(jacobian_bounds(network, stability=st, method=prune_method).norm_upper(alpha, beta))
 
     last = {"consts": None, "lp": None}  # the last branch's LP: the leaf reuses it when no row was added since
 
