@@ -31,11 +31,12 @@ import numpy as np
 from ..bounds import compute_bounds, jacobian_bounds, stabilities
 from ..domain import Box
 from ..errors import LipgenError
-from ..network import NORMS, Network
+from ..network import Network
 from .exact import enumerate_regions, node_region_lp
 from .node import Node, NodeBound, bound_node, sample_lower
 
 BRANCHINGS = ("auto", "input", "phase")
+NORMS = ("1", "2", "inf")
 
 
 @dataclass
