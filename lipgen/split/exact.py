@@ -1,0 +1,297 @@
+"""Nodes that need no solver: the value of an activation region, and a depth-first enumeration of a node's regions.
+
+On a region with interior the network is affine, its Jacobian J_s is one matrix, and the region's contribution to
+L is ||J_s||_{alpha->beta}. Three facts make that value certified (docs/formulation.md, sections 1 and 6):
+
+- **Is the region empty?** In the box mapped to [-1, 1]^n (x = c + h xi) every constrained neuron is affine in xi
+  on the region, z = a xi + c0, computed in float64 with a rigorous error bound e (gamma times the magnitude of the
+  products). The LP maximises the inradius t of {xi in [-1, 1]^n : sg (a xi + c0) + e >= t ||a||} (HiGHS, as in
+  tests/oracle.py). It holds the true region, so when the LP's *safe dual bound* of t (Neumaier-Shcherbina: any
+  multipliers mu >= 0 give t <= mu.b - sum min(r l, r u) with r = c + A^T mu, evaluated with its rounding error)
+  is < 0, the region is empty. Only then is it dropped: an LP tolerance never removes a region.
+- **Upper bound**: rigorous entry bounds of the exact product J_s (`jacobian_bounds` with every neuron stable,
+  interval method: outward rounding), then ||J|| <= max over the extreme directions of ||mid v| + rad |v|||, rounded
+  up: exact for alpha = 1 or beta = inf or 2->2 (`norm_upper`), by enumeration of the input sign vectors for
+  inf->beta (at most 16 inputs) and of the output sign vectors for 2->1 (||J||_{2->1} = max_u ||J^T u||_2) and
+  inf->1 (= max_u ||J^T u||_1), at most 16 outputs. Otherwise (inf->2 with many inputs) only a bound.
+- **Lower bound**: `certify_point` at the LP's centre (it re-checks the pattern in float64 with an error bound),
+  with the maximising direction for inf->1 when its own norm would not be exact (`best_direction`).
+
+A region the LP cannot prove empty but too thin to certify still counts with its upper bound: sound, and only
+possible for weights not in general position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+
+import numpy as np
+from scipy.optimize import linprog
+
+from ..bounds import Stability, jacobian_bounds
+from ..certificate import certify_point
+from ..domain import Box
+from ..network import Network, gamma, round_up
+
+MAX_ENUM = 16  # sign-vector enumeration up to 2^15 vectors (v and -v give the same norm)
+
+
+def _half_signs(k: int) -> np.ndarray:
+    rest = np.array(list(product((-1.0, 1.0), repeat=k - 1)), dtype=np.float64).reshape(-1, k - 1)
+    return np.hstack([np.ones((len(rest), 1)), rest])
+
+
+def exact_norm_upper(jb, alpha: str, beta: str) -> float:
+    """A certified upper bound of ||J|| for every J in the entry bounds `jb.jacobian`, tight for a point enclosure."""
+    base = float(jb.norm_upper(alpha, beta))
+    if alpha == "1" or beta == "inf" or (alpha == "2" and beta == "2"):
+        return base  # norm_upper is already tight there (column / row norms, certified spectral norm)
+    lo, hi = jb.jacobian.lower, jb.jacobian.upper
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        return base
+    mid = lo + 0.5 * (hi - lo)
+    rad = np.nextafter(np.maximum(hi - mid, mid - lo) * (1.0 + 2.0 ** -51), np.inf)
+    m, n = mid.shape
+    if alpha == "inf" and n <= MAX_ENUM:  # max over vertices v of the inf-ball of ||J v||_beta
+        v = _half_signs(n)
+        y = np.abs(v @ mid.T) + (rad.sum(axis=1) + gamma(n + 2) * np.abs(mid).sum(axis=1)) * (1 + 2 * gamma(n + 2))
+    elif alpha == "inf" and beta == "1" and m <= MAX_ENUM:  # ||J||_{inf->1} = ||J^T||_{inf->1}: max_u ||J^T u||_1
+        u = _half_signs(m)
+        y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
+    elif alpha == "2" and beta == "1" and m <= MAX_ENUM:  # max over sign vectors u of ||J^T u||_2
+        u = _half_signs(m)
+        y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
+    else:
+        return base
+    y = np.nextafter(y, np.inf)
+    scale = -int(np.frexp(max(float(np.max(y)), 1e-300))[1])  # exact power of two: no square under- or overflows
+    ys = np.ldexp(y, scale)
+    if alpha == "2":  # 2->1: the l2 norm of J^T u
+        vals = np.sqrt(np.sum(ys * ys, axis=1))
+    elif beta == "1":
+        vals = ys.sum(axis=1)
+    else:  # beta == "2"
+        vals = np.sqrt(np.sum(ys * ys, axis=1))
+    value = float(np.nextafter(np.ldexp(round_up(float(vals.max()), ys.shape[1]), -scale), np.inf))
+    return min(base, value)
+
+
+def best_direction(network: Network, pattern, alpha: str, beta: str) -> np.ndarray | None:
+    """A maximising direction where `certify_point`'s own norm is not exact: inf->1 with many inputs, few outputs
+    (v = sign(J^T u) for the best output sign vector u). None otherwise."""
+    if not (alpha == "inf" and beta == "1"):
+        return None
+    j = network.jacobian_of_pattern([np.asarray(p, float) for p in pattern])
+    m, n = j.shape
+    if n <= MAX_ENUM or m > MAX_ENUM:
+        return None
+    cand = _half_signs(m) @ j
+    return np.sign(cand[int(np.argmax(np.abs(cand).sum(axis=1)))])
+
+
+# ------------------------------------------------------------------------------------------------ region LPs
+def region_lp(rows: np.ndarray, consts: np.ndarray, n: int) -> tuple[float, float, np.ndarray]:
+    """max t s.t. rows xi + consts >= t (rows of unit norm), |xi_j| <= 1 - t: (t from HiGHS, safe upper bound of t,
+    the optimal xi). Written as min -t s.t. -rows xi + t <= consts, +-xi + t <= 1."""
+    m = len(rows)
+    a = np.vstack([np.hstack([-rows, np.ones((m, 1))]), np.hstack([-np.eye(n), np.ones((n, 1))]),
+                   np.hstack([np.eye(n), np.ones((n, 1))])])
+    b = np.concatenate([consts, np.ones(2 * n)])
+    t_low = min(float(consts.min()) if m else 0.0, 0.0) - 1.0  # xi = 0, t = t_low is feasible: never infeasible
+    lo = np.concatenate([-np.ones(n), [t_low]])
+    hi = np.concatenate([np.ones(n), [1.0]])
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    res = linprog(c, A_ub=a, b_ub=b, bounds=list(zip(lo, hi)), method="highs")
+    if res.status != 0 or res.ineqlin is None:
+        return -np.inf, np.inf, np.zeros(n)  # no answer: nothing proven (the region is kept)
+    mu = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
+    # min -t >= -mu.b + sum_i min(r_i lo_i, r_i hi_i), r = c + A^T mu; every float error bounded and added
+    r = c + a.T @ mu
+    r_err = gamma(len(mu) + 2) * (np.abs(c) + np.abs(a).T @ mu)
+    span = np.maximum(np.abs(lo), np.abs(hi))
+    terms = np.minimum(r * lo, r * hi) - r_err * span
+    mag = float(mu @ np.abs(b) + np.sum((np.abs(r) + r_err) * span))
+    safe = float(mu @ b - np.sum(terms)) + 2 * gamma(len(mu) + n + 8) * mag
+    return float(-res.fun), float(np.nextafter(safe, np.inf)), np.clip(res.x[:n], -1.0, 1.0)
+
+
+@dataclass
+class ExactResult:
+    """The enumeration's certified bounds over a node: lower <= L(node) ... upper >= L(node)."""
+
+    lower: float = 0.0
+    upper: float = 0.0
+    lower_point: np.ndarray | None = None
+    regions: int = 0  # regions evaluated (LP not proving them empty)
+    lps: int = 0
+    pruned: int = 0  # branches closed by their Jacobian bound
+    empty: int = 0  # branches proven empty
+    complete: bool = True  # False when the region budget stopped it: upper is then not valid
+    values: list = field(default_factory=list)  # (upper, lower) per region, in order
+
+
+def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box, root_stab: list[Stability],
+                      best_lower: float = 0.0, max_regions: int = 100_000, prune_rel: float = 0.0,
+                      prune: bool = True, prune_method: str = "interval") -> ExactResult:
+    """All regions with interior of a node (a `NodeBound`), depth first in layer order, one LP per branch.
+
+    The neurons unstable in the node's (clamped) stability are branched; neurons unstable on the plain sub-box but
+    stable in the node (fixed phases and their consequences) get their constraint row too, so the LP's set is
+    exactly the node's part of the region. A branch whose interval Jacobian bound (remaining neurons d in [0, 1])
+    is <= the best certified value so far times (1 + prune_rel) is pruned and counts with that bound (unless
+    `prune` is False: every region is then visited, as the tests compare with the oracle). `prune_method`: the
+    Jacobian bounds method of that test (interval or linear).
+    """
+    node = nb.node
+    lower, upper = np.asarray(node.lower, float), np.asarray(node.upper, float)
+    center, half = (lower + upper) / 2, (upper - lower) / 2
+    n = network.n_inputs
+    n_hidden = network.n_hidden_layers
+    depth_terms = sum(network.widths) + 8
+    stab, box_stab = nb.stability, nb.box_stability
+    res = ExactResult(lower=best_lower)
+    pattern = [np.where(s.active, 1.0, 0.0) for s in stab]
+    unstable = [s.unstable.copy() for s in stab]
+
+    def partial_bound() -> float:
+        st = [Stability(np.array(p > 0.5) & ~u, np.array(p < 0.5) & ~u, u.copy()) for p, u in zip(pattern, unstable)]
+        return float(jacobian_bounds(network, stability=st, method=prune_method).norm_upper(alpha, beta))
+
+    last = {"consts": None, "lp": None}  # the last branch's LP: the leaf reuses it when no row was added since
+
+    def leaf(rows, consts):
+        if last["consts"] is consts:
+            t, t_safe, xi = last["lp"]
+        else:
+            res.lps += 1
+            t, t_safe, xi = region_lp(rows, consts, n)
+        if t_safe < 0:
+            res.empty += 1
+            return
+        res.regions += 1
+        st = [Stability(p > 0.5, p < 0.5, np.zeros(len(p), bool)) for p in pattern]
+        jb = jacobian_bounds(network, stability=st, method="interval")
+        up = exact_norm_upper(jb, alpha, beta)
+        low = 0.0
+        if t > 0:
+            cert = certify_point(network, root_box, alpha, beta, center + half * xi, best_direction(network, pattern,
+                                 alpha, beta), stability=root_stab)
+            if cert.value is not None:
+                low = float(cert.value)
+                if low > res.lower:
+                    res.lower, res.lower_point = low, center + half * xi
+        res.upper = max(res.upper, up)
+        res.values.append((up, low))
+
+    def add_row(rows, consts, a_i, c_i, e_i, sg):
+        """Row sg (a xi + c) + e >= t ||a||, normalised; None when a zero row makes it impossible."""
+        norm = float(np.linalg.norm(a_i))
+        if norm == 0.0:
+            return (rows, consts) if sg * c_i + e_i >= 0 else None
+        return np.vstack([rows, sg * a_i / norm]), np.append(consts, (sg * c_i + e_i) / norm)
+
+    def layer(k, a, c, mag, cmag, rows, consts):
+        if not res.complete:
+            return
+        if k == n_hidden:
+            leaf(rows, consts)
+            return
+        w, b = network.weights[k], network.biases[k]
+        zA, zC = w @ a, w @ c + b
+        zmag, zcmag = np.abs(w) @ mag, np.abs(w) @ cmag + np.abs(b)
+        err = 2 * gamma(depth_terms) * (zmag.sum(axis=1) + zcmag)  # |float form - exact z| on the box
+        for i in np.flatnonzero(box_stab[k].unstable & ~stab[k].unstable):  # stable only inside the node
+            out = add_row(rows, consts, zA[i], zC[i], err[i], 1.0 if pattern[k][i] > 0.5 else -1.0)
+            if out is None:
+                res.empty += 1
+                return
+            rows, consts = out
+        todo = list(np.flatnonzero(stab[k].unstable))
+        branch(k, todo, 0, zA, zC, zmag, zcmag, err, rows, consts)
+
+    def branch(k, todo, j, zA, zC, zmag, zcmag, err, rows, consts):
+        if not res.complete:
+            return
+        if j == len(todo):
+            d = pattern[k]
+            layer(k + 1, d[:, None] * zA, d * zC, d[:, None] * zmag, d * zcmag, rows, consts)
+            return
+        i = todo[j]
+        for sign in (1.0, 0.0):
+            if res.regions >= max_regions:
+                res.complete = False
+                return
+            out = add_row(rows, consts, zA[i], zC[i], err[i], 1.0 if sign else -1.0)
+            if out is None:
+                res.empty += 1
+                continue
+            pattern[k][i], unstable[k][i] = sign, False
+            # the bound first: it is cheaper than the LP, and a pruned branch needs no emptiness proof
+            bound = partial_bound() if prune else np.inf
+            if prune and bound <= res.lower * (1 + prune_rel):
+                res.pruned += 1
+                res.upper = max(res.upper, bound)
+            else:
+                res.lps += 1
+                lp = region_lp(*out, n)
+                last["consts"], last["lp"] = out[1], lp
+                if lp[1] < 0:
+                    res.empty += 1
+                else:
+                    branch(k, todo, j + 1, zA, zC, zmag, zcmag, err, *out)
+            pattern[k][i], unstable[k][i] = 0.0, True
+
+    layer(0, np.diag(half), center.copy(), np.diag(np.abs(half)), np.abs(center), np.zeros((0, n)), np.zeros(0))
+    return res
+
+
+def exact_pattern_value(network: Network, pattern: list[np.ndarray], alpha: str, beta: str) -> float:
+    """A certified upper bound of ||J_s||_{alpha->beta} for one pattern (exact up to rounding where enumerable)."""
+    st = [Stability(np.asarray(p) > 0.5, np.asarray(p) < 0.5, np.zeros(len(p), bool)) for p in pattern]
+    return exact_norm_upper(jacobian_bounds(network, stability=st, method="interval"), alpha, beta)
+
+
+def node_region_lp(network: Network, nb) -> tuple[bool, np.ndarray | None]:
+    """Is the node's region proven empty by its linear part? (proven_empty, an interior point of that part or None).
+
+    The layers before the first one with an unstable neuron (in the node's clamped stability) are affine on the
+    region, so every neuron of the layers up to and including that one has an exact affine form there; the
+    constraints of their fixed phases (and of the neurons stable only inside the node) are linear. The region lies in
+    this polyhedron, so a safe dual bound < 0 (see `region_lp`) proves it empty.
+    """
+    node = nb.node
+    if not node.phases:
+        return False, None
+    lower, upper = np.asarray(node.lower, float), np.asarray(node.upper, float)
+    center, half = (lower + upper) / 2, (upper - lower) / 2
+    n = network.n_inputs
+    depth_terms = sum(network.widths) + 8
+    a, c, mag, cmag = np.diag(half), center.copy(), np.diag(np.abs(half)), np.abs(center)
+    rows, consts = [], []
+    for k in range(network.n_hidden_layers):
+        w, b = network.weights[k], network.biases[k]
+        zA, zC = w @ a, w @ c + b
+        zmag, zcmag = np.abs(w) @ mag, np.abs(w) @ cmag + np.abs(b)
+        err = 2 * gamma(depth_terms) * (zmag.sum(axis=1) + zcmag)
+        st, bst = nb.stability[k], nb.box_stability[k]
+        for i in np.flatnonzero(bst.unstable & ~st.unstable):
+            sg = 1.0 if st.active[i] else -1.0
+            norm = float(np.linalg.norm(zA[i]))
+            if norm == 0.0:
+                if sg * zC[i] + err[i] < 0:
+                    return True, None
+                continue
+            rows.append(sg * zA[i] / norm)
+            consts.append((sg * zC[i] + err[i]) / norm)
+        if st.unstable.any():
+            break
+        d = st.active.astype(float)
+        a, c, mag, cmag = d[:, None] * zA, d * zC, d[:, None] * zmag, d * zcmag
+    if not rows:
+        return False, None
+    t, t_safe, xi = region_lp(np.array(rows), np.array(consts), n)
+    if t_safe < 0:
+        return True, None
+    return False, (center + half * xi if t > 0 else None)
