@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from lipgen.bounds import compute_bounds, stabilities  # noqa: E402
 from lipgen.domain import Box  # noqa: E402
 from lipgen.split import split  # noqa: E402
-from lipgen.weights import load  # noqa: E402
+from lipgen.io import load  # noqa: E402
 
 DEFAULT = ["digits-64-16-10:test0-r0.01:2:2", "digits-64-16-10:test0-r0.01:inf:1",
            "digits-64-32-32-10:test0-r0.05:2:2"]

@@ -22,6 +22,7 @@ STAGES = [
     ("bounds", ["lipgen.bounds"]),
     ("lower", ["lipgen.lower"]),
     ("formulation", ["lipgen.formulation"]),
+    ("split", ["lipgen.split"]),
     ("instance", ["lipgen.instance"]),
     ("results", ["lipgen.results"]),
     ("run", ["lipgen.run"]),

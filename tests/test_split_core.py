@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import oracle_value, random_network, tiny_network, unit_box
+from helpers.networks import oracle_value, random_network, tiny_network, unit_box
 from lipgen.bounds import compute_bounds, stabilities
 from lipgen.domain import Box
 from lipgen.network import NORMS, operator_norm
 from lipgen.split import Node, bound_node, enumerate_regions, exact_pattern_value, split
-from oracle import exact_lipschitz, regions
+from helpers.oracle import exact_lipschitz, regions
 
 PAIRS = [(a, b) for a in NORMS for b in NORMS]
 REL = 1e-6

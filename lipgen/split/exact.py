@@ -30,9 +30,10 @@ import numpy as np
 from scipy.optimize import linprog
 
 from ..bounds import Stability, jacobian_bounds
-from ..certificate import certify_point
+from ..lower.certificate import certify_point
 from ..domain import Box
-from ..network import Network, gamma, round_up
+from ..network import Network
+from ..rounding import gamma, round_up
 
 MAX_ENUM = 16  # sign-vector enumeration up to 2^15 vectors (v and -v give the same norm)
 
@@ -56,10 +57,8 @@ def exact_norm_upper(jb, alpha: str, beta: str) -> float:
     if alpha == "inf" and n <= MAX_ENUM:  # max over vertices v of the inf-ball of ||J v||_beta
         v = _half_signs(n)
         y = np.abs(v @ mid.T) + (rad.sum(axis=1) + gamma(n + 2) * np.abs(mid).sum(axis=1)) * (1 + 2 * gamma(n + 2))
-    elif alpha == "inf" and beta == "1" and m <= MAX_ENUM:  # ||J||_{inf->1} = ||J^T||_{inf->1}: max_u ||J^T u||_1
-        u = _half_signs(m)
-        y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
-    elif alpha == "2" and beta == "1" and m <= MAX_ENUM:  # max over sign vectors u of ||J^T u||_2
+    elif beta == "1" and alpha in ("inf", "2") and m <= MAX_ENUM:
+        # ||J||_{a->1} = max over sign vectors u of ||J^T u||_{a*}: inf->1 takes the l1 norm, 2->1 the l2 norm
         u = _half_signs(m)
         y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
     else:

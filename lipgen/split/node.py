@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..bounds import LayerBounds, Stability, compute_bounds, jacobian_bounds, stabilities
-from ..certificate import certify_point
+from ..lower.certificate import certify_point
 from ..domain import Box
-from ..network import Network, gamma, operator_norm
+from ..network import Network, operator_norm
+from ..rounding import gamma
 
 Phase = tuple[int, int, int]  # (hidden layer index from 0, neuron, 1 active / 0 inactive)
 
