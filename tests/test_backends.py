@@ -272,6 +272,7 @@ def test_not_installed_names_the_install(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------------
 # end to end: each solver on a MILP (with a MIP start) and a convex MIQCP
 
+@pytest.mark.solver
 def test_scip_launcher_end_to_end(models, tmp_path):
     start = write_mip_start("scip", tmp_path / "start.mst", MILP_X)
     exe, inv, out = solve("scip", models / "milp.mps", tmp_path / "a",
@@ -288,6 +289,7 @@ def test_scip_launcher_end_to_end(models, tmp_path):
     assert re.search(rf"^Primal Bound\s*:\s*({NUM})", out.log_path.read_text(), re.M)
 
 
+@pytest.mark.solver
 def test_scip_real_executable_path(models, tmp_path, monkeypatch):
     """A wrapper script given as solver path / LIPGEN_SCIP runs as a real `scip` would."""
     wrapper = fake_executable(tmp_path / "scip", f'exec "{Path(sys.executable).parent / "lipgen-scip"}" "$@"')
@@ -310,6 +312,7 @@ def test_scip_shell_as_module_exits_like_scip(tmp_path):
     assert "file <nothing.mps> not found" in done.stdout
 
 
+@pytest.mark.solver
 def test_gurobi_launcher_end_to_end(models, tmp_path):
     start = write_mip_start("gurobi", tmp_path / "start.mst", MILP_X)
     _, inv, out = solve("gurobi", models / "milp.mps", tmp_path / "a",
@@ -329,6 +332,7 @@ def test_gurobi_launcher_end_to_end(models, tmp_path):
     assert re.search(rf"^Best objective ({NUM}), best bound ({NUM})", out.log_path.read_text(), re.M)
 
 
+@pytest.mark.solver
 def test_gurobi_license_limit_and_no_solution(tmp_path):
     (tmp_path / "big.mps").write_text(big_model(201, quadratic=True))
     _, _, out = solve("gurobi", tmp_path / "big.mps", tmp_path / "a")
@@ -353,6 +357,7 @@ def test_gurobi_launcher_bad_parameter(models, tmp_path):
     assert "Error 10007" in (tmp_path / "x.log").read_text()
 
 
+@pytest.mark.solver
 def test_cplex_launcher_end_to_end(models, tmp_path):
     # a partial start in another order than the model's columns: CPLEX matches by name
     start = write_mip_start("cplex", tmp_path / "start.mst", {"y": 2.0, "x": 1.0})
@@ -410,6 +415,7 @@ def test_cbc_end_to_end(models, tmp_path):
     assert "Result - Optimal solution found" in log and "MIPStart provided solution with cost -4.25" in log
 
 
+@pytest.mark.solver
 def test_highs_launcher_end_to_end(models, tmp_path):
     start = write_mip_start("highs", tmp_path / "start.mst", {"y": 2.0, "x": 1.0, "z": 1.5})  # matched by name
     exe, inv, out = solve("highs", models / "milp.mps", tmp_path / "a",

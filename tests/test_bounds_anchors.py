@@ -28,6 +28,7 @@ def test_interval_bounds_contain_every_sampled_point(seed):
         assert np.all(z[:, st.active] > 0) and np.all(z[:, st.inactive] < 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("norm", ["1", "2", "inf"])
 @pytest.mark.parametrize("case", range(len(SHAPES)))
 def test_anchors_bracket_the_exact_constant(case, norm):

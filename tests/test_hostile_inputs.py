@@ -239,6 +239,7 @@ def moons_copy(world, tmp_path):
     return inst
 
 
+@pytest.mark.slow
 def test_solve_refuses_an_edited_instance_and_records_what_it_solved(moons_copy, tmp_path):
     upper = next(moons_copy.glob("*upper*.mps"))
     text = upper.read_text()
@@ -284,6 +285,7 @@ def test_parse_and_check_refuse_a_header_without_variables(world, tmp_path):
         assert "upper bound" not in r.stdout
 
 
+@pytest.mark.slow
 def test_parse_refuses_foreign_and_self_contradicting_logs(world, tmp_path):
     lower_log = next(p for p in world["runs"].glob("*lower*")) / "run.log"
     args = (world["sol"], "--instance", world["sidecar"], "--solver", "scip")
@@ -317,6 +319,7 @@ def test_parse_refuses_a_broken_sidecar(world, tmp_path, edit, piece):
     one_error_line(run_cli("parse", world["sol"], "--instance", side, "--solver", "scip"), 2, piece)
 
 
+@pytest.mark.slow
 def test_generate_refuses_extreme_boxes_without_leftovers(world, tmp_path):
     for box in ("0,1e308", "-1e308,1e308"):
         one_error_line(run_cli("generate", world["net"], f"--box={box}", "-o", tmp_path / "out"), 2, "limit")
@@ -325,6 +328,7 @@ def test_generate_refuses_extreme_boxes_without_leftovers(world, tmp_path):
     one_error_line(r, 2, "limit")
 
 
+@pytest.mark.slow
 def test_generate_cleans_up_when_a_late_check_fails(world, tmp_path):
     """Coefficients no solver reads are refused, and an existing output folder keeps only what it had."""
     net = random_network(7, 2, [4, 4], 1, name="tinyw")
@@ -339,6 +343,7 @@ def test_generate_cleans_up_when_a_late_check_fails(world, tmp_path):
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["mine.txt"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale,piece", [(1e300, "above the limit"), (1e-310, "below the limit"),
                                          (1e90, "multiply to about")])
 def test_weights_out_of_range_are_refused(world, tmp_path, scale, piece):

@@ -58,7 +58,8 @@ def sanitize_name(text: str, default: str = "net") -> str:
 MAX_ENTRIES = 200_000_000  # per weight array (1.6 GB in float64): a claimed 2e6 x 2e6 matrix is refused, not allocated
 MAX_MAGNITUDE = 1e100  # weights, biases and domain bounds: products over layers and boxes stay finite in float64
 MAX_PRODUCT_EXP = 150  # the product of the layers' scales (an estimate of L) stays within 1e+-150
-MIN_MAGNITUDE = 1e-100  # nonzero entries below it (subnormals included) would need coefficients no solver reads
+MIN_MAGNITUDE = 1e-300  # nonzero entries below it are (nearly) subnormal: float64 arithmetic on them is not exact
+# (trained networks hold entries of 1e-102; whether the scaled instance stays readable is checked at generation)
 
 
 def magnitude_problem(a) -> str | None:
