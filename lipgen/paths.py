@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import LipgenError
+
+
+HASH_BLOCK = 1 << 20  # bytes read at a time: the checksum of a large file costs no memory
+
+
+def file_sha256(path: str | os.PathLike, src: str | None = None, what: str = "file") -> str:
+    """The SHA-256 of a file's bytes, streamed; a one-line LipgenError naming `src` when it cannot be read."""
+    src = src or str(path)
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(HASH_BLOCK):
+                digest.update(block)
+    except FileNotFoundError:
+        raise LipgenError(f"{src}: no such file") from None
+    except IsADirectoryError:
+        raise LipgenError(f"{src}: is a directory, not a {what}") from None
+    except PermissionError:
+        raise LipgenError(f"{src}: cannot read the {what} (permission denied)") from None
+    except OSError as exc:
+        raise LipgenError(f"{src}: cannot read the {what} ({exc.strerror or exc})") from None
+    return digest.hexdigest()
 
 
 def check_output_dir(path: str | os.PathLike, option: str = "-o") -> Path:

@@ -7,13 +7,13 @@ torch, safetensors) are optional extras imported only when needed (`require`).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
 from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import LipgenError
+from ..paths import file_sha256
 from ..network import Network
 
 LAYOUTS = {".onnx": "onnx", ".pt": "torch", ".pth": "torch", ".safetensors": "safetensors"}
@@ -142,19 +142,5 @@ def as_float64(net: Network) -> Network:
 
 
 def sha256(path, src: str | None = None) -> str:
-    """SHA-256 of a file's bytes, read in blocks; a one-line LipgenError when it cannot be read."""
-    src = src or str(path)
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except FileNotFoundError:
-        raise LipgenError(f"{src}: no such file") from None
-    except IsADirectoryError:
-        raise LipgenError(f"{src}: is a directory, not a model file") from None
-    except PermissionError:
-        raise LipgenError(f"{src}: cannot read the file (permission denied)") from None
-    except OSError as e:
-        raise LipgenError(f"{src}: cannot read the file ({e.strerror or e})") from None
-    return h.hexdigest()
+    """SHA-256 of a model file's bytes; a one-line LipgenError when it cannot be read."""
+    return file_sha256(path, src, what="model file")

@@ -60,7 +60,6 @@ class Status:
     status: str  # easy | hard | open
     run: Run | None  # the run that decided it (the fastest solving run), None when open
     attempts: int  # runs of the instance
-    longest_limit: float | None  # the largest time limit of an unsolved run (None: no limit or none)
 
     @property
     def solver(self) -> str | None:
@@ -86,14 +85,11 @@ def instance_status(runs: list[Run]) -> Status:
     """The MIPLIB-style status of one instance from all its runs (any solver, any machine)."""
     done = sorted((r for r in runs if solved(r)), key=lambda r: (_time(r), r.solver, str(r.path)))
     easy = [r for r in done if r.solver == STATUS_SOLVER and _threads(r) in (1, None) and _time(r) < EASY_SECONDS]
-    limits = [(r.result.get("options") or {}).get("time_limit") for r in runs if not solved(r)]
-    limits = [t for t in limits if isinstance(t, (int, float))]
-    longest = max(limits) if limits else None
     if easy:
-        return Status(EASY, easy[0], len(runs), longest)
+        return Status(EASY, easy[0], len(runs))
     if done:
-        return Status(HARD, done[0], len(runs), longest)
-    return Status(OPEN, None, len(runs), longest)
+        return Status(HARD, done[0], len(runs))
+    return Status(OPEN, None, len(runs))
 
 
 COLUMNS = ("instance", "status", "variables", "binaries", "integers", "continuous", "constraints",

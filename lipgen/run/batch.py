@@ -14,7 +14,6 @@ killed with its process group and its run is recorded as interrupted before the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
@@ -32,7 +31,7 @@ from .interrupts import Interrupted, deferred
 from ..parsers import parse
 from ..parsers import record as rec
 from ..parsers.live import LogFollower
-from ..paths import check_output_dir
+from ..paths import check_output_dir, file_sha256
 from ..results.bounds import UNVERIFIED, confirm_upper, lipschitz_quantities
 from .lock import LOCK_NAME, RunLock
 from ..solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
@@ -54,28 +53,13 @@ MAX_JOBS = 1024  # solver processes at once on one machine
 LIVE_EVERY = 1.0  # seconds between reads of their growing logs
 
 
-HASH_BLOCK = 1 << 20  # bytes read at a time: the checksum of a large instance costs no memory
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, streamed."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while block := fh.read(HASH_BLOCK):
-                digest.update(block)
-    except OSError as exc:
-        raise LipgenError(f"{path}: cannot read the instance file ({exc.strerror or exc})") from None
-    return digest.hexdigest()
-
-
 def verify_instance(instance: Path, sidecar: dict) -> str:
     """The instance file's checksum, after checking it is the one its sidecar describes (LipgenError otherwise):
     a solver runs only on the bytes lipgen wrote, never on a file edited or cut short since."""
     if sidecar["instance"] != instance.name:
         raise LipgenError(f"{instance}: its sidecar {sidecar_for(instance).name} describes {sidecar['instance']}, "
                           "another file")
-    actual = file_sha256(instance)
+    actual = file_sha256(instance, what="instance file")
     if actual != sidecar["instance_sha256"]:
         raise LipgenError(f"{instance}: its checksum {actual[:12]}... differs from its sidecar's "
                           f"{sidecar['instance_sha256'][:12]}... (the file was changed or cut short after lipgen "
