@@ -43,7 +43,7 @@ from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
 
 __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
-           "check_solution", "clean_gap", "convert_model", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
+           "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
            "submit_job", "summarize"]
@@ -262,16 +262,16 @@ def check_solution(solution: Path, instance: Path, solver: str) -> tuple[dict, d
     return sidecar, res
 
 
-def convert_model(model: Path, output: Path, *, layers: Sequence[str] | None = None, box: str | None = None,
-                  box_file: str | None = None, center: str | None = None, radius: float | None = None,
-                  clip: str | None = None) -> tuple[Network, bool]:
-    """A model converted to the native schema, its domain stored when given: (network, domain stored)."""
+def convert_weights(weights: Path, output: Path, *, layers: Sequence[str] | None = None, box: str | None = None,
+                    box_file: str | None = None, center: str | None = None, radius: float | None = None,
+                    clip: str | None = None) -> tuple[Network, bool]:
+    """A weights file converted to the native schema, its domain stored when given: (network, domain stored)."""
     lower = upper = None
     if any(x is not None for x in (box, box_file, center)):
-        net = load(model, layers=list(layers) if layers else None)
+        net = load(weights, layers=list(layers) if layers else None)
         dom = resolve_domain(net, box=box, box_file=box_file, center=center, radius=radius, clip=clip)
         lower, upper = dom.lower, dom.upper
-    net = convert(model, output, layers=list(layers) if layers else None, domain_lower=lower, domain_upper=upper)
+    net = convert(weights, output, layers=list(layers) if layers else None, domain_lower=lower, domain_upper=upper)
     return net, lower is not None
 
 

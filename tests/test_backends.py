@@ -222,7 +222,7 @@ def test_cbc_argv_and_refusals(models, tmp_path):
     (models / "milp.mps.gz").write_bytes(b"")
     with pytest.raises(LipgenError, match="compressed"):
         backend.command(exe, models / "milp.mps.gz", tmp_path, SolveOptions())
-    with pytest.raises(LipgenError, match="model file not found"):
+    with pytest.raises(LipgenError, match="instance file not found"):
         backend.command(exe, models / "nope.mps", tmp_path, SolveOptions())
     with pytest.raises(LipgenError, match="invalid time limit"):
         backend.command(exe, models / "milp.mps", tmp_path, SolveOptions(time_limit=-1))

@@ -113,7 +113,7 @@ TABLE = {
     "check": {"solution": PATHS_BAD[:2] + [("{dir}/garbage.bin", "garbage.bin")],
               "--instance": PATHS_BAD, "--solver": [("foo", None), ("gurobi", "SCIP solution")],
               "--json": [("=x", None)]},
-    "convert": {"model": PATHS_BAD, "-o": [("{dir}/afile", "not a lipgen weights file"), ("{dir}/adir", "adir")],
+    "convert": {"weights": PATHS_BAD, "-o": [("{dir}/afile", "not a lipgen weights file"), ("{dir}/adir", "adir")],
                 **DOMAIN_OPTS, "--layers": [("nope", None)]},
     "jobs": {"instances": PATHS_BAD, "-o": [("{dir}/afile", "afile")], "--scheduler": [("foo", None)],
              "--solver": [("foo", None)], "--runs": [("{dir}/afile", "afile")],

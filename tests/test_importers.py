@@ -22,7 +22,7 @@ from onnx import helper, numpy_helper  # noqa: E402
 from helpers.onnx_models import RNG, dense, gemm_chain, save_onnx
 
 from lipgen.errors import LipgenError
-from lipgen.io import convert, load_model
+from lipgen.io import convert, load_foreign
 from lipgen.io import load
 
 
@@ -44,7 +44,7 @@ def run_ort(path, x):
 
 
 def assert_matches_ort(path, n_in, x_shape=None):
-    net = load_model(path)
+    net = load_foreign(path)
     x = RNG.uniform(-2, 2, size=(50, n_in))
     ref = run_ort(path, x.reshape(x_shape) if x_shape else x)
     assert net.forward(x).shape == ref.shape
@@ -116,7 +116,7 @@ def test_onnx_exported_by_torch(tmp_path):
     with warnings.catch_warnings():  # the TorchScript-based exporter is deprecated but still what most use
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.zeros(1, 2, 3),), str(tmp_path / "exported.onnx"), dynamo=False)
-    net = load_model(tmp_path / "exported.onnx")
+    net = load_foreign(tmp_path / "exported.onnx")
     x = RNG.uniform(-2, 2, size=(50, 2, 3))
     with torch.no_grad():
         ref = model.double()(torch.from_numpy(x)).numpy()
@@ -127,7 +127,7 @@ def test_onnx_exported_by_torch(tmp_path):
 def test_onnx_meta_and_name(tmp_path):
     nodes, inits = gemm_chain([2, 3, 1], 1)
     path = save_onnx(tmp_path / "my model (v2).onnx", nodes, inits, ["N", 2], ["N", 1])
-    net = load_model(path)
+    net = load_foreign(path)
     assert net.name == "my_model_v2"
     assert net.meta["layout"] == "onnx" and net.meta["source"] == str(path)
     assert net.meta["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -136,7 +136,7 @@ def test_onnx_meta_and_name(tmp_path):
 
 def _refused(path, *needles):
     with pytest.raises(LipgenError) as e:
-        load_model(path)
+        load_foreign(path)
     msg = str(e.value)
     assert "\n" not in msg and str(path) in msg
     for needle in needles:
@@ -199,7 +199,7 @@ def test_onnx_refuses_two_inputs_layers_option_and_garbage(tmp_path):
     nodes, inits = gemm_chain([3, 2], 1)
     path = save_onnx(tmp_path / "ok.onnx", nodes, inits, ["N", 3], ["N", 2])
     with pytest.raises(LipgenError, match="--layers applies only"):
-        load_model(path, layers=["a"])
+        load_foreign(path, layers=["a"])
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x00\xffnot a model")
@@ -254,7 +254,7 @@ def test_torch_sequential(tmp_path, suffix):
     model = sequential()
     path = tmp_path / f"seq{suffix}"
     torch.save(model.state_dict(), path)
-    net = load_model(path)
+    net = load_foreign(path)
     assert net.widths == [3, 5, 4, 2] and net.meta["layer_names"] == ["0", "2", "4"]
     assert net.meta["layout"] == "torch" and net.name == "seq"
     assert_matches_torch(net, model, 3)
@@ -264,7 +264,7 @@ def test_torch_fc_numbered_in_numeric_order(tmp_path):
     torch.manual_seed(1)
     model = FC()
     torch.save(model.state_dict(), tmp_path / "fc.pt")
-    net = load_model(tmp_path / "fc.pt")
+    net = load_foreign(tmp_path / "fc.pt")
     assert net.meta["layer_names"] == ["fc1", "fc2", "fc10", "out"]  # not fc1, fc10, fc2
     assert_matches_torch(net, model, 3)
 
@@ -281,7 +281,7 @@ def test_torch_checkpoint_with_prefix_and_no_bias(tmp_path):
     torch.manual_seed(2)
     model = Wrapper()
     torch.save({"epoch": 7, "model_state_dict": model.state_dict(), "optimizer": {"lr": 0.1}}, tmp_path / "ck.pt")
-    net = load_model(tmp_path / "ck.pt")
+    net = load_foreign(tmp_path / "ck.pt")
     assert net.meta["layer_names"] == ["net.0", "net.2"]
     np.testing.assert_array_equal(net.biases[0], np.zeros(5))
     assert_matches_torch(net, model, 3)
@@ -291,7 +291,7 @@ def test_torch_order_from_unique_shape_chain(tmp_path):
     torch.manual_seed(3)
     model = Named([3, 5, 4, 2])
     torch.save(model.state_dict(), tmp_path / "named.pt")
-    net = load_model(tmp_path / "named.pt")
+    net = load_foreign(tmp_path / "named.pt")
     assert net.meta["layer_names"] == ["input", "hidden", "out"]
     assert_matches_torch(net, model, 3)
 
@@ -303,14 +303,14 @@ def test_torch_ambiguous_order_needs_layers(tmp_path):
     torch.save(model.state_dict(), path)
     msg = _refused(path, "--layers", "out (4->4)", "input (3->4)", "hidden (4->4)")
     assert "forward order" in msg
-    net = load_model(path, layers=["input", "hidden", "out"])
+    net = load_foreign(path, layers=["input", "hidden", "out"])
     assert_matches_torch(net, model, 3)
-    net = load_model(path, layers=["input.weight", "out", "hidden"])  # a different (user-chosen) order
+    net = load_foreign(path, layers=["input.weight", "out", "hidden"])  # a different (user-chosen) order
     assert net.meta["layer_names"] == ["input", "out", "hidden"]
     with pytest.raises(LipgenError, match="'middle', which is not a Linear layer.*found: out"):
-        load_model(path, layers=["input", "middle", "out"])
+        load_foreign(path, layers=["input", "middle", "out"])
     with pytest.raises(LipgenError, match="'input' twice"):
-        load_model(path, layers=["input", "input", "out"])
+        load_foreign(path, layers=["input", "input", "out"])
 
 
 def test_torch_layers_that_do_not_chain(tmp_path):
@@ -350,7 +350,7 @@ def test_safetensors_from_numpy(tmp_path):
         tensors[f"model.{2 * k}.weight"], tensors[f"model.{2 * k}.bias"] = w, b
     path = tmp_path / "np.safetensors"
     safetensors.numpy.save_file(tensors, str(path))
-    net = load_model(path)
+    net = load_foreign(path)
     assert net.meta["layout"] == "safetensors" and net.meta["layer_names"] == ["model.0", "model.2", "model.4"]
     x = RNG.uniform(-2, 2, size=(50, 3))
     ref = relu(relu(x @ layers[0][0].T + layers[0][1]) @ layers[1][0].T + layers[1][1]) @ layers[2][0].T
@@ -361,11 +361,11 @@ def test_safetensors_from_torch_state_dicts(tmp_path):
     torch.manual_seed(5)
     model = FC()
     safetensors.torch.save_file(model.state_dict(), str(tmp_path / "fc.safetensors"))
-    assert_matches_torch(load_model(tmp_path / "fc.safetensors"), model, 3)
+    assert_matches_torch(load_foreign(tmp_path / "fc.safetensors"), model, 3)
 
     half = sequential().to(torch.bfloat16)  # numpy has no bfloat16: read through torch
     safetensors.torch.save_file(half.state_dict(), str(tmp_path / "bf16.safetensors"))
-    net = load_model(tmp_path / "bf16.safetensors")
+    net = load_foreign(tmp_path / "bf16.safetensors")
     np.testing.assert_array_equal(net.weights[1], half[2].weight.detach().to(torch.float64).numpy())
 
 
@@ -388,7 +388,7 @@ def test_convert_writes_native_file_read_back_identically(tmp_path):
     net = convert(src, dst, domain_lower=-1.0, domain_upper=[1.0, 2.0, 3.0])
     back = load(dst)
     assert back.meta["layout"] == "native" and back.name == "net"
-    assert back.digest() == net.digest() == load_model(src).digest()
+    assert back.digest() == net.digest() == load_foreign(src).digest()
     for a, b in zip(back.weights + back.biases, net.weights + net.biases):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(back.domain_lower, [-1.0, -1.0, -1.0])

@@ -465,7 +465,7 @@ def test_unreadable_file(tmp_path):
                     raise OSError(ctypes.get_errno(), "prctl")
         kw["preexec_fn"] = drop
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, **kw)
-    assert r.stdout.strip() == f"{path}: cannot read the model file (permission denied)", (r.stdout, r.stderr)
+    assert r.stdout.strip() == f"{path}: cannot read the weights file (permission denied)", (r.stdout, r.stderr)
 
 
 def test_validate_network_objects():

@@ -21,7 +21,7 @@ from .native import read_hdf5, save
 
 _READERS = {"onnx": onnx.read, "torch": torch.read, "safetensors": safetensors.read}
 
-__all__ = ["IMPORTER_SUFFIXES", "LAYOUTS", "convert", "load", "load_model", "sanitize_name", "save", "validate"]
+__all__ = ["IMPORTER_SUFFIXES", "LAYOUTS", "convert", "load", "load_foreign", "sanitize_name", "save", "validate"]
 
 
 def load(path: str | os.PathLike, *, layers: list[str] | None = None) -> Network:
@@ -42,7 +42,7 @@ def load(path: str | os.PathLike, *, layers: list[str] | None = None) -> Network
     return read_hdf5(path, src, layers, digest)
 
 
-def load_model(path: str | os.PathLike, *, layers: list[str] | None = None) -> Network:
+def load_foreign(path: str | os.PathLike, *, layers: list[str] | None = None) -> Network:
     """Read an .onnx, .pt/.pth or .safetensors file as a validated Network named after the file stem.
 
     `layers` gives the forward order of the Linear layers of a state dict (torch/safetensors only).
@@ -51,7 +51,7 @@ def load_model(path: str | os.PathLike, *, layers: list[str] | None = None) -> N
     src = str(path)
     layout = LAYOUTS.get(path.suffix.lower())
     if layout is None:
-        raise LipgenError(f"{src}: unknown model format {path.suffix or '(no suffix)'!r}: expected .onnx, .pt, "
+        raise LipgenError(f"{src}: unknown weights format {path.suffix or '(no suffix)'!r}: expected .onnx, .pt, "
                           f".pth or .safetensors")
     return _read_foreign(path, src, layout, layers, sha256(path, src))
 

@@ -142,5 +142,5 @@ def as_float64(net: Network) -> Network:
 
 
 def sha256(path, src: str | None = None) -> str:
-    """SHA-256 of a model file's bytes; a one-line LipgenError when it cannot be read."""
-    return file_sha256(path, src, what="model file")
+    """SHA-256 of a weights file's bytes; a one-line LipgenError when it cannot be read."""
+    return file_sha256(path, src, what="weights file")

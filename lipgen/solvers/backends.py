@@ -183,7 +183,7 @@ class Backend:
         opts.validate()
         model = Path(model_path).resolve()
         if not model.is_file():
-            raise LipgenError(f"model file not found: {model_path}")
+            raise LipgenError(f"instance file not found: {model_path}")
         start = None
         if opts.mip_start is not None:
             start = Path(opts.mip_start).resolve()
