@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from lipgen.bounds import interval_bounds, stabilities
-from lipgen.lower.certificate import certify_point
+from lipgen.lower.certificate import best_direction, certify_point, directional_lower
 from lipgen.results.check import check_solution
 from lipgen.domain import Box
 from lipgen.formulation import Spec, build
@@ -96,3 +98,41 @@ def test_checker_on_hand_values():
     shifted = dict(point, x_0=point["x_0"] + 0.1)  # a row no longer holds
     res = check_solution(form.model, shifted, None, complete=True)
     assert not res.ok and res.worst.startswith("row fwd1_") and res.max_violation == pytest.approx(0.1, rel=0.5)
+
+
+def _exact_ratio_squared(j: np.ndarray, v: np.ndarray, alpha: str, beta: str) -> Fraction:
+    """(||J v||_beta / ||v||_alpha) in exact rationals, squared for l2 (no square root needed to compare)."""
+    jv = [sum((Fraction(a) * Fraction(b) for a, b in zip(row, v)), Fraction(0)) for row in j.tolist()]
+    norm = {"1": lambda x: sum(abs(t) for t in x), "inf": lambda x: max(abs(t) for t in x),
+            "2": lambda x: sum(t * t for t in x)}
+    num, den = norm[beta](jv), norm[alpha]([Fraction(t) for t in v.tolist()])
+    if (beta == "2") != (alpha == "2"):  # one side squared: square the other
+        num, den = (num * num, den) if alpha == "2" else (num, den * den)
+    return num / den
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("alpha,beta", [(a, b) for a in ("1", "2", "inf") for b in ("1", "2", "inf")])
+def test_the_directional_value_never_exceeds_the_exact_ratio_and_loses_almost_nothing(alpha, beta):
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        scale = 10.0 ** rng.integers(-150, 150)
+        j = rng.standard_normal((rng.integers(1, 6), rng.integers(1, 6))) * scale
+        if trial % 4 == 0:
+            j[:, 0] = j[:, 1:].sum(axis=1) if j.shape[1] > 1 else j[:, 0]  # cancellation in the product
+        value, v = best_direction(j, alpha, beta)
+        lower = directional_lower(j, v, alpha, beta, 0.0)
+        exact = _exact_ratio_squared(j, v, alpha, beta)
+        squared = "2" in (alpha, beta)
+        assert Fraction(lower) ** (2 if squared else 1) <= exact
+        assert lower >= value * (1 - 1e-13)
+
+
+@pytest.mark.fast
+def test_the_directional_value_subtracts_the_matrix_error():
+    j = np.array([[3.0, 4.0]])
+    v = np.array([0.6, 0.8])
+    assert directional_lower(j, v, "2", "2", 0.0) == pytest.approx(5.0, rel=1e-14)
+    assert directional_lower(j, v, "2", "2", 1.0) == pytest.approx(4.0, rel=1e-14)
+    assert directional_lower(j, v, "2", "2", 1.0) < 4.0 + 1e-14
+    assert directional_lower(j, v, "2", "2", 6.0) == 0.0

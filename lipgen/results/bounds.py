@@ -17,10 +17,9 @@ from ..bounds import Stability
 from ..domain import Box
 from ..formulation import lipschitz_from_objective
 from ..io.covector import fold_error_norm
-from ..lower.certificate import Certificate, certify_point, jacobian_rounding
+from ..lower.certificate import Certificate, certify_point, directional_lower, jacobian_rounding
 from ..network import Network, dual_norm, vector_norm
 from ..parsers import record as rec
-from ..rounding import UNIT_ROUNDOFF
 
 # Widening of a dual bound of the scaled problem (objective of order 1): the solvers' absolute tolerances
 # (CPLEX's absolute MIP gap 1e-6, feasibility tolerances 1e-6) plus a relative part for large objectives.
@@ -103,21 +102,24 @@ def realised_value(network: Network, sidecar: dict, values: dict, cert: Certific
     """A certified lower bound from the solution's own objective: ||J_s v|| / ||v|| (forward) or ||J_s^T w|| / ||w||
     (backward) recomputed in float64 for its pattern s, minus the same rounding (and folding) error bound as the
     certificate's, when the solution's x realises s; else (None, why). 0 when the error bound reaches the value."""
-    value, why = _realised_float(network, sidecar, values, cert)
-    if value is None:
-        return value, why
+    found, why = _realised_direction(network, sidecar, values, cert)
+    if found is None:
+        return None, why
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
-    error = (jacobian_rounding(network, cert.pattern, alpha, beta)
-             + fold_error_norm(sidecar["network"].get("covector"), alpha))
-    computed = value * (1 - 64 * UNIT_ROUNDOFF)
-    if not computed > error:
+    j, direction, norms = found
+    value = float(vector_norm(j @ direction, norms[1])) / float(vector_norm(direction, norms[0]))
+    computed = (directional_lower(j, direction, *norms, jacobian_rounding(network, cert.pattern, alpha, beta))
+                - fold_error_norm(sidecar["network"].get("covector"), alpha))
+    if not computed > 0:
         return 0.0, (f"realised at the solution's input point, but the value computed ({value:.3g}) is within its "
-                     f"rounding error bound ({error:.3g}): it certifies nothing beyond 0")
-    return computed - error, why
+                     f"rounding error bound ({value - computed:.3g}): it certifies nothing beyond 0")
+    return computed, why
 
 
-def _realised_float(network: Network, sidecar: dict, values: dict, cert: Certificate) -> tuple[float | None, str]:
-    """The solution's objective for its own pattern, in float64 (an estimate: no error bound yet)."""
+def _realised_direction(network: Network, sidecar: dict, values: dict,
+                        cert: Certificate) -> tuple[tuple[np.ndarray, np.ndarray, tuple[str, str]] | None, str]:
+    """The solution's own matrix, direction and norm pair ((J_s, v, (alpha, beta)) forward, (J_s^T, w, (beta*,
+    alpha*)) backward: both norms equal ||J_s||), or (None, why) when its point does not realise its pattern."""
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
     if cert.pattern is None:
         return None, f"the solution's point certifies no region: {cert.reason}"
@@ -136,12 +138,12 @@ def _realised_float(network: Network, sidecar: dict, values: dict, cert: Certifi
         nw = float(vector_norm(w, dual_norm(beta)))
         if nw == 0:
             return None, "the solution's covector is zero"
-        return float(vector_norm(j.T @ w, dual_norm(alpha))) / nw, "realised at the solution's input point"
+        return (j.T, w, (dual_norm(beta), dual_norm(alpha))), "realised at the solution's input point"
     _, v = solution_point(sidecar, values)
     nv = float(vector_norm(v, alpha))
     if nv == 0:
         return None, "the solution's direction is zero"
-    return float(vector_norm(j @ v, beta)) / nv, "realised at the solution's input point"
+    return (j, v, (alpha, beta)), "realised at the solution's input point"
 
 
 def explain(record: rec.SolveRecord, sidecar: dict) -> str:
