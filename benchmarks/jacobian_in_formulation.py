@@ -1,6 +1,7 @@
 """Jacobian bounds inside the MIP (issue 20, item 2 b and c): big-M sizes and solve times with and without.
 
-    python benchmarks/jacobian_in_formulation.py run      # ~15 min; benchmarks/results/jacobian_in_formulation.json
+    python benchmarks/jacobian_in_formulation.py run      # ~20 min; benchmarks/results/jacobian_in_formulation.json
+    python benchmarks/jacobian_in_formulation.py run digits on   # again: one network's cases, one setting
     python benchmarks/jacobian_in_formulation.py report   # the Markdown table
 
 Each case is solved by `lipgen run ... --time-limit 60 --json` (bundled SCIP, both problems at once) per mode,
@@ -88,15 +89,30 @@ def run_case(name: str, label: str, norm: str, mode: str, jacobian: bool) -> dic
             "jacobian_bound": (up.get("formulation", {}).get("jacobian_bounds") or {}).get("objective_bound")}
 
 
-def run() -> None:
-    rows = []
+def key(r: dict) -> tuple:
+    return r["network"], r["domain"], r["norm"], r["mode"], r["jacobian"]
+
+
+def run(only: str = "", setting: str = "") -> None:
+    """Every case (or those whose network starts with `only`, with `on`/`off` only), merged into the results."""
+    rows = {key(r): r for r in json.loads(OUT.read_text())} if only and OUT.exists() else {}
     for name, label, norm in CASES:
+        if not name.startswith(only):
+            continue
         for mode in ("forward", "backward"):
             for jacobian in (False, True):
-                rows.append(run_case(name, label, norm, mode, jacobian))
-                print(json.dumps(rows[-1]), flush=True)
+                if setting and setting != ("on" if jacobian else "off"):
+                    continue
+                r = run_case(name, label, norm, mode, jacobian)
+                rows[key(r)] = r
+                print(json.dumps(r), flush=True)
                 OUT.parent.mkdir(parents=True, exist_ok=True)
-                OUT.write_text(json.dumps(rows, indent=1))
+                OUT.write_text(json.dumps(sorted(rows.values(), key=order), indent=1))
+
+
+def order(r: dict) -> tuple:
+    case = next(i for i, c in enumerate(CASES) if c == (r["network"], r["domain"], r["norm"]))
+    return case, r["mode"] != "forward", r["jacobian"]
 
 
 def fmt(x, digits: int = 5) -> str:
@@ -116,4 +132,4 @@ def report() -> None:
 
 
 if __name__ == "__main__":
-    {"run": run, "report": report}[sys.argv[1]]()
+    {"run": run, "report": report}[sys.argv[1]](*sys.argv[2:])

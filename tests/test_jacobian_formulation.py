@@ -147,7 +147,7 @@ def test_sidecar_records_and_rebuilds_the_jacobian_bounds(tmp_path):
         for g in generate(net, box, out, alpha="inf", beta="inf", mode="forward", jacobian_bounds=flag):
             rec = g.sidecar["formulation"]["jacobian_bounds"]
             if flag:
-                assert rec["method"] == "linear" and rec["sides"] == "forward" and rec["objective_bound"] > 0
+                assert rec["method"] == "linear" and rec["sides"] == "both" and rec["objective_bound"] > 0
                 assert (rec["objective_cap"] is None) == (g.sidecar["bound"] == "lower")
             else:
                 assert rec is None

@@ -70,12 +70,12 @@ def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) ->
 
 def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
             stability: list[Stability] | None = None, estimate: float | None = None,
-            bounds_method: str = "linear", jacobian: JacobianPlan | bool | str = True) -> ActivationProblem:
+            bounds_method: str = "linear", jacobian: JacobianPlan | bool | dict = True) -> ActivationProblem:
     """Bounds, classification, scaling and index sets of the problem, without building the model.
 
     The plan's spec has its mode resolved (`auto` becomes forward or backward). jacobian: the Jacobian bounds of
     the mode's partial products (`plan_jacobian` on the same stability), True to compute them (the method by
-    cost), a method name (interval, linear) to compute them with it, False to leave them out."""
+    cost), a sidecar's record ({"method", "sides"}) to compute them so again, False to leave them out."""
     spec.check()
     spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
     if bounds is None:
@@ -85,9 +85,10 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
     if estimate is None:
         estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta)
     scaling = compute_scaling(network, lower, upper, stability, estimate)
-    if jacobian is True or isinstance(jacobian, str):
-        method = jacobian if isinstance(jacobian, str) else None
-        jacobian = plan_jacobian(network, stability, spec.mode, spec.alpha, spec.beta, method)
+    if jacobian is True or isinstance(jacobian, dict):
+        given = jacobian if isinstance(jacobian, dict) else {}
+        jacobian = plan_jacobian(network, stability, spec.mode, spec.alpha, spec.beta, given.get("method"),
+                                 given.get("sides"))
     cls = BackwardProblem if spec.mode == "backward" else ForwardProblem
     return cls(network, lower, upper, spec, bounds, stability, scaling, jacobian or None)
 
@@ -95,7 +96,7 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
 def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, name: str | None = None,
           bounds: list[LayerBounds] | None = None, stability: list[Stability] | None = None,
           estimate: float | None = None, bounds_method: str = "linear",
-          jacobian: JacobianPlan | bool | str = True) -> Formulation:
+          jacobian: JacobianPlan | bool | dict = True) -> Formulation:
     """Build the upper-bound (non-strict) or lower-bound (strict) problem for `network` on the box (jacobian: as
     for `prepare`)."""
     plan = prepare(network, lower, upper, spec, bounds, stability, estimate, bounds_method, jacobian)

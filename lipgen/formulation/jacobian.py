@@ -29,7 +29,7 @@ class JacobianPlan:
     """The Jacobian bounds one problem uses: the entry bounds, and the certified bound B of L from them."""
 
     bounds: JacobianBounds
-    side: str  # the chain that ran: forward or backward, the problem's mode
+    side: str  # the chains that ran: the problem's mode, or both
     upper: float  # B >= L on the box (of the network as built, a covector folded in)
 
     def record(self) -> dict:
@@ -37,18 +37,24 @@ class JacobianPlan:
         return {"method": self.bounds.method, "sides": self.side, "objective_bound": self.upper}
 
 
-def jacobian_method(network: Network, side: str) -> str:
-    """linear where its pull-backs are cheap (about a second or less), else interval."""
-    return "linear" if linear_cost(network, side) <= LINEAR_LIMIT else "interval"
+def jacobian_method(network: Network, mode: str) -> tuple[str, str]:
+    """(method, sides): linear where its pull-backs are cheap (about a second or less), else interval; both
+    chains when linear is cheap on both (the mode's chain bounds the variables, the other one can only tighten
+    the Jacobian's own entries, hence the objective bound), else the mode's chain."""
+    if linear_cost(network, "forward") + linear_cost(network, "backward") <= LINEAR_LIMIT:
+        return "linear", "both"
+    return ("linear" if linear_cost(network, mode) <= LINEAR_LIMIT else "interval"), mode
 
 
-def plan_jacobian(network: Network, stability, mode: str, alpha: str, beta: str,
-                  method: str | None = None) -> JacobianPlan:
-    """Entry bounds of the mode's partial products on the classification `stability` (the problem's own)."""
-    method = method or jacobian_method(network, mode)
-    jb = jacobian_bounds(network, method=method, stability=stability, sides=mode)
+def plan_jacobian(network: Network, stability, mode: str, alpha: str, beta: str, method: str | None = None,
+                  sides: str | None = None) -> JacobianPlan:
+    """Entry bounds of the mode's partial products on the classification `stability` (the problem's own); the
+    method and chains by cost unless given (a sidecar's record)."""
+    if method is None or sides is None:
+        method, sides = jacobian_method(network, mode)
+    jb = jacobian_bounds(network, method=method, stability=stability, sides=sides)
     upper = jb.norm_upper(alpha, beta)
-    return JacobianPlan(jb, mode, float(upper) if np.isfinite(upper) else float("inf"))
+    return JacobianPlan(jb, sides, float(upper) if np.isfinite(upper) else float("inf"))
 
 
 def forward_limits(plan: JacobianPlan | None, alpha: str) -> list[np.ndarray] | None:

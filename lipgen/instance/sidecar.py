@@ -130,13 +130,14 @@ def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
                    bounds_method=sidecar["bounds_method"], jacobian=jacobian_of(sidecar))
 
 
-def jacobian_of(sidecar: dict) -> str | bool:
-    """The Jacobian bounds method an instance was built with; False when none (sidecars before issue 20 have no
-    `formulation` record: their rows had none)."""
+def jacobian_of(sidecar: dict) -> dict | bool:
+    """The Jacobian bounds an instance was built with ({"method", "sides"}); False when none (sidecars before
+    issue 20 have no `formulation` record: their rows had none)."""
     record = (sidecar.get("formulation") or {}).get("jacobian_bounds")
-    if not isinstance(record, dict) or record.get("method") not in ("interval", "linear"):
+    if not isinstance(record, dict) or record.get("method") not in ("interval", "linear") \
+            or record.get("sides") not in ("forward", "backward", "both"):
         return False
-    return str(record["method"])
+    return {"method": str(record["method"]), "sides": str(record["sides"])}
 
 
 def rebuild_model(sidecar: dict, network: Network):
