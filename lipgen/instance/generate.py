@@ -209,14 +209,15 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
         if jacobian_bounds and jacobian is False:  # once: both kinds share the mode and the classification
             jacobian = plan_jacobian(network, stability, spec.mode, alpha, beta)
-            clock.done(f"{jacobian.bounds.method} Jacobian bounds ({spec.mode}): L <= {jacobian.upper:.6g}", hold=True)
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate, bounds_method=bounds_method, jacobian=jacobian)
         check_target(form, target, gzip)
         check_solver_range(form.model)
         forms.append(form)
+    jac = (f" with {jacobian.bounds.method} Jacobian bounds (L <= {jacobian.upper:.6g})"
+           if isinstance(jacobian, JacobianPlan) else "")
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
-                                    f"{f.model.A.nnz} nonzeros)" for f in forms))
+                                    f"{f.model.A.nnz} nonzeros)" for f in forms) + jac)
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
