@@ -82,6 +82,7 @@ DOMAIN_OPTS = {"--box": [(f"={v}", m) for v, m in BOX_BAD],
 NETWORK_OPTS = {"--norm": [(v, None) for v in CHOICE_BAD], "--input-norm": [("foo", None)],
                 "--output-norm": [("foo", None)], "--eps": [(v, None) for v in ("abc", NAN, "-1", INF)],
                 "--encoding": [("foo", None)], "--mode": [("foo", None)], "--bounds": [("foo", None)],
+                "--jacobian-bounds": [("=x", None)],
                 "--output-weights": PATHS_BAD + [("{dir}/huge.npy", "limit"), ("{dir}/text.txt", "not an .npy")],
                 "--margin": [("a", None), ("0,0", None), ("5,6", None)],
                 "--layers": [("nope", None)]}

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from .. import pipeline
-from .options import (NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, MarginOpt, ModeOpt,
-                      OutputWeightsOpt, RadiusOpt, resolve_norms)
+from .options import (NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, JacobianOpt, MarginOpt,
+                      ModeOpt, OutputWeightsOpt, RadiusOpt, resolve_norms)
 from .render import emit_json, out, stage_log
 
 
@@ -31,6 +31,7 @@ def generate(
     encoding: str = typer.Option("bigm", "--encoding", help="bigm (linear, default) or quadratic (bilinear)."),
     mode: str = ModeOpt,
     bounds: str = BoundsOpt,
+    jacobian: bool = JacobianOpt,
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
     fmt: str = typer.Option("mps", "--format", help="mps (free MPS, default) or lp (CPLEX LP)."),
@@ -48,8 +49,8 @@ def generate(
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)
     written = pipeline.generate(net, dom, output, alpha=alpha, beta=beta, bound=bound, eps=eps, encoding=encoding,
-                                mode=mode, bounds_method=bounds, fmt=fmt, gzip=gzip, target=target,
-                                log=stage_log(net))
+                                mode=mode, bounds_method=bounds, jacobian_bounds=jacobian, fmt=fmt, gzip=gzip,
+                                target=target, log=stage_log(net))
     if as_json:
         emit_json([{"instance": str(g.path), "sidecar": str(g.sidecar_path), "bound": g.sidecar["bound"],
                     "problem_class": g.sidecar["problem_class"], "statistics": g.sidecar["statistics"]}

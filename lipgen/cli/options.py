@@ -20,6 +20,9 @@ BoundsOpt = typer.Option("linear", "--bounds", help="Pre-activation bounds (the 
 ModeOpt = typer.Option("auto", "--mode", help="forward (push a direction through the layers), backward (pull an "
                                               "output covector back, as LipMIP) or auto (backward when the output "
                                               "side is smaller, unless it makes an l2 problem nonconvex).")
+JacobianOpt = typer.Option(True, "--jacobian-bounds/--no-jacobian-bounds",
+                           help="Bound the derivative variables, their big-Ms and the upper problem's objective by "
+                                "the Jacobian entry bounds (sound; off: the older norm-product bounds only).")
 
 BoxOpt = typer.Option(None, "--box", help="Input domain: the same interval LO,HI for every input, e.g. 0,1 or -1,1.")
 BoxFileOpt = typer.Option(None, "--box-file", help="Input domain from an .npz file with arrays `lower` and `upper`.")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .. import pipeline
 from .options import (FAILED_EXIT, NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, ForceOpt, GapOpt,
-                      MarginOpt, MemOpt, ModeOpt, OutputWeightsOpt, RadiusOpt, SeedOpt, SolverDefaultsOpt,
+                      JacobianOpt, MarginOpt, MemOpt, ModeOpt, OutputWeightsOpt, RadiusOpt, SeedOpt, SolverDefaultsOpt,
                       SolverPathOpt, SolveSolverOpt, ThreadsOpt, TimeOpt, WaitOpt, WarmOpt, resolve_norms,
                       solve_options)
 from .progress import status_after_a_second
@@ -32,6 +32,7 @@ def run(
     encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
     mode: str = ModeOpt,
     bounds: str = BoundsOpt,
+    jacobian: bool = JacobianOpt,
     output_weights: Optional[Path] = OutputWeightsOpt,
     margin: Optional[str] = MarginOpt,
     solver: str = SolveSolverOpt,
@@ -65,7 +66,8 @@ def run(
     work = pipeline.run_workdir(net, workdir)
     with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
         written = pipeline.run_instances(net, dom, work, alpha=alpha, beta=beta, eps=eps, encoding=encoding,
-                                         mode=mode, bounds_method=bounds, log=stage_log(net, quiet=as_json))
+                                         mode=mode, bounds_method=bounds, jacobian_bounds=jacobian,
+                                         log=stage_log(net, quiet=as_json))
     results = solve_with_progress([g.path for g in written], solver, work / "runs", opts, jobs, solver_path,
                                   warm_start, force, quiet=as_json, wait=wait,
                                   label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)

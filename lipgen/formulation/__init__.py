@@ -22,6 +22,7 @@ from ..network import Network
 from .activation import ActivationProblem
 from .backward import BackwardProblem
 from .forward import ForwardProblem
+from .jacobian import JacobianPlan, plan_jacobian
 from .scaling import Scaling, compute_scaling
 from .spec import (BOUND_KINDS, CONVEX_MIQCP, DEFAULT_EPS, ENCODINGS, MILP, MODES, NONCONVEX_MIQCQP, NONCONVEX_MIQP,
                    Spec, classify_problem, lipschitz_from_objective, objective_from_lipschitz, objective_transform,
@@ -52,6 +53,7 @@ class Formulation:
     naming: dict = field(default_factory=dict)
     plan: ActivationProblem | None = None
     bounds_method: str = "linear"
+    jacobian: dict | None = None  # the Jacobian bounds used (JacobianPlan.record), None when left out
 
     @property
     def objective_scale(self) -> float:
@@ -68,10 +70,12 @@ def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) ->
 
 def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
             stability: list[Stability] | None = None, estimate: float | None = None,
-            bounds_method: str = "linear") -> ActivationProblem:
+            bounds_method: str = "linear", jacobian: JacobianPlan | bool | dict = True) -> ActivationProblem:
     """Bounds, classification, scaling and index sets of the problem, without building the model.
 
-    The plan's spec has its mode resolved (`auto` becomes forward or backward)."""
+    The plan's spec has its mode resolved (`auto` becomes forward or backward). jacobian: the Jacobian bounds of
+    the mode's partial products (`plan_jacobian` on the same stability), True to compute them (the method by
+    cost), a sidecar's record ({"method", "sides"}) to compute them so again, False to leave them out."""
     spec.check()
     spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
     if bounds is None:
@@ -81,15 +85,21 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
     if estimate is None:
         estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta)
     scaling = compute_scaling(network, lower, upper, stability, estimate)
+    if jacobian is True or isinstance(jacobian, dict):
+        given = jacobian if isinstance(jacobian, dict) else {}
+        jacobian = plan_jacobian(network, stability, spec.mode, spec.alpha, spec.beta, given.get("method"),
+                                 given.get("sides"))
     cls = BackwardProblem if spec.mode == "backward" else ForwardProblem
-    return cls(network, lower, upper, spec, bounds, stability, scaling)
+    return cls(network, lower, upper, spec, bounds, stability, scaling, jacobian or None)
 
 
 def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, name: str | None = None,
           bounds: list[LayerBounds] | None = None, stability: list[Stability] | None = None,
-          estimate: float | None = None, bounds_method: str = "linear") -> Formulation:
-    """Build the upper-bound (non-strict) or lower-bound (strict) problem for `network` on the box."""
-    plan = prepare(network, lower, upper, spec, bounds, stability, estimate, bounds_method)
+          estimate: float | None = None, bounds_method: str = "linear",
+          jacobian: JacobianPlan | bool | dict = True) -> Formulation:
+    """Build the upper-bound (non-strict) or lower-bound (strict) problem for `network` on the box (jacobian: as
+    for `prepare`)."""
+    plan = prepare(network, lower, upper, spec, bounds, stability, estimate, bounds_method, jacobian)
     spec = plan.spec
     model = plan.model(name or f"{network.name}_{spec.bound}")
     cls, solvers = classify_problem(spec, network.n_outputs)
@@ -98,9 +108,17 @@ def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, na
                        objective_transform=objective_transform(spec, network.n_outputs), problem_class=cls,
                        solvers=solvers, layers=[st.counts() for st in plan.stability],
                        states=[st.code() for st in plan.stability], naming=naming, plan=plan,
-                       bounds_method=bounds_method)
+                       bounds_method=bounds_method, jacobian=jacobian_record(plan))
+
+
+def jacobian_record(plan: ActivationProblem) -> dict | None:
+    """The sidecar's `formulation.jacobian_bounds`: method, chain, the bound B of L and the objective row's
+    right-hand side in the objective's units (null when no row was written)."""
+    if plan.jacobian is None:
+        return None
+    return dict(plan.jacobian.record(), objective_cap=plan.objective_cap)
 
 
 __all__ = ["BOUND_KINDS", "CONVEX_MIQCP", "DEFAULT_EPS", "ENCODINGS", "MILP", "MODES", "resolve_mode", "NONCONVEX_MIQCQP", "NONCONVEX_MIQP",
-           "Formulation", "Scaling", "Spec", "build", "classify_problem", "lipschitz_estimate",
-           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "prepare"]
+           "Formulation", "JacobianPlan", "Scaling", "Spec", "build", "classify_problem", "lipschitz_estimate",
+           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "plan_jacobian", "prepare"]

@@ -17,9 +17,11 @@ import numpy as np
 from ..bounds import LayerBounds, Stability
 from ..model import BINARY, Model, ModelBuilder
 from ..network import Network
+from .jacobian import JacobianPlan, objective_cap
+from .objectives import cap_objective
 from .relu import affine_rows, relu_rows, sign_rows
 from .scaling import Scaling
-from .spec import Spec
+from .spec import Spec, objective_transform
 
 
 @dataclass
@@ -38,14 +40,32 @@ class ActivationLayer:
 
 
 class ActivationProblem:
-    """What both modes share: the network, box, spec, bounds, classification, scaling and the forward pass."""
+    """What both modes share: the network, box, spec, bounds, classification, scaling and the forward pass.
+
+    jacobian: entry bounds of the mode's partial products (formulation/jacobian.py), intersected with the
+    derivative variables' own bounds, and the objective bound of the upper problem; None leaves both out.
+    """
 
     def __init__(self, network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec,
-                 bounds: list[LayerBounds], stability: list[Stability], scaling: Scaling):
+                 bounds: list[LayerBounds], stability: list[Stability], scaling: Scaling,
+                 jacobian: JacobianPlan | None = None):
         self.network, self.spec, self.scaling = network, spec, scaling
         self.lower, self.upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
-        self.bounds, self.stability = bounds, stability
+        self.bounds, self.stability, self.jacobian = bounds, stability, jacobian
         self.hidden = self._plan_activation()
+
+    @property
+    def objective_cap(self) -> float | None:
+        """-obj <= cap at every feasible point (the Jacobian bound in the objective's units); upper problem only:
+        the strict problem keeps its own rows (its optimum is a lower value, a cap cannot help it)."""
+        if self.spec.strict:
+            return None
+        transform = objective_transform(self.spec, self.network.n_outputs)
+        return objective_cap(self.jacobian, self.scaling.objective, transform)
+
+    def cap_objective(self, b: ModelBuilder, cols: np.ndarray | None, g: np.ndarray, quadratic_rows: bool) -> bool:
+        """Write the objective bound (objectives.cap_objective) when there is one."""
+        return cap_objective(b, cols, g, self.objective_cap, quadratic_rows)
 
     def _plan_activation(self) -> list[ActivationLayer]:
         net, sc, spec = self.network, self.scaling, self.spec

@@ -10,7 +10,9 @@ w): one output or a fixed covector c^T f: w = 1, a constant, so r_{K-1} is a con
 layer's products are exact (q = r s with r known, no big-M); beta = inf: w = e_j, selection binaries
 (w -> -w changes nothing); beta = 1: w = 2 sigma - 1 with sign binaries; beta = 2: w continuous in the unit
 l2 ball (a convex quadratic row). Scaled like forward mode: r'_k = r_k / tau_k with tau_k a power of two
->= the bound of |r_k|, and r'_0 = r_0 / Lambda.
+>= the bound of |r_k|, and r'_0 = r_0 / Lambda. The bounds of every r_k come by interval arithmetic, each
+intersected with the Jacobian entry bounds of the partial product (formulation/jacobian.py) when the problem has
+them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..model import BINARY, SENSE_EQ, SENSE_LE, ModelBuilder
 from ..network import dual_norm, vector_norm
 from ..rounding import power_of_two
 from .activation import ActivationProblem, put
+from .jacobian import backward_limits, intersect
 from .objectives import objective_values, output_norm
 from .relu import product_rows
 
@@ -68,10 +71,13 @@ class BackwardProblem(ActivationProblem):
     def _plan_covectors(self) -> list[CovectorLayer]:
         """r_{K-1}, ..., r_1 over keep neurons, then r_0 over the inputs; bounds by interval arithmetic."""
         net = self.network
+        limits = backward_limits(self.jacobian, self.spec.beta)
         lo, hi = self._top()
         layers = []
         for k in range(len(self.hidden), 0, -1):
             L = self.hidden[k - 1]
+            if limits is not None:
+                lo, hi = intersect(lo, hi, *limits[k])
             rlo, rhi = lo[L.keep], hi[L.keep]
             layers.append(CovectorLayer(L.keep, rlo, rhi, power_of_two(np.maximum(np.abs(rlo), np.abs(rhi)), up=True)))
             pos = np.searchsorted(L.keep, L.unstable)
@@ -79,6 +85,8 @@ class BackwardProblem(ActivationProblem):
             qlo[pos], qhi[pos] = np.minimum(rlo[pos], 0), np.maximum(rhi[pos], 0)
             lo, hi = interval_propagate(net.weights[k - 1][L.keep].T, qlo, qhi)
         inputs = np.arange(net.n_inputs)
+        if limits is not None:
+            lo, hi = intersect(lo, hi, *limits[0])
         layers.append(CovectorLayer(inputs, lo, hi, np.full(net.n_inputs, self.scaling.objective)))
         return layers
 
@@ -119,7 +127,8 @@ class BackwardProblem(ActivationProblem):
             b.add_rows(f"bwd{k}_", n_rows, SENSE_EQ, const[C.idx] / scale, terms=[(r, 1.0)],
                        coo=(local, np.tile(cols, n_rows), -rows_local.ravel()), suffixes=C.idx)
             if k == 0:
-                output_norm(b, r, C.rlo / scale, C.rhi / scale, dual_norm(spec.alpha), symmetric=False)
+                cols = output_norm(b, r, C.rlo / scale, C.rhi / scale, dual_norm(spec.alpha), symmetric=False)
+                self.cap_objective(b, cols, r, quadratic_rows=spec.beta == "2" and not self.fixed_covector)
                 break
             L = self.hidden[k - 1]
             pos = np.searchsorted(L.keep, L.unstable)

@@ -3,7 +3,8 @@
   v in the alpha-ball,  t'_k = W''_k y'_{k-1},  y'_k = s_k * t'_k,  g' = W''_K y'_{K-1},  maximise ||g'||_beta
 
 with W''_k = diag(1/tau_k) W_k diag(tau_{k-1}) (tau_0 = 1, tau_K = Lambda). Stably active neurons reuse t as y.
-The bounds of t_1 are the dual norms of W_1's rows; later ones come by interval arithmetic.
+The bounds of t_1 are the dual norms of W_1's rows; later ones come by interval arithmetic, each intersected with
+the Jacobian entry bounds of the partial product (formulation/jacobian.py) when the problem has them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..model import ModelBuilder
 from ..network import dual_norm, vector_norm
 from ..rounding import gamma, power_of_two
 from .activation import ActivationProblem, put
+from .jacobian import forward_limits, intersect
 from .objectives import direction, objective_values, output_norm
 from .relu import affine_rows, product_rows
 
@@ -46,6 +48,7 @@ class ForwardProblem(ActivationProblem):
 
     def _plan_derivatives(self) -> list[DerivativeLayer]:
         net, spec = self.network, self.spec
+        limits = forward_limits(self.jacobian, spec.alpha)
         out = []
         prev_keep, tlo, thi = np.arange(net.n_inputs), None, None
         for k, L in enumerate(self.hidden, start=1):
@@ -55,6 +58,8 @@ class ForwardProblem(ActivationProblem):
                 p = -q
             else:
                 p, q = interval_propagate(w, tlo, thi)
+            if limits is not None:
+                p, q = intersect(p, q, -limits[k - 1][L.keep], limits[k - 1][L.keep])
             out.append(DerivativeLayer(power_of_two(np.maximum(np.abs(p), np.abs(q)), up=True), p, q))
             pos = np.searchsorted(L.keep, L.unstable)
             tlo, thi = p.copy(), q.copy()
@@ -66,6 +71,8 @@ class ForwardProblem(ActivationProblem):
             self.glo, self.ghi = -q, q
         else:
             self.glo, self.ghi = interval_propagate(w, tlo, thi)
+        if limits is not None:
+            self.glo, self.ghi = intersect(self.glo, self.ghi, -limits[-1], limits[-1])
         return out
 
     def model_builder(self, name: str) -> ModelBuilder:
@@ -91,7 +98,8 @@ class ForwardProblem(ActivationProblem):
         w = net.weights[-1][:, prev_keep] * prev_tau / lam
         g = b.add_vars("g_", net.n_outputs, lb=self.glo / lam, ub=self.ghi / lam)
         affine_rows(b, "out_", np.arange(net.n_outputs), g, w, prev_cols, rhs=0.0)
-        output_norm(b, g, self.glo / lam, self.ghi / lam, spec.beta)
+        cols = output_norm(b, g, self.glo / lam, self.ghi / lam, spec.beta)
+        self.cap_objective(b, cols, g, quadratic_rows=spec.alpha == "2")
         return b
 
     def values(self, x: np.ndarray, v: np.ndarray) -> dict[str, float]:

@@ -24,8 +24,8 @@ def direction(b: ModelBuilder, n: int, alpha: str) -> np.ndarray:
 
 
 def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, beta: str,
-                symmetric: bool = True) -> None:
-    """Minimise minus ||g||_beta.
+                symmetric: bool = True) -> np.ndarray | None:
+    """Minimise minus ||g||_beta; returns the columns whose sum is -obj (None for a sum of squares).
 
     symmetric: the problem may flip the sign of the whole g (forward mode: v -> -v), so one output needs no
     absolute value and beta = inf only max_j g_j; otherwise (backward mode, a fixed covector) every absolute
@@ -34,9 +34,11 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
     n = len(g)
     if beta == "2" and (n > 1 or not symmetric):
         b.add_objective_quadratic(g, g, -1.0)
-    elif n == 1 and symmetric:
+        return None
+    if n == 1 and symmetric:
         b.add_objective(g, -1.0)
-    elif beta == "inf":
+        return g
+    if beta == "inf":
         # w <= +-g_j + M (1 - c_j), exactly one selector on: over the g_j (and the -g_j unless symmetric)
         signs = (1.0,) if symmetric else (1.0, -1.0)
         hi = float(np.max(gu)) if symmetric else float(np.max(np.maximum(np.abs(gl), np.abs(gu))))
@@ -54,15 +56,33 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
         b.add_rows("select", 1, SENSE_EQ, 1.0, coo=(np.zeros(len(allc), np.int64), allc, np.ones(len(allc))),
                    suffixes=[""])
         b.add_objective(w, -1.0)
-    else:  # beta == "1": w_j <= |g_j| through a sign binary
-        big = np.maximum(np.abs(gl), np.abs(gu))
-        w = b.add_vars("w_", n, lb=0, ub=big)
-        sg = b.add_vars("sg_", n, lb=0, ub=1, vtype=BINARY)
-        idx = np.arange(n)
-        b.add_rows("abs_", n, SENSE_LE, big - gl, terms=[(w, 1), (g, -1), (sg, big - gl)],
-                   suffixes=suffixes(idx, "_pos"))
-        b.add_rows("abs_", n, SENSE_LE, 0, terms=[(w, 1), (g, 1), (sg, -(big + gu))], suffixes=suffixes(idx, "_neg"))
-        b.add_objective(w, -1.0)
+        return w
+    # beta == "1": w_j <= |g_j| through a sign binary
+    big = np.maximum(np.abs(gl), np.abs(gu))
+    w = b.add_vars("w_", n, lb=0, ub=big)
+    sg = b.add_vars("sg_", n, lb=0, ub=1, vtype=BINARY)
+    idx = np.arange(n)
+    b.add_rows("abs_", n, SENSE_LE, big - gl, terms=[(w, 1), (g, -1), (sg, big - gl)],
+               suffixes=suffixes(idx, "_pos"))
+    b.add_rows("abs_", n, SENSE_LE, 0, terms=[(w, 1), (g, 1), (sg, -(big + gu))], suffixes=suffixes(idx, "_neg"))
+    b.add_objective(w, -1.0)
+    return w
+
+
+def cap_objective(b: ModelBuilder, cols: np.ndarray | None, g: np.ndarray, cap: float | None,
+                  quadratic_rows: bool) -> bool:
+    """The row `objbound`: -obj <= cap, i.e. sum cols <= cap (a linear objective) or sum g^2 <= cap (a sum of
+    squares; a convex row, written only where the problem has quadratic rows already, so that its class and the
+    solvers that take it stay the same). Returns whether the row was written."""
+    if cap is None or (cols is None and not quadratic_rows):
+        return False
+    if cols is None:
+        r = b.add_rows("objbound", 1, SENSE_LE, cap, suffixes=[""])
+        b.add_quadratic(np.repeat(r, len(g)), g, g, 1.0)
+    else:
+        b.add_rows("objbound", 1, SENSE_LE, cap, coo=(np.zeros(len(cols), np.int64), cols, np.ones(len(cols))),
+                   suffixes=[""])
+    return True
 
 
 def objective_values(g: np.ndarray, beta: str, symmetric: bool = True) -> dict[str, float]:

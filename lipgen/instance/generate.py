@@ -21,7 +21,7 @@ from ..bounds import bounds_method as canonical_bounds_method
 from ..bounds import compute_bounds, equilibrate, interval_bounds, naive_upper_bound, stabilities
 from ..domain import Box
 from ..errors import LipgenError
-from ..formulation import Formulation, Spec, build, resolve_mode
+from ..formulation import Formulation, JacobianPlan, Spec, build, plan_jacobian, resolve_mode
 from ..formulation.scaling import conditioning
 from ..io import save
 from ..io.covector import fold_error_norm
@@ -136,6 +136,8 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         # same function); used by the naive bound. The instance's rows are per-neuron normalised already
         # (scaling.neuron_scales): with the balanced network they are bit for bit the same (tests/test_hostile.py)
         "equilibration": {"exponents": [e.tolist() for e in equilibrate(network)[1]]},
+        # what went into the rows beyond the network and the spec: the Jacobian entry bounds (null when left out)
+        "formulation": {"jacobian_bounds": form.jacobian},
     }
 
 
@@ -177,8 +179,12 @@ def objective_estimate(anchors: dict) -> float:
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
              mode: str = "auto", bounds_method: str = "linear", fmt: str = "mps", gzip: bool = False,
-             target: str = "any", progress=None, log: Callable[[str], None] | None = None) -> list[Generated]:
+             target: str = "any", jacobian_bounds: bool = True, progress=None,
+             log: Callable[[str], None] | None = None) -> list[Generated]:
     """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
+
+    jacobian_bounds: bound the derivative variables and the upper problem's objective by the Jacobian entry
+    bounds (computed once, for the resolved mode; docs/formulation.md, section 3c).
 
     progress(path) is called after each file; log(line) gets one line per finished stage (bounds and
     anchors, models built, each file), the first ones only once every input has been checked.
@@ -196,17 +202,22 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                f"{anchors.get('search_lower', 0.0):.6g}", hold=True)
     estimate = objective_estimate(anchors)
     forms = []
+    jacobian: JacobianPlan | bool = False
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
         spec.check()
         spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
+        if jacobian_bounds and jacobian is False:  # once: both kinds share the mode and the classification
+            jacobian = plan_jacobian(network, stability, spec.mode, alpha, beta)
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
-                     stability=stability, estimate=estimate, bounds_method=bounds_method)
+                     stability=stability, estimate=estimate, bounds_method=bounds_method, jacobian=jacobian)
         check_target(form, target, gzip)
         check_solver_range(form.model)
         forms.append(form)
+    jac = (f" with {jacobian.bounds.method} Jacobian bounds (L <= {jacobian.upper:.6g})"
+           if isinstance(jacobian, JacobianPlan) else "")
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
-                                    f"{f.model.A.nnz} nonzeros)" for f in forms))
+                                    f"{f.model.A.nnz} nonzeros)" for f in forms) + jac)
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []

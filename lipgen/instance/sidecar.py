@@ -127,7 +127,17 @@ def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
     """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
     box = box_of(sidecar)
     return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"],
-                   bounds_method=sidecar["bounds_method"])
+                   bounds_method=sidecar["bounds_method"], jacobian=jacobian_of(sidecar))
+
+
+def jacobian_of(sidecar: dict) -> dict | bool:
+    """The Jacobian bounds an instance was built with ({"method", "sides"}); False when none (sidecars before
+    issue 20 have no `formulation` record: their rows had none)."""
+    record = (sidecar.get("formulation") or {}).get("jacobian_bounds")
+    if not isinstance(record, dict) or record.get("method") not in ("interval", "linear") \
+            or record.get("sides") not in ("forward", "backward", "both"):
+        return False
+    return {"method": str(record["method"]), "sides": str(record["sides"])}
 
 
 def rebuild_model(sidecar: dict, network: Network):
