@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..bounds import LayerBounds, Stability, compute_bounds, naive_upper_bound, stabilities
+from ..bounds.jacobian import anchor_bounds
 from ..domain import Box
 from ..lower.certificate import certify_point
 from ..lower.sampling import sampled_lower_bound
@@ -21,6 +22,7 @@ from ..model import Model
 from ..network import Network
 from .activation import ActivationProblem
 from .backward import BackwardProblem
+from .estimate import scale_anchor
 from .forward import ForwardProblem
 from .scaling import Scaling, compute_scaling
 from .spec import (BOUND_KINDS, CONVEX_MIQCP, DEFAULT_EPS, ENCODINGS, MILP, MODES, NONCONVEX_MIQCQP, NONCONVEX_MIQP,
@@ -58,12 +60,18 @@ class Formulation:
         return self.scaling.objective
 
 
-def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
-    """A rigorous anchor of L for the objective's scale: the best sampled point's certified value, else the naive
-    upper bound (never a float64 norm that may be rounding noise of a cancelling network)."""
+def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str,
+                       stability: list[Stability] | None = None) -> float:
+    """A rigorous anchor of L for the objective's scale (`estimate.scale_anchor`): the best sampled point's certified
+    value, else the smaller of the naive and the Jacobian upper bound."""
     sampled = sampled_lower_bound(network, lower, upper, alpha, beta, n=200)
     value = certify_point(network, Box(lower, upper), alpha, beta, sampled.x, sampled.v).value or 0.0
-    return value if value > 0 else naive_upper_bound(network, alpha, beta)
+    if value > 0:
+        return value
+    if stability is None:
+        stability = stabilities(network, compute_bounds(network, lower, upper, "interval"))
+    return scale_anchor(value, [naive_upper_bound(network, alpha, beta, stability),
+                               anchor_bounds(network, stability).norm_upper(alpha, beta)])
 
 
 def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
@@ -79,7 +87,7 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
     if stability is None:
         stability = stabilities(network, bounds)
     if estimate is None:
-        estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta)
+        estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta, stability)
     scaling = compute_scaling(network, lower, upper, stability, estimate)
     cls = BackwardProblem if spec.mode == "backward" else ForwardProblem
     return cls(network, lower, upper, spec, bounds, stability, scaling)
@@ -103,4 +111,4 @@ def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, na
 
 __all__ = ["BOUND_KINDS", "CONVEX_MIQCP", "DEFAULT_EPS", "ENCODINGS", "MILP", "MODES", "resolve_mode", "NONCONVEX_MIQCQP", "NONCONVEX_MIQP",
            "Formulation", "Scaling", "Spec", "build", "classify_problem", "lipschitz_estimate",
-           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "prepare"]
+           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "prepare", "scale_anchor"]

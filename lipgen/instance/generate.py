@@ -21,7 +21,8 @@ from ..bounds import bounds_method as canonical_bounds_method
 from ..bounds import compute_bounds, equilibrate, interval_bounds, naive_upper_bound, stabilities
 from ..domain import Box
 from ..errors import LipgenError
-from ..formulation import Formulation, Spec, build, resolve_mode
+from ..bounds.jacobian import anchor_bounds
+from ..formulation import Formulation, Spec, build, resolve_mode, scale_anchor
 from ..formulation.scaling import conditioning
 from ..io import save
 from ..io.covector import fold_error_norm
@@ -141,17 +142,26 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
 
 def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
                     stability: list | None = None) -> dict:
-    """The cheap anchors: the naive upper bound (widened by a covector's folding error), the best sampled point's
-    norm in float64 (`sampled_estimate`, an estimate) and certified (`sampled_certified`), the region walk's
-    certified value (`search_lower`)."""
+    """The cheap anchors: the naive and the Jacobian upper bound (`jacobian_upper`, its method `jacobian_method`; both
+    widened by a covector's folding error), the best sampled point's norm in float64 (`sampled_estimate`, an estimate)
+    and certified (`sampled_certified`), the region walk's certified value (`search_lower`)."""
     if stability is None:
         stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
     cert = certify_point(network, box, alpha, beta, sampled.x, sampled.v, stability)
     naive = naive_upper_bound(network, alpha, beta, stability)
+    jac = anchor_bounds(network, stability)
     fold = fold_error_norm(network.meta.get("covector"), alpha)
+
+    def widened(bound: float) -> float | None:  # the folded network's constant is within `fold` of the covector's
+        if not np.isfinite(bound):
+            return None  # an overflow: no bound (JSON has no infinity)
+        return float(np.nextafter(bound + fold, np.inf)) if fold else float(bound)
+
     out = {
         "naive_upper": float(np.nextafter(naive + fold, np.inf)) if fold else naive,
+        "jacobian_upper": widened(jac.norm_upper(alpha, beta)),
+        "jacobian_method": jac.method,
         "sampled_estimate": sampled.value,
         "sampled_certified": cert.value or 0.0,
         "sampled_points": sampled.n_points,
@@ -168,10 +178,10 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
 
 
 def objective_estimate(anchors: dict) -> float:
-    """The value the objective's scale Lambda is taken from: the best certified lower bound, else the naive upper
-    bound; never an uncertified float (float noise of a cancelling network once gave Lambda = 1e-17)."""
+    """The value the objective's scale Lambda is taken from (`formulation.scale_anchor`): the best certified lower
+    bound, else the smaller of the naive and the Jacobian upper bound."""
     best = max(anchors.get("sampled_certified", 0.0), anchors.get("search_lower", 0.0))
-    return best if best > 0 else anchors["naive_upper"]
+    return scale_anchor(best, [anchors["naive_upper"], anchors.get("jacobian_upper")])
 
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
@@ -191,7 +201,8 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     clock.done(f"{bounds_method} bounds", hold=True)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
-    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled {anchors['sampled_estimate']:.6g} "
+    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, Jacobian upper {anchors['jacobian_upper'] or float('inf'):.6g} "
+               f"({anchors['jacobian_method']}), sampled {anchors['sampled_estimate']:.6g} "
                f"(certified {anchors['sampled_certified']:.6g}, {anchors['sampled_points']} points), region walk "
                f"{anchors.get('search_lower', 0.0):.6g}", hold=True)
     estimate = objective_estimate(anchors)

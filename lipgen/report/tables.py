@@ -61,9 +61,14 @@ def detail(r: Row) -> str:
     return text + ("; inconsistent bounds" if r.consistency != "ok" else "")
 
 
+ANCHOR_TAGS = {"Jacobian bound": " (Jacobian)", "naive bound": " (naive)"}
+
+
 def upper_text(r: Row) -> str:
-    """The row's upper bound, saying so when it is not the solver's own (the naive bound)."""
-    return num(r.upper) + (" (naive)" if r.upper is not None and r.upper_source not in (None, MIP) else "")
+    """The row's upper bound, saying so when it is not the solver's own (the Jacobian or the naive bound)."""
+    if r.upper is None or r.upper_source in (None, MIP):
+        return num(r.upper)
+    return num(r.upper) + ANCHOR_TAGS.get(r.upper_source, " (naive)")
 
 
 def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen results") -> str:
