@@ -30,6 +30,7 @@ from lipgen import pipeline  # noqa: E402
 from lipgen.bounds import compute_bounds, stabilities  # noqa: E402
 from lipgen.domain import Box  # noqa: E402
 from lipgen.io import load  # noqa: E402
+from lipgen.network import Network  # noqa: E402
 from lipgen.solvers import SolveOptions  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "mode_calibration.json"
@@ -54,12 +55,32 @@ CASES = [
     ("lipbab-10-20-15-10-3", "file", "inf", "inf"),
     ("lipbab-10-30-30-30-3", "file", "1", "1"),
     ("lipbab-4-5-5-3", "file", "2", "2"),
-    ("wide-784-256-256-10", "file", "inf", "inf"),
+    ("random-10-64-64-1", "file", "inf", "inf"),  # the random net, [0, 1]^10
+    ("random-64-128-10", "file", "inf", "inf"),  # a wide layer: 64 inputs, [0, 1]^64 ball of radius 0.05
 ]
+# built here (seeded, PyTorch's default initialisation): the catalog's wide nets are not committed
+RANDOM = {"random-10-64-64-1": ((10, 64, 64, 1), 1), "random-64-128-10": ((64, 128, 10), 2)}
 MODES = ("forward", "backward")
 
 
+def random_net(name: str) -> tuple[Network, Box]:
+    widths, seed = RANDOM[name]
+    rng = np.random.default_rng(seed)
+    ws, bs = [], []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        bound = 1 / np.sqrt(n_in)
+        ws.append(rng.uniform(-bound, bound, size=(n_out, n_in)))
+        bs.append(rng.uniform(-bound, bound, size=n_out))
+    net = Network(ws, bs, name=name)
+    if widths[0] == 10:
+        return net, Box(np.zeros(10), np.ones(10), "box")
+    centre = rng.uniform(0.0, 1.0, size=widths[0])
+    return net, Box(np.clip(centre - 0.05, 0, 1), np.clip(centre + 0.05, 0, 1), "ball")
+
+
 def case_box(name: str, label: str):
+    if name in RANDOM:
+        return random_net(name)
     net = load(NETS / f"{name}.h5")
     if label == "file":
         return net, Box(net.domain_lower, net.domain_upper, "network")

@@ -9,7 +9,7 @@ Naming scheme (neuron indices are the original ones of the weights file, layers 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ..network import Network
 from .activation import ActivationProblem
 from .backward import BackwardProblem
 from .estimate import scale_anchor
+from .mode import choose_mode, mode_sizes, resolve_spec
 from .forward import ForwardProblem
 from .scaling import Scaling, compute_scaling
 from .spec import (BOUND_KINDS, CONVEX_MIQCP, DEFAULT_EPS, ENCODINGS, MILP, MODES, NONCONVEX_MIQCQP, NONCONVEX_MIQP,
@@ -79,13 +80,13 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
             bounds_method: str = "linear") -> ActivationProblem:
     """Bounds, classification, scaling and index sets of the problem, without building the model.
 
-    The plan's spec has its mode resolved (`auto` becomes forward or backward)."""
+    The plan's spec has its mode resolved (`auto` becomes forward or backward by `mode.choose_mode`)."""
     spec.check()
-    spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
     if bounds is None:
         bounds = compute_bounds(network, lower, upper, bounds_method)
     if stability is None:
         stability = stabilities(network, bounds)
+    spec, _ = resolve_spec(spec, network, stability)
     if estimate is None:
         estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta, stability)
     scaling = compute_scaling(network, lower, upper, stability, estimate)
@@ -111,4 +112,5 @@ def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, na
 
 __all__ = ["BOUND_KINDS", "CONVEX_MIQCP", "DEFAULT_EPS", "ENCODINGS", "MILP", "MODES", "resolve_mode", "NONCONVEX_MIQCQP", "NONCONVEX_MIQP",
            "Formulation", "Scaling", "Spec", "build", "classify_problem", "lipschitz_estimate",
-           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "prepare", "scale_anchor"]
+           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "prepare", "scale_anchor",
+           "choose_mode", "mode_sizes", "resolve_spec"]

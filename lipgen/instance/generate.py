@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..bounds import compute_bounds, equilibrate, interval_bounds, naive_upper_b
 from ..domain import Box
 from ..errors import LipgenError
 from ..bounds.jacobian import anchor_bounds
-from ..formulation import Formulation, Spec, build, resolve_mode, scale_anchor
+from ..formulation import Formulation, Spec, build, resolve_spec, scale_anchor
 from ..formulation.scaling import conditioning
 from ..io import save
 from ..io.covector import fold_error_norm
@@ -80,14 +80,15 @@ def license_notes(form: Formulation) -> dict:
 
 def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name: str, fmt: str, gzip: bool,
                  target: str, network_file: str, anchors: dict, data: bytes | None = None,
-                 sha256: str | None = None) -> dict:
-    """The sidecar of one written instance; its hash from `sha256`, else computed from the file's `data`."""
+                 sha256: str | None = None, mode_choice: dict | None = None) -> dict:
+    """The sidecar of one written instance; its hash from `sha256`, else computed from the file's `data`;
+    `mode_choice`: why `--mode auto` took the mode (formulation.mode.choose_mode), absent for an explicit mode."""
     m = form.model
     spec = form.spec
     solvers = {k: dict(v) for k, v in form.solvers.items()}
     for solver, note in license_notes(form).items():
         solvers[solver]["license_note"] = note
-    return {
+    sidecar = {
         "sidecar_version": SIDECAR_VERSION,
         "lipgen_version": __version__,
         "instance": instance_name,
@@ -138,6 +139,9 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         # (scaling.neuron_scales): with the balanced network they are bit for bit the same (tests/test_hostile.py)
         "equilibration": {"exponents": [e.tolist() for e in equilibrate(network)[1]]},
     }
+    if mode_choice is not None:
+        sidecar["mode_choice"] = mode_choice
+    return sidecar
 
 
 def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
@@ -210,24 +214,24 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
         spec.check()
-        spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
+        spec, mode_choice = resolve_spec(spec, network, stability)
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate, bounds_method=bounds_method)
         check_target(form, target, gzip)
         check_solver_range(form.model)
-        forms.append(form)
+        forms.append((form, mode_choice))
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
-                                    f"{f.model.A.nnz} nonzeros)" for f in forms))
+                                    f"{f.model.A.nnz} nonzeros)" for f, _ in forms))
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
     suffix = file_suffix(fmt, gzip)
-    for form in forms:
+    for form, mode_choice in forms:
         stem = form.model.name
         path = outdir / f"{stem}{suffix}"
         written = write_model(form.model, path, fmt)
         sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, sha256=written.sha256,
-                               target=target, network_file=network_file, anchors=anchors)
+                               target=target, network_file=network_file, anchors=anchors, mode_choice=mode_choice)
         sidecar_path = outdir / f"{stem}.json"
         atomic.write_json(sidecar_path, sidecar)
         out.append(Generated(path, sidecar_path, sidecar, form))

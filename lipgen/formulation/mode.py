@@ -1,0 +1,89 @@
+"""Which mode `--mode auto` builds, from the sizes both problems would have (docs/formulation.md, section 3b).
+
+What the generator knows before building, per mode:
+
+- binaries: one per unstable neuron in both modes, plus the objective's and the covector's. Forward: an output
+  choice per output for l-inf outputs, a sign per output for l1 (none for one output: v -> -v flips g).
+  Backward: a covector choice per output for l-inf outputs, a sign per output for l1 (none for one output),
+  and for the dual norm of the pulled-back covector a sign per input (alpha = inf) or a choice among the
+  2 n_0 signed entries (alpha = 1).
+- products with a big-M: one per unstable neuron (y = s t forward, q = s r backward), except, in backward mode
+  with one output, the last hidden layer's, whose r is a known constant.
+
+The rule: never a nonconvex problem where the other mode's is convex (l2 inputs with one output or l-inf / l1
+outputs keep forward's linear objective; l-inf / l1 inputs with l2 outputs keep backward's convex ball);
+otherwise the mode with the smaller cost = unstable neurons + big-M products + sign binaries (each) + one per
+choice (exactly one of its binaries is on, however many); on a tie the narrow end (backward when fewer outputs
+than inputs, or one output). Signs fixed by the bounds (objectives.output_norm) are counted as open: the bounds
+of g and r_0 are known only once a problem is planned. Calibrated in benchmarks/mode_calibration.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..bounds import Stability
+from ..network import Network
+from .spec import MILP, CONVEX_MIQCP, Spec, classify_problem
+
+MODE_RULE = ("convex before nonconvex, then the smaller cost = unstable neurons + big-M products + sign binaries + one "
+             "per choice; on a tie the narrow end")
+CONVEX_CLASSES = (MILP, CONVEX_MIQCP)
+
+
+def _output_binaries(n: int, norm: str, symmetric: bool) -> tuple[int, int]:
+    """(binaries, cost) of objectives.output_norm over n entries: l1 takes a sign binary per entry, each counted;
+    l-inf one choice among the entries (and their signs unless symmetric), counted once: exactly one is on."""
+    if norm == "2" or (n == 1 and symmetric):
+        return 0, 0
+    if norm == "inf":
+        return (n if symmetric else 2 * n), 1
+    return n, n
+
+
+def mode_sizes(network: Network, stability: list[Stability], alpha: str, beta: str) -> dict:
+    """Per mode: binaries, big-M products, cost and problem class (module docstring); `unstable` the neurons."""
+    unstable = [int(np.count_nonzero(st.unstable)) for st in stability]
+    total = sum(unstable)
+    n0, m = network.n_inputs, network.n_outputs
+    fwd_bin, fwd_cost = _output_binaries(m, beta, True)
+    # the covector: w = e_j (a choice, l-inf outputs), w = 2 c - 1 (signs, l1 outputs), a constant for one output
+    cov_bin, cov_cost = (0, 0) if m == 1 else _output_binaries(m, beta, True)
+    dual = {"1": "inf", "2": "2", "inf": "1"}[str(alpha)]
+    in_bin, in_cost = _output_binaries(n0, dual, False)
+    exact = unstable[-1] if m == 1 and unstable else 0
+    out: dict = {"unstable": total}
+    for mode, binaries, cost, products in (("forward", fwd_bin, fwd_cost, total),
+                                           ("backward", cov_bin + in_bin, cov_cost + in_cost, total - exact)):
+        cls, _ = classify_problem(Spec(alpha=alpha, beta=beta, mode=mode), m)
+        out[mode] = {"binaries": total + binaries, "objective_binaries": binaries, "products": products,
+                     "cost": total + cost + products, "problem_class": cls}
+    return out
+
+
+def choose_mode(network: Network, stability: list[Stability], alpha: str, beta: str) -> tuple[str, dict]:
+    """The mode `auto` stands for, and the record of why (the sidecar's `mode_choice`)."""
+    sizes = mode_sizes(network, stability, alpha, beta)
+    fwd, bwd = sizes["forward"], sizes["backward"]
+    convex = {k: sizes[k]["problem_class"] in CONVEX_CLASSES for k in ("forward", "backward")}
+    if convex["forward"] != convex["backward"]:
+        mode = "forward" if convex["forward"] else "backward"
+        why = f"{mode} keeps the problem convex ({sizes[mode]['problem_class']})"
+    elif fwd["cost"] != bwd["cost"]:
+        mode = "forward" if fwd["cost"] < bwd["cost"] else "backward"
+        why = f"{mode} is smaller: cost {min(fwd['cost'], bwd['cost'])} against {max(fwd['cost'], bwd['cost'])}"
+    else:  # the narrow end: fewer dimensions to start the derivative from
+        m, n0 = network.n_outputs, network.n_inputs
+        mode = "backward" if m < n0 or m == 1 else "forward"
+        why = f"equal cost {fwd['cost']}: {mode} starts from the narrow end ({n0} inputs, {m} outputs)"
+    return mode, {"rule": MODE_RULE, "chosen": mode, "why": why, **sizes}
+
+
+def resolve_spec(spec: Spec, network: Network, stability: list[Stability]) -> tuple[Spec, dict | None]:
+    """`spec` with its mode resolved; for `auto` also the record of why."""
+    if spec.mode != "auto":
+        return spec, None
+    mode, record = choose_mode(network, stability, spec.alpha, spec.beta)
+    return replace(spec, mode=mode), record
