@@ -10,12 +10,14 @@ What the generator knows before building, per mode:
 - products with a big-M: one per unstable neuron (y = s t forward, q = s r backward), except, in backward mode
   with one output, the last hidden layer's, whose r is a known constant.
 
-The rule: never a nonconvex problem where the other mode's is convex (l2 inputs with one output or l-inf / l1
-outputs keep forward's linear objective; l-inf / l1 inputs with l2 outputs keep backward's convex ball);
-otherwise the mode with the smaller cost = unstable neurons + big-M products + sign binaries (each) + one per
-choice (exactly one of its binaries is on, however many); on a tie the narrow end (backward when fewer outputs
-than inputs, or one output). Signs fixed by the bounds (objectives.output_norm) are counted as open: the bounds
-of g and r_0 are known only once a problem is planned. Calibrated in benchmarks/mode_calibration.md.
+The rule (cost = unstable neurons + big-M products + sign binaries, each, + one per choice, whose binaries sum
+to one): never a nonconvex problem where the other mode's is convex (l2 inputs with one output or l-inf / l1
+outputs keep forward's linear objective; l-inf / l1 inputs with l2 outputs keep backward's convex ball); else
+backward unless it costs more than forward by over SIGN_SHARE of the unstable neurons. Backward starts from the
+covector, a choice among few outputs (a constant for one): its derivative bounds start tight and stay so through
+deep nets (2-20-20-20-2 and 4-10-10-10-3 prove in backward and time out in forward). Its price is the dual norm
+of r_0, a sign binary per input for l-inf inputs: 64 of them against 14 unstable neurons (digits on a ball) and
+backward times out where forward proves in seconds. Calibrated in benchmarks/mode_calibration.md.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from ..bounds import Stability
 from ..network import Network
 from .spec import MILP, CONVEX_MIQCP, Spec, classify_problem
 
-MODE_RULE = ("convex before nonconvex, then the smaller cost = unstable neurons + big-M products + sign binaries + one "
-             "per choice; on a tie the narrow end")
+SIGN_SHARE = 0.25  # backward's extra cost allowed, as a share of the unstable neurons (calibrated)
+MODE_RULE = ("convex before nonconvex; else backward unless its cost (unstable neurons + big-M products + sign binaries "
+             f"+ one per choice) exceeds forward's by more than {SIGN_SHARE:g} of the unstable neurons")
 CONVEX_CLASSES = (MILP, CONVEX_MIQCP)
 
 
@@ -68,16 +71,19 @@ def choose_mode(network: Network, stability: list[Stability], alpha: str, beta: 
     sizes = mode_sizes(network, stability, alpha, beta)
     fwd, bwd = sizes["forward"], sizes["backward"]
     convex = {k: sizes[k]["problem_class"] in CONVEX_CLASSES for k in ("forward", "backward")}
+    extra = bwd["cost"] - fwd["cost"]  # what backward costs beyond forward (its input signs, less exact products)
+    allowed = SIGN_SHARE * sizes["unstable"]
     if convex["forward"] != convex["backward"]:
         mode = "forward" if convex["forward"] else "backward"
         why = f"{mode} keeps the problem convex ({sizes[mode]['problem_class']})"
-    elif fwd["cost"] != bwd["cost"]:
-        mode = "forward" if fwd["cost"] < bwd["cost"] else "backward"
-        why = f"{mode} is smaller: cost {min(fwd['cost'], bwd['cost'])} against {max(fwd['cost'], bwd['cost'])}"
-    else:  # the narrow end: fewer dimensions to start the derivative from
-        m, n0 = network.n_outputs, network.n_inputs
-        mode = "backward" if m < n0 or m == 1 else "forward"
-        why = f"equal cost {fwd['cost']}: {mode} starts from the narrow end ({n0} inputs, {m} outputs)"
+    elif extra > allowed:
+        mode = "forward"
+        why = (f"backward costs {extra} more (binaries + big-M products), above {SIGN_SHARE:g} of the "
+               f"{sizes['unstable']} unstable neurons")
+    else:
+        mode = "backward"
+        why = (f"backward costs {extra} more, at most {SIGN_SHARE:g} of the {sizes['unstable']} unstable neurons: "
+               "its derivative bounds start from the covector's few choices")
     return mode, {"rule": MODE_RULE, "chosen": mode, "why": why, **sizes}
 
 
