@@ -78,12 +78,10 @@ def choose_mode(network: Network, stability: list[Stability], alpha: str, beta: 
         why = f"{mode} keeps the problem convex ({sizes[mode]['problem_class']})"
     elif extra > allowed:
         mode = "forward"
-        why = (f"backward costs {extra} more (binaries + big-M products), above {SIGN_SHARE:g} of the "
-               f"{sizes['unstable']} unstable neurons")
+        why = f"backward's extra cost {extra} > {SIGN_SHARE:g} x {sizes['unstable']} unstable neurons"
     else:
         mode = "backward"
-        why = (f"backward costs {extra} more, at most {SIGN_SHARE:g} of the {sizes['unstable']} unstable neurons: "
-               "its derivative bounds start from the covector's few choices")
+        why = f"backward's extra cost {extra} <= {SIGN_SHARE:g} x {sizes['unstable']} unstable neurons"
     return mode, {"rule": MODE_RULE, "chosen": mode, "why": why, **sizes}
 
 
