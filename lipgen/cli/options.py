@@ -18,8 +18,9 @@ BoundsOpt = typer.Option("linear", "--bounds", help="Pre-activation bounds (the 
                                                      "(a CROWN-style relaxation, cheap; also `lp`) or obbt (two LPs "
                                                      "per unstable neuron with HiGHS, tightest).")
 ModeOpt = typer.Option("auto", "--mode", help="forward (push a direction through the layers), backward (pull an "
-                                              "output covector back, as LipMIP) or auto (backward when the output "
-                                              "side is smaller, unless it makes an l2 problem nonconvex).")
+                                              "output covector back, as LipMIP) or auto (by the problem's size: "
+                                              "binaries and big-M products of both modes, convex before nonconvex; "
+                                              "`lipgen inspect` shows the choice).")
 
 BoxOpt = typer.Option(None, "--box", help="Input domain: the same interval LO,HI for every input, e.g. 0,1 or -1,1.")
 BoxFileOpt = typer.Option(None, "--box-file", help="Input domain from an .npz file with arrays `lower` and `upper`.")
