@@ -149,3 +149,41 @@ def test_collect_keys_rows_by_mode(tmp_path):
     made = make_rows(pair_runs(gather([tmp_path / "runs"]).runs, messages))
     problems, labels = _problem_labels(made)
     assert len(problems) == 2 and sorted(labels[p].rsplit("\n", 1)[1] for p in problems) == ["backward", "forward"]
+
+
+def _narrow_ball(seed: int):
+    """A one-output net on a small ball: the pulled-back covector keeps its signs there, so r_0's bounds prove them."""
+    net = random_network(seed, 3, [6, 5], 1, name=f"signs{seed}")
+    c = np.full(3, 0.3)
+    return net, Box(c - 0.01, c + 0.01)
+
+
+@pytest.mark.fast
+def test_signs_proved_by_bounds_are_fixed():
+    from lipgen.formulation import Spec, build
+    from lipgen.model import BINARY
+
+    net, box = _narrow_ball(21)
+    form = build(net, box.lower, box.upper, Spec(alpha="inf", beta="inf", mode="backward"))
+    r0 = form.plan.covector[-1]
+    proved = (r0.rlo >= 0) | (r0.rhi < 0)
+    assert proved.any()
+    names = list(form.model.var_names)
+    sg = np.array([names.index(f"sg_{i}") for i in range(net.n_inputs)])
+    assert np.array_equal(form.model.vtype[sg] != BINARY, proved)  # fixed ones are no binaries
+    assert np.all(form.model.lb[sg][proved] == form.model.ub[sg][proved])
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("seed", [21, 22])
+def test_fixed_signs_keep_the_constant(seed, tmp_path):
+    """With signs fixed, backward's bracket still holds the exact constant and meets forward's."""
+    from helpers.exact_oracle import exact_lipschitz
+    from helpers.scip import solve_bounds
+
+    net, box = _narrow_ball(seed)
+    lo, hi = exact_lipschitz(net, box.lower, box.upper, "inf", "inf")
+    got = {m: solve_bounds(net, box, tmp_path / m, alpha="inf", beta="inf", mode=m) for m in ("forward", "backward")}
+    for s in got.values():
+        assert s["best_lower"] <= hi * (1 + 1e-12) and s["upper"] >= lo
+        assert s["upper"] == pytest.approx(lo, rel=1e-4)
