@@ -7,7 +7,8 @@
     python instances/build.py --item iris-4-8-3/data/L1/bigm --into /tmp/x   # one item elsewhere, to compare
 
 The instances are network x domain x norms x bound kind (upper, lower) x encoding, written by
-lipgen.instance.generate with the defaults of `lipgen generate` (mode auto, linear bounds), gzipped MPS
+lipgen.instance.generate with the defaults of `lipgen generate` (linear bounds; the mode each item was published
+with, from v1/metadata.csv: v1 was made with the older `auto` rule), gzipped MPS
 with their sidecars; re-running gives byte-identical files. The values come only from real runs kept in
 v1/runs/ (their result.json files): `lipgen solve` writes them, `lipgen collect` turns them into the .solu
 and this script into the metadata; see v1/README.md for the commands.
@@ -33,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import networks as nets  # noqa: E402
 from layout import (INSTANCE_SUFFIX, LARGE, LIB, Item, domains, load_network, manifest_entries,  # noqa: E402
-                    plan)
+                    plan, recorded_modes)
 from values import write_values  # noqa: E402
 
 from lipgen import atomic  # noqa: E402
@@ -48,8 +49,12 @@ def build_item(item: Item, outdir: Path, cache: dict | None = None) -> list[Path
         spec = nets.BY_NAME[item.network]
         cache[item.network] = (load_network(item.network), domains(spec, catalog))
     net, doms = cache[item.network]
+    if "modes" not in cache:
+        cache["modes"] = recorded_modes()
+    # the mode v1 recorded (v1 stays as published); `auto` for an item v1 does not have
+    mode = cache["modes"].get(item.key, "auto")
     written = generate(net, doms[item.domain], outdir, alpha=item.alpha, beta=item.beta, encoding=item.encoding,
-                       gzip=True)
+                       mode=mode, gzip=True)
     for g in written:
         for suffix in SETTINGS_SUFFIX.values():  # lipgen jobs writes them where needed; the library stays lean
             g.path.with_name(g.path.name.removesuffix(INSTANCE_SUFFIX) + suffix).unlink(missing_ok=True)

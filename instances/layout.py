@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,17 @@ def plan(catalog: dict | None = None) -> list[Item]:
 def domains_labels(spec: nets.NetSpec, catalog: dict) -> list[str]:
     main = {"trained": "data", "wide": "ball"}.get(spec.family, "box")
     return [main] + [b["label"] for b in catalog.get(spec.name, {}).get("balls", [])]
+
+
+def recorded_modes() -> dict[str, str]:
+    """Item key -> the mode lipgen-v1 was built with (metadata.csv's `mode`). v1 stays as published: its build pins
+    these modes instead of asking `--mode auto`, whose rule has changed since (issue 20)."""
+    path = LIB / "metadata.csv"
+    if not path.is_file():
+        return {}
+    with path.open() as fh:
+        return {f"{r['network']}/{r['domain_label']}/{r['norms']}/{r['encoding']}": r["mode"]
+                for r in csv.DictReader(fh)}
 
 
 def manifest_entries() -> list[tuple[str, dict]]:

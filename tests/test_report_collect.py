@@ -79,7 +79,9 @@ def test_tables(runs, tmp_path):
     infeasible = key[("tiny1", "L1", "scip")]
     assert infeasible["lower_status"] == "infeasible" and infeasible["upper_status"] == "" and \
         infeasible["upper_mip"] == "" and infeasible["status"] == "solved"
-    assert infeasible["upper_source"] == "naive bound" and float(infeasible["upper"]) > 0  # no solver's: the anchor
+    # no solver's bound: the least anchor known before solving (the Jacobian bound here, below the naive one)
+    assert infeasible["upper_source"] == "Jacobian bound" and float(infeasible["upper"]) > 0
+    assert all(r["mode"] in ("forward", "backward") for r in rows)
 
     data = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert len(data["rows"]) == 6 and data["results"] == 11 and data["refused"] == []
@@ -294,9 +296,10 @@ def test_runs_from_another_machine_and_duplicates(runs, tmp_path):
     assert r.returncode == 0 and "no sidecar found" not in r.stderr
     checked = json.loads((tmp_path / "rep2" / "results.json").read_text())
     assert [x["upper_mip"] for x in checked["rows"]] == [x["upper_mip"] for x in unchecked["rows"]]
-    # the anchors (naive upper, sampled lower bound) come from the sidecar: only with it may they stand in
+    # the anchors (Jacobian and naive upper, sampled lower bound) come from the sidecar: only with it may they stand in
     no_upper = [(a, b) for a, b in zip(checked["rows"], unchecked["rows"]) if a["upper_mip"] is None]
-    assert no_upper and all(a["upper_source"] == "naive bound" and b["upper"] is None for a, b in no_upper)
+    assert no_upper and all(a["upper_source"] in ("Jacobian bound", "naive bound") and b["upper"] is None
+                            for a, b in no_upper)
 
 
 def test_cli_errors(tmp_path):

@@ -579,5 +579,19 @@ def linear_cost(network: Network, side: str = "auto", m: int | None = None) -> f
     return total
 
 
-__all__ = ["EntryBounds", "JACOBIAN_METHODS", "JacobianBounds", "backward_derivative_bounds", "branch_and_bound_norm",
+# multiply-adds of the linear method's pull-backs (about a second of numpy) above which the anchor uses interval
+ANCHOR_LINEAR_LIMIT = 2e9
+
+
+def anchor_bounds(network: Network, stability) -> JacobianBounds:
+    """The Jacobian bounds lipgen reports beside the MIP (the sidecar's `jacobian_upper`, `lipgen inspect`): the
+    linear method when its pull-backs cost at most ANCHOR_LINEAR_LIMIT, else interval; both chains when both fit
+    (each chain is tighter on some norms). `.method` names the method."""
+    method = "linear" if linear_cost(network) <= ANCHOR_LINEAR_LIMIT else "interval"
+    both = method == "linear" and \
+        linear_cost(network, "forward") + linear_cost(network, "backward") <= ANCHOR_LINEAR_LIMIT
+    return jacobian_bounds(network, method=method, stability=stability, sides="both" if both else "auto")
+
+
+__all__ = ["ANCHOR_LINEAR_LIMIT", "EntryBounds", "JACOBIAN_METHODS", "anchor_bounds", "JacobianBounds", "backward_derivative_bounds", "branch_and_bound_norm",
            "derivative_boxes", "forward_derivative_bounds", "jacobian_bounds", "jacobian_upper_bound", "linear_cost"]

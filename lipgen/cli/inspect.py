@@ -35,7 +35,8 @@ def inspect(
                                                                  "(interval, linear, obbt) [default: all three; obbt "
                                                                  "only up to 500 unstable neurons unless named]."),
 ):
-    """Show layers, input domain, stable/unstable neurons per bounds method and cheap Lipschitz bounds."""
+    """Show layers, input domain, stable/unstable neurons per bounds method, cheap Lipschitz bounds and the mode
+    `--mode auto` takes (and why)."""
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      output_weights=output_weights, margin=margin)
     info = pipeline.inspect(net, dom, samples=samples, seed=seed, methods=bounds)
@@ -58,17 +59,26 @@ def inspect(
         t.add_row(m, " ".join(map(str, r["unstable"])), str(r["unstable_total"]), fmt_num(r["largest_big_m"], 4),
                   fmt_num(r["seconds"], 2))
     out.print(t)
+    t = Table(title="Per bounds method and norm (alpha = beta): the upper bounds and both modes' binaries")
+    for c in ("method", "norm", "naive upper bound", "Jacobian bound", "binaries forward", "binaries backward",
+              "auto takes", "why"):
+        t.add_column(c)
+    for m, r in info["bounds_methods"].items():
+        for p, n in r["norms"].items():
+            t.add_row(m, p, fmt_num(n["naive_upper"]), fmt_num(n["jacobian_upper"]) + f" ({r['jacobian_method']})",
+                      str(n["binaries"]["forward"]), str(n["binaries"]["backward"]), n["auto_mode"], n["auto_why"])
+    out.print(t)
     d = info["domain"]
     out.print(f"Domain ({DOMAIN_ORIGIN.get(d['kind'], d['kind'])}, tag {d['tag']}): {len(d['lower'])} inputs, "
               f"lower in [{fmt_num(min(d['lower']), 4)}, {fmt_num(max(d['lower']), 4)}], "
               f"upper in [{fmt_num(min(d['upper']), 4)}, {fmt_num(max(d['upper']), 4)}]")
     t = Table(title=f"Cheap Lipschitz bounds ({info['samples']} sampled points)")
     for c in ("norm", "sampled lower bound (certified)", "sampled estimate (float64)", "naive upper bound",
-              f"Jacobian bound ({info['jacobian_method']})"):
+              f"Jacobian bound ({info['jacobian_method']})", "--mode auto"):
         t.add_column(c)
     for p, b in info["bounds"].items():
         t.add_row(p, fmt_num(b["sampled_certified"]), fmt_num(b["sampled_estimate"]), fmt_num(b["naive_upper"]),
-                  fmt_num(b["jacobian_upper"]))
+                  fmt_num(b["jacobian_upper"]), b["auto_mode"])
     out.print(t)
     for w in info["warnings"]:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)

@@ -18,8 +18,9 @@ BoundsOpt = typer.Option("linear", "--bounds", help="Pre-activation bounds (the 
                                                      "(a CROWN-style relaxation, cheap; also `lp`) or obbt (two LPs "
                                                      "per unstable neuron with HiGHS, tightest).")
 ModeOpt = typer.Option("auto", "--mode", help="forward (push a direction through the layers), backward (pull an "
-                                              "output covector back, as LipMIP) or auto (backward when the output "
-                                              "side is smaller, unless it makes an l2 problem nonconvex).")
+                                              "output covector back, as LipMIP) or auto (by the problem's size: "
+                                              "binaries and big-M products of both modes, convex before nonconvex; "
+                                              "`lipgen inspect` shows the choice).")
 JacobianOpt = typer.Option(True, "--jacobian-bounds/--no-jacobian-bounds",
                            help="Bound the derivative variables, their big-Ms and the upper problem's objective by "
                                 "the Jacobian entry bounds (sound; off: the older norm-product bounds only).")

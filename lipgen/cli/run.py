@@ -101,6 +101,7 @@ def run(
         t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",
                   "estimate, not a bound")
         t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
+        t.add_row("Jacobian bound", fmt_num(s.get("jacobian_upper"), 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
         out.print(t)
         out.print(f"files in {work}")

@@ -9,11 +9,12 @@ Naming scheme (neuron indices are the original ones of the weights file, layers 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..bounds import LayerBounds, Stability, compute_bounds, naive_upper_bound, stabilities
+from ..bounds.jacobian import anchor_bounds
 from ..domain import Box
 from ..lower.certificate import certify_point
 from ..lower.sampling import sampled_lower_bound
@@ -21,6 +22,8 @@ from ..model import Model
 from ..network import Network
 from .activation import ActivationProblem
 from .backward import BackwardProblem
+from .estimate import scale_anchor
+from .mode import choose_mode, mode_sizes, resolve_spec
 from .forward import ForwardProblem
 from .jacobian import JacobianPlan, plan_jacobian
 from .scaling import Scaling, compute_scaling
@@ -60,12 +63,18 @@ class Formulation:
         return self.scaling.objective
 
 
-def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str) -> float:
-    """A rigorous anchor of L for the objective's scale: the best sampled point's certified value, else the naive
-    upper bound (never a float64 norm that may be rounding noise of a cancelling network)."""
+def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str,
+                       stability: list[Stability] | None = None) -> float:
+    """A rigorous anchor of L for the objective's scale (`estimate.scale_anchor`): the best sampled point's certified
+    value, else the smaller of the naive and the Jacobian upper bound."""
     sampled = sampled_lower_bound(network, lower, upper, alpha, beta, n=200)
     value = certify_point(network, Box(lower, upper), alpha, beta, sampled.x, sampled.v).value or 0.0
-    return value if value > 0 else naive_upper_bound(network, alpha, beta)
+    if value > 0:
+        return value
+    if stability is None:
+        stability = stabilities(network, compute_bounds(network, lower, upper, "interval"))
+    return scale_anchor(value, [naive_upper_bound(network, alpha, beta, stability),
+                               anchor_bounds(network, stability).norm_upper(alpha, beta)])
 
 
 def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
@@ -73,17 +82,18 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
             bounds_method: str = "linear", jacobian: JacobianPlan | bool | dict = True) -> ActivationProblem:
     """Bounds, classification, scaling and index sets of the problem, without building the model.
 
-    The plan's spec has its mode resolved (`auto` becomes forward or backward). jacobian: the Jacobian bounds of
-    the mode's partial products (`plan_jacobian` on the same stability), True to compute them (the method by
-    cost), a sidecar's record ({"method", "sides"}) to compute them so again, False to leave them out."""
+    The plan's spec has its mode resolved (`auto` becomes forward or backward by `mode.choose_mode`). jacobian:
+    the Jacobian bounds of the mode's partial products (`plan_jacobian` on the same stability), True to compute
+    them (the method by cost), a sidecar's record ({"method", "sides"}) to compute them so again, False to leave
+    them out."""
     spec.check()
-    spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
     if bounds is None:
         bounds = compute_bounds(network, lower, upper, bounds_method)
     if stability is None:
         stability = stabilities(network, bounds)
+    spec, _ = resolve_spec(spec, network, stability)
     if estimate is None:
-        estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta)
+        estimate = lipschitz_estimate(network, lower, upper, spec.alpha, spec.beta, stability)
     scaling = compute_scaling(network, lower, upper, stability, estimate)
     if jacobian is True or isinstance(jacobian, dict):
         given = jacobian if isinstance(jacobian, dict) else {}
@@ -121,4 +131,5 @@ def jacobian_record(plan: ActivationProblem) -> dict | None:
 
 __all__ = ["BOUND_KINDS", "CONVEX_MIQCP", "DEFAULT_EPS", "ENCODINGS", "MILP", "MODES", "resolve_mode", "NONCONVEX_MIQCQP", "NONCONVEX_MIQP",
            "Formulation", "JacobianPlan", "Scaling", "Spec", "build", "classify_problem", "lipschitz_estimate",
-           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "plan_jacobian", "prepare"]
+           "lipschitz_from_objective", "objective_from_lipschitz", "objective_transform", "plan_jacobian", "prepare",
+           "scale_anchor", "choose_mode", "mode_sizes", "resolve_spec"]

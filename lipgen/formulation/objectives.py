@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import BINARY, SENSE_EQ, SENSE_LE, ModelBuilder
+from ..model import BINARY, CONTINUOUS, SENSE_EQ, SENSE_LE, ModelBuilder
 from .relu import suffixes
 
 
@@ -29,7 +29,8 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
 
     symmetric: the problem may flip the sign of the whole g (forward mode: v -> -v), so one output needs no
     absolute value and beta = inf only max_j g_j; otherwise (backward mode, a fixed covector) every absolute
-    value is modelled.
+    value is modelled. Where the bounds [gl, gu] prove an entry's sign (an interval without 0 inside), its sign
+    variable is fixed and continuous: |g_j| is g_j or -g_j there, exactly.
     """
     n = len(g)
     if beta == "2" and (n > 1 or not symmetric):
@@ -48,7 +49,10 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
         for sgn in signs:
             low = gl if sgn > 0 else -gu
             tag = "" if symmetric else ("p" if sgn > 0 else "m")
-            c = b.add_vars(f"c{tag}_", n, lb=0, ub=1, vtype=BINARY)
+            # picking -g_j where the bounds prove g_j >= 0 (or +g_j where g_j < 0) never gives the max: fixed off
+            dominated = np.zeros(n, bool) if symmetric else (gl >= 0 if sgn < 0 else gu < 0)
+            c = b.add_vars(f"c{tag}_", n, lb=0, ub=np.where(dominated, 0.0, 1.0),
+                           vtype=np.where(dominated, CONTINUOUS, BINARY))
             m = hi - low
             b.add_rows(f"pick{tag}_", n, SENSE_LE, m, terms=[(np.repeat(w, n), 1), (g, -sgn), (c, m)])
             picks.append(c)
@@ -60,7 +64,11 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
     # beta == "1": w_j <= |g_j| through a sign binary
     big = np.maximum(np.abs(gl), np.abs(gu))
     w = b.add_vars("w_", n, lb=0, ub=big)
-    sg = b.add_vars("sg_", n, lb=0, ub=1, vtype=BINARY)
+    # sg = 1 takes w <= g, sg = 0 w <= -g; where the bounds prove the sign the right side is fixed, no binary
+    fixed = np.where(gl >= 0, 1.0, np.where(gu < 0, 0.0, np.nan))
+    known = ~np.isnan(fixed)
+    sg = b.add_vars("sg_", n, lb=np.where(known, fixed, 0.0), ub=np.where(known, fixed, 1.0),
+                    vtype=np.where(known, CONTINUOUS, BINARY))
     idx = np.arange(n)
     b.add_rows("abs_", n, SENSE_LE, big - gl, terms=[(w, 1), (g, -1), (sg, big - gl)],
                suffixes=suffixes(idx, "_pos"))

@@ -73,7 +73,8 @@ def objective_transform(spec: Spec, n_outputs: int) -> str:
 
 
 def resolve_mode(spec: Spec, n_inputs: int, n_outputs: int) -> str:
-    """The mode `auto` stands for (docs/formulation.md, section 3b).
+    """The mode `auto` stood for until issue 20, from the shape alone (the benchmarks of solve_speed.md and lipgen-v1
+    used it); `auto` now decides by size: formulation.mode.choose_mode.
 
     Backward when the output side is smaller than the input side (one output: the covector is a constant and
     the first products exact), unless that turns a convex problem nonconvex: with the l2 input norm the

@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,8 @@ from ..bounds import bounds_method as canonical_bounds_method
 from ..bounds import compute_bounds, equilibrate, interval_bounds, naive_upper_bound, stabilities
 from ..domain import Box
 from ..errors import LipgenError
-from ..formulation import Formulation, JacobianPlan, Spec, build, plan_jacobian, resolve_mode
+from ..bounds.jacobian import anchor_bounds
+from ..formulation import Formulation, JacobianPlan, Spec, build, plan_jacobian, resolve_spec, scale_anchor
 from ..formulation.scaling import conditioning
 from ..io import save
 from ..io.covector import fold_error_norm
@@ -79,14 +80,15 @@ def license_notes(form: Formulation) -> dict:
 
 def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name: str, fmt: str, gzip: bool,
                  target: str, network_file: str, anchors: dict, data: bytes | None = None,
-                 sha256: str | None = None) -> dict:
-    """The sidecar of one written instance; its hash from `sha256`, else computed from the file's `data`."""
+                 sha256: str | None = None, mode_choice: dict | None = None) -> dict:
+    """The sidecar of one written instance; its hash from `sha256`, else computed from the file's `data`;
+    `mode_choice`: why `--mode auto` took the mode (formulation.mode.choose_mode), absent for an explicit mode."""
     m = form.model
     spec = form.spec
     solvers = {k: dict(v) for k, v in form.solvers.items()}
     for solver, note in license_notes(form).items():
         solvers[solver]["license_note"] = note
-    return {
+    sidecar = {
         "sidecar_version": SIDECAR_VERSION,
         "lipgen_version": __version__,
         "instance": instance_name,
@@ -139,21 +141,33 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         # what went into the rows beyond the network and the spec: the Jacobian entry bounds (null when left out)
         "formulation": {"jacobian_bounds": form.jacobian},
     }
+    if mode_choice is not None:
+        sidecar["mode_choice"] = mode_choice
+    return sidecar
 
 
 def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples: int = 1000, seed: int = 0,
                     stability: list | None = None) -> dict:
-    """The cheap anchors: the naive upper bound (widened by a covector's folding error), the best sampled point's
-    norm in float64 (`sampled_estimate`, an estimate) and certified (`sampled_certified`), the region walk's
-    certified value (`search_lower`)."""
+    """The cheap anchors: the naive and the Jacobian upper bound (`jacobian_upper`, its method `jacobian_method`; both
+    widened by a covector's folding error), the best sampled point's norm in float64 (`sampled_estimate`, an estimate)
+    and certified (`sampled_certified`), the region walk's certified value (`search_lower`)."""
     if stability is None:
         stability = stabilities(network, interval_bounds(network, box.lower, box.upper))
     sampled = sampled_lower_bound(network, box.lower, box.upper, alpha, beta, n=n_samples, seed=seed)
     cert = certify_point(network, box, alpha, beta, sampled.x, sampled.v, stability)
     naive = naive_upper_bound(network, alpha, beta, stability)
+    jac = anchor_bounds(network, stability)
     fold = fold_error_norm(network.meta.get("covector"), alpha)
+
+    def widened(bound: float) -> float | None:  # the folded network's constant is within `fold` of the covector's
+        if not np.isfinite(bound):
+            return None  # an overflow: no bound (JSON has no infinity)
+        return float(np.nextafter(bound + fold, np.inf)) if fold else float(bound)
+
     out = {
         "naive_upper": float(np.nextafter(naive + fold, np.inf)) if fold else naive,
+        "jacobian_upper": widened(jac.norm_upper(alpha, beta)),
+        "jacobian_method": jac.method,
         "sampled_estimate": sampled.value,
         "sampled_certified": cert.value or 0.0,
         "sampled_points": sampled.n_points,
@@ -170,10 +184,10 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
 
 
 def objective_estimate(anchors: dict) -> float:
-    """The value the objective's scale Lambda is taken from: the best certified lower bound, else the naive upper
-    bound; never an uncertified float (float noise of a cancelling network once gave Lambda = 1e-17)."""
+    """The value the objective's scale Lambda is taken from (`formulation.scale_anchor`): the best certified lower
+    bound, else the smaller of the naive and the Jacobian upper bound."""
     best = max(anchors.get("sampled_certified", 0.0), anchors.get("search_lower", 0.0))
-    return best if best > 0 else anchors["naive_upper"]
+    return scale_anchor(best, [anchors["naive_upper"], anchors.get("jacobian_upper")])
 
 
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
@@ -197,7 +211,8 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     clock.done(f"{bounds_method} bounds", hold=True)
     stability = stabilities(network, layer_bounds)
     anchors = compute_anchors(network, box, alpha, beta, stability=stability)
-    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, sampled {anchors['sampled_estimate']:.6g} "
+    clock.done(f"anchors: naive upper {anchors['naive_upper']:.6g}, Jacobian upper {anchors['jacobian_upper'] or float('inf'):.6g} "
+               f"({anchors['jacobian_method']}), sampled {anchors['sampled_estimate']:.6g} "
                f"(certified {anchors['sampled_certified']:.6g}, {anchors['sampled_points']} points), region walk "
                f"{anchors.get('search_lower', 0.0):.6g}", hold=True)
     estimate = objective_estimate(anchors)
@@ -206,28 +221,28 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
     for kind in bounds:
         spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
         spec.check()
-        spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
+        spec, mode_choice = resolve_spec(spec, network, stability)
         if jacobian_bounds and jacobian is False:  # once: both kinds share the mode and the classification
             jacobian = plan_jacobian(network, stability, spec.mode, alpha, beta)
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate, bounds_method=bounds_method, jacobian=jacobian)
         check_target(form, target, gzip)
         check_solver_range(form.model)
-        forms.append(form)
+        forms.append((form, mode_choice))
     jac = (f" with {jacobian.bounds.method} Jacobian bounds (L <= {jacobian.upper:.6g})"
            if isinstance(jacobian, JacobianPlan) else "")
     clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
-                                    f"{f.model.A.nnz} nonzeros)" for f in forms) + jac)
+                                    f"{f.model.A.nnz} nonzeros)" for f, _ in forms) + jac)
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []
     suffix = file_suffix(fmt, gzip)
-    for form in forms:
+    for form, mode_choice in forms:
         stem = form.model.name
         path = outdir / f"{stem}{suffix}"
         written = write_model(form.model, path, fmt)
         sidecar = make_sidecar(network, box, form, instance_name=path.name, fmt=fmt, gzip=gzip, sha256=written.sha256,
-                               target=target, network_file=network_file, anchors=anchors)
+                               target=target, network_file=network_file, anchors=anchors, mode_choice=mode_choice)
         sidecar_path = outdir / f"{stem}.json"
         atomic.write_json(sidecar_path, sidecar)
         out.append(Generated(path, sidecar_path, sidecar, form))

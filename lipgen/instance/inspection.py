@@ -1,4 +1,4 @@
-"""What `lipgen inspect` reports: layers, domain, neuron stability and the cheap anchors."""
+"""What `lipgen inspect` reports: layers, domain, neuron stability, the cheap anchors and the mode `auto` takes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 
 from ..bounds import (BOUNDS_METHODS, bounds_method, compute_bounds, input_map, layer_scales, naive_upper_bound,
                       stabilities)
-from ..bounds.jacobian import jacobian_bounds, linear_cost
+from ..bounds.jacobian import anchor_bounds
 from ..domain import Box
+from ..formulation import choose_mode
 from ..lower.certificate import certify_point
 from ..lower.sampling import sampled_lower_bound
 from ..network import NORMS, Network
@@ -17,13 +18,13 @@ from .degeneracy import general_position_warnings
 
 
 OBBT_AUTO_LIMIT = 500  # unstable neurons (after linear bounds) above which obbt is only run when asked for
-JACOBIAN_LINEAR_LIMIT = 2e9  # multiply-adds of the linear Jacobian bound (about a second) above which interval is used
 
 
 def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -> tuple[dict, dict, list[str]]:
-    """Per bounds method: unstable neurons per layer, the largest big-M in the file's scaled units, the time.
+    """Per bounds method: unstable neurons per layer, the largest big-M in the file's scaled units, the time, and per
+    norm the naive and the Jacobian bound and each mode's size with the mode `auto` takes (formulation.choose_mode).
 
-    Returns (per method, the bounds of the last method computed by name, notes)."""
+    Returns (per method, the bounds of each method computed by name, notes)."""
     _, halfwidth = input_map(box.lower, box.upper)
     out, kept, notes = {}, {}, []
     for method in methods:
@@ -41,11 +42,20 @@ def compare_bounds(net: Network, box: Box, methods: list[str], explicit: bool) -
             if st.unstable.any():
                 u = st.unstable
                 big_m = max(big_m, float(np.max(np.maximum(b.upper[u], -b.lower[u]) / sigma[u])))
+        jac = anchor_bounds(net, stab)
+        norms = {}
+        for p in NORMS:
+            mode, choice = choose_mode(net, stab, p, p)
+            norms[p] = {"naive_upper": naive_upper_bound(net, p, p, stab), "jacobian_upper": jac.norm_upper(p, p),
+                        "binaries": {m: choice[m]["binaries"] for m in ("forward", "backward")},
+                        "auto_mode": mode, "auto_why": choice["why"]}
         out[method] = {"unstable": [int(st.unstable.sum()) for st in stab],
                        "unstable_total": int(sum(st.unstable.sum() for st in stab)),
-                       "largest_big_m": big_m, "seconds": seconds}
-        kept[method] = bounds
+                       "largest_big_m": big_m, "seconds": seconds, "jacobian_method": jac.method,
+                       "jacobian_seconds": jac.seconds, "norms": norms}
+        kept[method] = (bounds, stab, jac)
     return out, kept, notes
+
 
 def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0,
                     methods: str | None = None) -> dict:
@@ -53,8 +63,7 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
     names = [bounds_method(m) for m in methods.split(",")] if methods else list(BOUNDS_METHODS)
     per_method, kept, notes = compare_bounds(net, box, names, explicit=methods is not None)
     shown = "linear" if "linear" in kept else next(iter(kept))
-    bounds = kept[shown]
-    stab = stabilities(net, bounds)
+    bounds, stab, jac = kept[shown]
     layers = []
     for k, w in enumerate(net.weights):
         hidden = k < len(net.weights) - 1
@@ -65,18 +74,15 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
             entry.update(stab[k].counts())
         layers.append(entry)
 
-    jac_method = "linear" if linear_cost(net) <= JACOBIAN_LINEAR_LIMIT else "interval"
-    both = jac_method == "linear" and \
-        linear_cost(net, "forward") + linear_cost(net, "backward") <= JACOBIAN_LINEAR_LIMIT
-    # entry bounds of every Clarke Jacobian on the box; both chains when cheap (each is tighter on some norms)
-    jac = jacobian_bounds(net, method=jac_method, stability=stab, sides="both" if both else "auto")
     per_norm = {}
     for p in NORMS:
         s = sampled_lower_bound(net, box.lower, box.upper, p, p, n=n_samples, seed=seed)
         # the float64 value is an estimate; its certificate (rounding error bound subtracted) is a lower bound
         cert = certify_point(net, box, p, p, s.x, s.v, stab).value or 0.0
+        shown_norm = per_method[shown]["norms"][p]
         per_norm[p] = {"sampled_certified": cert, "sampled_estimate": s.value,
-                       "naive_upper": naive_upper_bound(net, p, p, stab), "jacobian_upper": jac.norm_upper(p, p)}
+                       "naive_upper": shown_norm["naive_upper"], "jacobian_upper": shown_norm["jacobian_upper"],
+                       "auto_mode": shown_norm["auto_mode"], "auto_why": shown_norm["auto_why"]}
     return {
         "name": net.name,
         "layout": net.meta.get("layout", "?"),
@@ -89,7 +95,7 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         "samples": n_samples,
         "bounds": per_norm,
         "bounds_method": shown,
-        "jacobian_method": jac_method,
+        "jacobian_method": jac.method,
         "jacobian_seconds": jac.seconds,
         "bounds_methods": per_method,
         "notes": notes,

@@ -87,8 +87,8 @@ def sidecar_problem(d: dict) -> str | None:
          "a table of solvers"),
         ("statistics", lambda v: isinstance(v, dict), "a table of model statistics"),
         ("anchors", lambda v: isinstance(v, dict) and all(x is None or _finite(x) for x in v.values()
-                                                           if not isinstance(x, list)),
-         "a table of finite numbers"),
+                                                           if not isinstance(x, (list, str))),
+         "a table of finite numbers"),  # lists: points; strings: names (the Jacobian bound's method)
     ]
     for field, ok, what in checks:
         value = get(field)

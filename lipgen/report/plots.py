@@ -1,6 +1,6 @@
 """PNG plots per benchmark (norms x encoding), drawn with matplotlib (`pip install 'lipgen[plots]'`):
 
-- bounds-<benchmark>.png: per network (and domain) and solver, the certified lower bound (up triangle) and
+- bounds-<benchmark>.png: per network (and domain, and mode where both were run) and solver, the certified lower bound (up triangle) and
   the upper bound (down triangle) joined by a bar, with the relative gap written above;
 - profile-<benchmark>.png: a performance profile of solve times (Dolan and More): for each solver the
   fraction of problems (network x domain, both bounds) it solved within a factor tau of the fastest
@@ -48,13 +48,23 @@ def _colors(solvers: list[str]) -> dict[str, str]:
 
 
 def _problem_labels(rows: list[Row]) -> tuple[list[str], dict[str, str]]:
-    """Problems (network x domain) in order, and their axis labels (the domain only where a network has several)."""
-    problems = sorted({(r.network, r.domain) for r in rows})
-    domains_per_net: dict[str, int] = {}
-    for net, _ in problems:
-        domains_per_net[net] = domains_per_net.get(net, 0) + 1
-    labels = {f"{n}\x00{d}": (f"{n}\n{d}" if domains_per_net[n] > 1 else n) for n, d in problems}
-    return [f"{n}\x00{d}" for n, d in problems], labels
+    """Problems (network x domain x mode) in order, and their axis labels: the domain only where a network has
+    several, the mode only where a network and domain were run in both (a proof and a 76 % gap apart, not stacked)."""
+    problems = sorted({(r.network, r.domain, r.mode) for r in rows})
+    domains_per_net: dict[str, set] = {}
+    modes_per_domain: dict[tuple[str, str], set] = {}
+    for net, dom, mode in problems:
+        domains_per_net.setdefault(net, set()).add(dom)
+        modes_per_domain.setdefault((net, dom), set()).add(mode)
+    labels = {}
+    for n, d, m in problems:
+        text = f"{n}\n{d}" if len(domains_per_net[n]) > 1 else n
+        labels[_join(n, d, m)] = text + (f"\n{m}" if len(modes_per_domain[(n, d)]) > 1 else "")
+    return [_join(*p) for p in problems], labels
+
+
+def _join(*parts: str) -> str:
+    return "\x00".join(parts)
 
 
 def gap_text(gap: float | None) -> str:
@@ -86,7 +96,7 @@ def reference_values(rows: list[Row]) -> dict[str, tuple[float | None, str]]:
 
 
 def _key(r: Row) -> str:
-    return f"{r.network}\x00{r.domain}"
+    return _join(r.network, r.domain, r.mode)
 
 
 def plot_bounds(rows: list[Row], benchmark: str, path: Path) -> None:

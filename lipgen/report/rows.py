@@ -1,4 +1,4 @@
-"""One row per network x norms x domain x encoding x solver, from the upper- and lower-bound runs.
+"""One row per network x norms x domain x encoding x mode x solver, from the upper- and lower-bound runs.
 
 A run's outcome, as SCIP's check scripts count them: `solved` (optimal, stopped at the requested gap,
 or proven infeasible, with the bound it is meant to give), `limit` (time, node or memory limit,
@@ -49,6 +49,14 @@ def group_key(run: Run) -> str:
     return "__".join(parts)
 
 
+def run_mode(run: Run) -> str:
+    """forward or backward: the sidecar's `mode`, else the instance name's encoding tag (`-bwd` for backward)."""
+    mode = (run.sidecar or {}).get("mode")
+    if mode in ("forward", "backward"):
+        return str(mode)
+    return "backward" if run.name.split("__")[-1].endswith("-bwd") else "forward"
+
+
 def norms_tag(norms: dict | None) -> str:
     """The instance name's norm tag (L2, L1toinf) of a result's norms; `?` for a missing one."""
     norms = norms or {}
@@ -79,6 +87,7 @@ class Row:
     encoding: str
     problem_class: str
     solver: str
+    mode: str  # forward | backward: two rows of one network x norms x domain x encoding may differ only by it
     solver_version: str | None
     upper: float | None  # the best valid upper bound: the solver's (MIP dual bound) or the naive one
     upper_mip: float | None  # the solver's own upper bound
@@ -133,7 +142,7 @@ def make_rows(pairs: dict[tuple[str, str], dict[str, Run]]) -> list[Row]:
         rows.append(Row(
             group=group, network=str(first.result.get("network") or group.split("__")[0]),
             norms=norms_tag(first.result.get("norms")), domain=str(first.result.get("domain") or "?"),
-            encoding=str(first.result.get("encoding") or "?"),
+            encoding=str(first.result.get("encoding") or "?"), mode=run_mode(first),
             problem_class=str((by_kind.get("upper") or first).result.get("problem_class") or "?"),
             solver=solver, solver_version=next((r.result.get("solver_version") for r in runs
                                                 if r.result.get("solver_version")), None),

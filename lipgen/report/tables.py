@@ -9,11 +9,12 @@ import io
 from lipgen.report.rows import NODE_SHIFT, TIME_SHIFT, Row
 from lipgen.rounding import format_number
 
-CSV_COLUMNS = ("network", "norms", "domain", "encoding", "problem_class", "solver", "solver_version",
+CSV_COLUMNS = ("network", "norms", "domain", "encoding", "mode", "problem_class", "solver", "solver_version",
                "certified_lower", "upper", "gap", "upper_mip", "upper_source", "best_lower", "lower_source", "lower",
                "consistency", "status", "upper_status", "lower_status", "time", "nodes", "wall_time", "best_upper",
                "best_certified_lower", "checked", "upper_run", "lower_run")
 MIP = "MIP dual bound"
+MODE_TAGS = {"forward": "fwd", "backward": "bwd"}  # the text table's narrow column
 
 
 def _csv_value(v) -> str:
@@ -61,9 +62,14 @@ def detail(r: Row) -> str:
     return text + ("; inconsistent bounds" if r.consistency != "ok" else "")
 
 
+ANCHOR_TAGS = {"Jacobian bound": " (Jacobian)", "naive bound": " (naive)"}
+
+
 def upper_text(r: Row) -> str:
-    """The row's upper bound, saying so when it is not the solver's own (the naive bound)."""
-    return num(r.upper) + (" (naive)" if r.upper is not None and r.upper_source not in (None, MIP) else "")
+    """The row's upper bound, saying so when it is not the solver's own (the Jacobian or the naive bound)."""
+    if r.upper is None or r.upper_source in (None, MIP):
+        return num(r.upper)
+    return num(r.upper) + ANCHOR_TAGS.get(r.upper_source, " (naive)")
 
 
 def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen results") -> str:
@@ -71,14 +77,14 @@ def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen r
         return f"**{text}**" if best and text != "-" else text
 
     lines = [f"# {title}", "",
-             "Per network, norms, domain and encoding: the certified lower bound and the upper bound of the "
+             "Per network, norms, domain, encoding and mode: the certified lower bound and the upper bound of the "
              "Lipschitz constant each solver gave (the best in bold), the relative gap (upper bound against the best "
              "lower bound), and the effort (both problems together).", "",
-             "| network | norms | domain | encoding | solver | certified lower | upper | gap % | status | ended | "
+             "| network | norms | domain | encoding | mode | solver | certified lower | upper | gap % | status | ended | "
              "time (s) | nodes |",
-             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+             "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {_md(r.network)} | {r.norms} | {_md(r.domain)} | {r.encoding} | {r.solver} | "
+        lines.append(f"| {_md(r.network)} | {r.norms} | {_md(r.domain)} | {r.encoding} | {r.mode} | {r.solver} | "
                      f"{cell(num(r.certified_lower), r.best_certified_lower)} | {cell(upper_text(r), r.best_upper)} | "
                      f"{pct(r.gap)} | {r.status} | {_md(detail(r))} | {secs(r.time)} | "
                      f"{'-' if r.nodes is None else r.nodes} |")
@@ -101,20 +107,20 @@ def _md(text: str) -> str:
 
 def render_text(rows: list[Row], summary: list[dict]) -> str:
     """Fixed-width columns; a `*` marks the best bound of a network x norms x domain x encoding."""
-    header = ("Network", "Norms", "Domain", "Enc", "Solver", "Cert. lower", "Upper", "Gap%", "Nodes", "Time",
+    header = ("Network", "Norms", "Domain", "Enc", "Mode", "Solver", "Cert. lower", "Upper", "Gap%", "Nodes", "Time",
               "Status")
-    body = [(r.network, r.norms, r.domain, r.encoding, r.solver,
+    body = [(r.network, r.norms, r.domain, r.encoding, MODE_TAGS.get(r.mode, r.mode), r.solver,
              num(r.certified_lower) + ("*" if r.best_certified_lower else " "),
              upper_text(r) + ("*" if r.best_upper else " "), pct(r.gap),
              "-" if r.nodes is None else str(r.nodes), secs(r.time), f"{r.status} ({detail(r)})")
             for r in rows]
-    right = {5, 6, 7, 8, 9}
+    right = {6, 7, 8, 9, 10}
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
 
     def line(cells) -> str:
         parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
-        return (" ".join(parts[:5]) + " | " + " ".join(parts[5:8]) + " | " + " ".join(parts[8:10]) + " | "
-                + parts[10]).rstrip()
+        return (" ".join(parts[:6]) + " | " + " ".join(parts[6:9]) + " | " + " ".join(parts[9:11]) + " | "
+                + parts[11]).rstrip()
 
     rule = "-" * max(len(line(header)), 40)
     out = [rule, line(header), rule] + [line(b) for b in body] + [rule, ""]
@@ -131,5 +137,5 @@ def render_text(rows: list[Row], summary: list[dict]) -> str:
     rule2 = "-" * len(fmt(head2))
     out += [rule2, fmt(head2), rule2] + [fmt(b) for b in body2] + [rule2,
             f"shifted geometric means: time shift {TIME_SHIFT:g} s, nodes shift {NODE_SHIFT:g}; "
-            "* = best bound of its network x norms x domain x encoding"]
+            "* = best bound of its network x norms x domain x encoding x mode"]
     return "\n".join(out) + "\n"

@@ -41,6 +41,7 @@ PREMISE_AMPLIFICATION = 1e4
 # than the default gap (1e-4) that either may stop at, far tighter than the wrong bounds the issue saw (1e9 apart)
 CONFIRM_REL_TOL = 1e-3
 UNVERIFIED = "unverified"
+SUPERSEDED = "superseded"  # an unverified MIP bound no better than a certified anchor: not checked, not used
 # a widened dual bound this far below the sampled estimate of L is suspect (the widening is 1e-6 relative or more)
 ESTIMATE_REL_TOL = 1e-9
 
@@ -268,10 +269,26 @@ def sampled_anchors(anchors: dict) -> tuple[float | None, float | None]:
     return anchors.get("sampled_certified"), estimate
 
 
+MIP_SOURCE, JACOBIAN_SOURCE, NAIVE_SOURCE = "MIP dual bound", "Jacobian bound", "naive bound"
+
+
+def anchor_uppers(anchors: dict) -> list[tuple[str, float | None]]:
+    """The certified upper bounds known before any solver, by source: the Jacobian bound (sidecars from issue 20 on)
+    and the naive bound (kept ANCHOR_REL_TOL wider: old sidecars record it as a plain float)."""
+    naive, jac = anchors.get("naive_upper"), anchors.get("jacobian_upper")
+    return [(JACOBIAN_SOURCE, jac), (NAIVE_SOURCE, None if naive is None else naive * (1 + ANCHOR_REL_TOL))]
+
+
+def best_anchor_upper(anchors: dict) -> tuple[float | None, str | None]:
+    """The smallest certified upper bound known before any solver, and its source."""
+    return _best(anchor_uppers(anchors), min)
+
+
 def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     """One line of the main table: the best upper and lower bounds over every source, and which gave each.
 
-    `best_lower` takes certified values only (the two problems' certificates, the strict problem's realised value
+    `upper` is the least of the MIP's widened dual bound, the Jacobian bound and the naive bound (`upper_source`
+    names it). `best_lower` takes certified values only (the two problems' certificates, the strict problem's realised value
     once certified, the sampled point's certificate, the region walk); float64 estimates keep names without
     "lower" (`sampled_estimate`). An upper bound below a certified lower bound cannot happen when every rule
     holds; it is reported as consistency "inconsistent" with both numbers, never as a negative gap.
@@ -282,8 +299,8 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     realised = lower["lower"] if lower else None
     sampled, estimate = sampled_anchors(anchors)
     naive, searched = anchors.get("naive_upper"), anchors.get("search_lower")
-    best_upper, upper_source = _best([("MIP dual bound", mip_upper),
-                                      ("naive bound", None if naive is None else naive * (1 + ANCHOR_REL_TOL))], min)
+    # the MIP's bound first: on a tie it is the one named
+    best_upper, upper_source = _best([(MIP_SOURCE, mip_upper)] + anchor_uppers(anchors), min)
     best_lower, lower_source = _best(list(certs.items()) + [
         ("lower-bound problem (realised, certified)", realised), ("sampled points (certified)", sampled),
         ("region walk (certified)", searched)], max)
@@ -296,7 +313,8 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     return {"upper": best_upper, "upper_source": upper_source, "upper_mip": mip_upper,
             "lower": realised, "certified_lower": cert, "best_lower": best_lower,
             "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_certified": sampled,
-            "sampled_estimate": estimate, "search_lower": searched, "naive_upper": naive}
+            "sampled_estimate": estimate, "search_lower": searched, "naive_upper": naive,
+            "jacobian_upper": anchors.get("jacobian_upper"), "jacobian_method": anchors.get("jacobian_method")}
 
 
 def failure_reason(summary: dict) -> str | None:

@@ -32,7 +32,7 @@ from ..parsers import parse
 from ..parsers import record as rec
 from ..parsers.live import LogFollower
 from ..paths import check_output_dir, file_sha256
-from ..results.bounds import UNVERIFIED, confirm_upper, lipschitz_quantities
+from ..results.bounds import SUPERSEDED, UNVERIFIED, best_anchor_upper, confirm_upper, lipschitz_quantities
 from .lock import LOCK_NAME, RunLock
 from ..solvers import Executable, Invocation, SolveOptions, get_backend, log_tail, write_mip_start
 from ..solvers.backends import MIP_START, SOLVERS
@@ -462,11 +462,19 @@ def check_premise(up: dict, sidecar: dict, instance: Path, runs: Path, opts: Sol
                   force: bool = False, wait: bool = False, solver_defaults: bool = False, log=None) -> dict:
     """The widening's premise (docs/formulation.md, 5b). When the sidecar cannot establish it, the upper problem
     is solved again by a second solver; their bounds must agree, else the MIP bound is `unverified`. Updates the
-    upper run's quantities in place (`upper` set only when confirmed)."""
+    upper run's quantities in place (`upper` set only when confirmed).
+
+    No second solve when a certified bound known before solving (Jacobian, naive) is already at most the unverified
+    one: the reported upper bound is the least of them, so the MIP's cannot change it (verdict `superseded`)."""
     q = up.get("lipschitz") or {}
     info = q.get("premise") or {"established": True, "reasons": []}
     out = {"established": info["established"], "reasons": info["reasons"]}
     if info["established"] or q.get("upper_unverified") is None:
+        return out
+    anchor, source = best_anchor_upper(sidecar.get("anchors") or {})
+    if anchor is not None and anchor <= q["upper_unverified"]:
+        out.update(verdict=SUPERSEDED, reason=f"the {source} ({anchor:.9g}) is at most the unverified MIP bound "
+                                              f"({q['upper_unverified']:.9g}): it is the upper bound reported")
         return out
     second = _second_solver(up["solver"], sidecar)
     if second is None:
