@@ -35,6 +35,7 @@ from .settings import write_settings_files
 from .sidecar import SIDECAR_VERSION
 
 TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
+RACE_MODES = ("forward", "backward")  # the upper problems `lipgen run --mode race` runs against each other
 # free-license limits (docs/solvers.md 7), recorded so a refusal can be foreseen and explained
 GUROBI_QUADRATIC_VAR_LIMIT = 200
 GUROBI_VAR_LIMIT = 2000
@@ -177,8 +178,10 @@ def objective_estimate(anchors: dict) -> float:
 def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2", beta: str = "2",
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
              mode: str = "auto", bounds_method: str = "linear", fmt: str = "mps", gzip: bool = False,
-             target: str = "any", progress=None, log: Callable[[str], None] | None = None) -> list[Generated]:
-    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
+             target: str = "any", progress=None, log: Callable[[str], None] | None = None,
+             race: bool = False) -> list[Generated]:
+    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest; with `race`, the
+    upper problem in both modes (`lipgen run --mode race`; their file names differ by the mode).
 
     progress(path) is called after each file; log(line) gets one line per finished stage (bounds and
     anchors, models built, each file), the first ones only once every input has been checked.
@@ -196,8 +199,9 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                f"{anchors.get('search_lower', 0.0):.6g}", hold=True)
     estimate = objective_estimate(anchors)
     forms = []
-    for kind in bounds:
-        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
+    problems = [(kind, m) for kind in bounds for m in (RACE_MODES if race and kind == "upper" else (mode,))]
+    for kind, kind_mode in problems:
+        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=kind_mode)
         spec.check()
         spec = replace(spec, mode=resolve_mode(spec, network.n_inputs, network.n_outputs))
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
@@ -205,7 +209,7 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
         check_target(form, target, gzip)
         check_solver_range(form.model)
         forms.append(form)
-    clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
+    clock.done("built " + ", ".join(f"{f.spec.bound}{f' {f.spec.mode}' if race else ''} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
                                     f"{f.model.A.nnz} nonzeros)" for f in forms))
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
