@@ -257,8 +257,7 @@ class _Batch:
                         if len(self.running) >= self.jobs:
                             break
                         t = source.popleft()
-                        result = self._claim(t) if t.index not in self.cancelled else self._unsaved(
-                            t, rec.INTERRUPTED, f"not started: {self.cancelled[t.index]}")
+                        result = self._claim(t) if t.index not in self.cancelled else self._skip(t)
                         if result is _WAIT:
                             waiting.append(t)
                         elif result is not None:
@@ -321,6 +320,12 @@ class _Batch:
             return dict(old, reused=True, run_dir=str(t.rdir))
         self._start(t)
         return None
+
+    def _skip(self, t: _Task) -> dict:
+        """A run a judge stopped before it started: reused when finished (it costs nothing), else not started."""
+        if not self.force and (old := finished_result(t.rdir, t.settings)) is not None:
+            return dict(old, reused=True, run_dir=str(t.rdir))
+        return dict(self._unsaved(t, rec.INTERRUPTED, f"not started: {self.cancelled[t.index]}"), stopped_by="lipgen")
 
     def _unsaved(self, t: _Task, status: str, text: str) -> dict:
         opts = self.opts
