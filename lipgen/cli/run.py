@@ -113,18 +113,18 @@ def run(
         for m, r in (s.get("race") or {}).items():
             if m != "winner":
                 t.add_row(f"upper-bound problem, {m} (dual bound)", fmt_num(r["upper"], 8),
-                          r["status"] + (" (reused)" if r["reused"] else ""), fmt_num(r["time"], 3),
-                          "race winner" if m == s["race"]["winner"] else "race")
+                          "stopped" if r["stopped"] else r["status"] + (" (reused)" if r["reused"] else ""),
+                          fmt_num(r["time"], 3), "race winner" if m == s["race"]["winner"] else "race")
         if not s.get("race"):
             t.add_row("upper-bound problem (dual bound)", fmt_num(s["upper_mip"], 8), status_of(up),
                       fmt_num(up.time, 3), "non-strict MIP")
-        rungs = s.get("eps_ladder") or [{"eps": s["eps"], "lower": s["lower"], "status": status_of(lo),
-                                          "time": lo.time, "reused": False}]
-        for i, rung in enumerate(rungs):
-            t.add_row("lower-bound problem (realised, certified)" + (f", eps={rung['eps']:g}" if i else ""),
-                      fmt_num(rung["lower"], 8), rung["status"] + (" (reused)" if rung["reused"] else ""),
-                      fmt_num(rung["time"], 3), "strict MIP" if i else "strict MIP (eps ladder)" if len(rungs) > 1
-                      else "strict MIP")
+        for rung in s.get("eps_ladder") or []:
+            t.add_row(f"lower-bound problem, eps={rung['eps']:g} (realised, certified)", fmt_num(rung["lower"], 8),
+                      rung["status"] + (" (reused)" if rung["reused"] else ""), fmt_num(rung["time"], 3),
+                      "strict MIP, eps ladder")
+        if not s.get("eps_ladder"):
+            t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
+                      fmt_num(lo.time, 3), "strict MIP")
         t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
         t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",
                   "estimate, not a bound")
