@@ -244,7 +244,7 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     first proof stops the rest). jobs: solver processes at once (None: one per problem). eps_ladder: re-solve the
     strict problem with smaller eps when its certified value stays below a solved upper problem's."""
     opts = opts or SolveOptions()
-    check_setup(solver, opts, jobs or 1, solve_options.get("solver_path"))  # all of it before anything is written
+    check_setup(solver, opts, 1 if jobs is None else jobs, solve_options.get("solver_path"))  # all of it before anything is written
     work = run_workdir(net, workdir)
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
     results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),

@@ -65,7 +65,7 @@ def run(
     """
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = solve_options(time_limit, threads, gap, mem_limit, seed)
-    pipeline.check_setup(solver, opts, jobs or 1, solver_path)  # all of it before anything is written
+    pipeline.check_setup(solver, opts, 1 if jobs is None else jobs, solver_path)  # all of it before anything is written
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)
