@@ -38,6 +38,8 @@ from .results.records import Result, RunSummary, Sidecar
 from .rounding import format_number
 from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
+from .run.ladder import climb, rung_value, wanted
+from .run.race import RACE, RaceJudge, pick_upper, race_record
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
@@ -46,7 +48,7 @@ __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest"
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
-           "submit_job", "summarize"]
+           "submit_job", "summarize", "RACE", "race_judge", "run_eps_ladder", "run_jobs"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
@@ -130,7 +132,10 @@ def run_workdir(net: Network, workdir: str | os.PathLike | None) -> Path:
 
 def run_instances(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str,
                   log: Callable[[str], None] | None = None, **options: Any) -> list[Generated]:
-    """Both problems of `run`, written into workdir/instances (options: lipgen.instance.generate's)."""
+    """Both problems of `run`, written into workdir/instances (options: lipgen.instance.generate's; mode `race`:
+    the upper problem in both modes, the lower one in the mode `auto` takes, lipgen/run/race.py)."""
+    if options.get("mode") == RACE:
+        options = dict(options, mode="auto", race=True)
     with no_leftovers(workdir / "instances"):  # a failed generation removes what it wrote
         return generate_instances(net, box, workdir / "instances", alpha=alpha, beta=beta, target="any", log=log,
                                   **options)
@@ -140,32 +145,76 @@ def run_premise(written: list[Generated], results: list[Result], runs: Path, opt
                 log: Callable[[str], None] | None = None, **options: Any) -> dict:
     """The widening's premise for `run`'s upper-bound problem (docs/formulation.md, 5b): when the sidecar cannot
     establish it, a second solver solves the problem again (options: warm_start, force, wait, solver_defaults).
-    Confirms or withholds the upper run's bound in place."""
-    up = next(r for r in results if r.bound == "upper")
-    g = next(g for g in written if g.sidecar["bound"] == "upper")
-    return check_premise(up.data, g.sidecar, g.path, runs, opts, log=log, **options)
+    Confirms or withholds the upper runs' bounds in place; the premise of the upper run `summarize` reports."""
+    paths = {g.path.name: g for g in written}
+    premises = {r.instance: check_premise(r.data, paths[r.instance].sidecar, paths[r.instance].path, runs, opts,
+                                          log=log, **options) for r in results if r.bound == "upper"}
+    return premises[pick_upper([r for r in results if r.bound == "upper"]).instance]
+
+
+def run_jobs(written: list[Generated], jobs: int | None) -> int:
+    """`run`'s solver processes at once: one per problem unless --jobs says otherwise."""
+    return jobs if jobs is not None else len(written)
+
+
+def race_judge(written: list[Generated], opts: SolveOptions) -> RaceJudge | None:
+    """The judge that stops a race's losers (None: not a race, every run goes to its end)."""
+    if sum(g.sidecar["bound"] == "upper" for g in written) < 2:
+        return None
+    return RaceJudge([g.sidecar for g in written], opts.gap)
+
+
+def run_eps_ladder(net: Network, box: Box, workdir: Path, written: list[Generated], results: list[Result],
+                   premise: dict, *, alpha: str, beta: str, solver: str, opts: SolveOptions,
+                   solve: Callable[[list[Path], Path], list[Result]] | None = None,
+                   log: Callable[[str], None] | None = None, **solve_options: Any) -> list[tuple[dict, Result]] | None:
+    """The eps ladder (lipgen/run/ladder.py) when the strict problem was solved below a solved upper problem:
+    its rungs and their runs (empty: wanted, but eps is at the floor already), or None when not wanted.
+    `solve(instances, runs)` solves a rung (default: solve_found with `solver`, `opts` and solve_options)."""
+    first = summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=workdir, premise=premise)
+    up, lo = first.problems["upper"], first.problems["lower"]
+    if not wanted(first.data, up, lo, opts.gap):
+        return None
+    sc = next(g.sidecar for g in written if g.sidecar["bound"] == "lower")
+    if solve is None:
+        def solve(instances: list[Path], runs: Path) -> list[Result]:
+            return solve_found(instances, solver, runs, opts, **solve_options)
+    return climb(net, box, workdir, alpha=alpha, beta=beta, eps=float(sc["eps"]), upper=first.data["upper"],
+                 best_lower=first.data["best_lower"], gap_tol=opts.gap, solve=solve, log=log,
+                 generate_options={"encoding": sc["encoding"], "mode": sc["mode"], "fmt": sc["format"],
+                                   "gzip": bool(sc.get("gzip")), "bounds_method": sc["bounds_method"]})
 
 
 def summarize(net: Network, written: list[Generated], results: list[Result], *, alpha: str, beta: str, solver: str,
-              workdir: Path, premise: dict | None = None) -> RunSummary:
-    """`run`'s summary of its two runs: the best bounds of L over every source."""
-    by_kind = {r.bound: r for r in results}
-    up, lo = by_kind["upper"], by_kind["lower"]
-    summary = combine(up.lipschitz, lo.lipschitz, written[0].sidecar["anchors"])
+              workdir: Path, premise: dict | None = None,
+              ladder: list[tuple[dict, Result]] | None = None) -> RunSummary:
+    """`run`'s summary of its runs: the best bounds of L over every source. A race (two upper runs) reports the
+    smaller certified upper bound and `race`; an eps ladder (run_eps_ladder) adds its rungs' strict runs,
+    `eps_ladder` and, when it ended with the bounds apart, `thin_region_suspected`."""
+    sidecars = {g.path.name: g.sidecar for g in written}
+    uppers = [r for r in results if r.bound == "upper"]
+    up, lo = pick_upper(uppers), next(r for r in results if r.bound == "lower")
+    rungs = [(float(sidecars[lo.instance]["eps"]), lo)] + [(rung["eps"], r) for rung, r in ladder or []]
+    lo_eps, lo_best = max(rungs, key=lambda t: rung_value(t[1]) or -1.0)  # the first of equals: the largest eps
+    summary = combine(up.lipschitz, lo_best.lipschitz, written[0].sidecar["anchors"])
+    if lo_best is not lo and summary["lower_source"] in ("lower-bound problem (realised, certified)",
+                                                         "certified (lower problem)"):
+        summary["lower_source"] += f" at eps={lo_eps:g}"
     summary["premise"] = premise if premise is not None else {"established": True, "reasons": []}
-    status = up.status if up.status == lo.status else f"upper: {up.status}, lower: {lo.status}"
+    lo_status = up.status if lo.data.get("stopped_by") == "lipgen" else lo.status  # a race stopped it: L proved
+    status = up.status if up.status == lo_status else f"upper: {up.status}, lower: {lo_status}"
     if summary["consistency"] != "ok":
         status = summary["consistency"]
     elif summary["premise"].get("verdict") == UNVERIFIED:
         status = UNVERIFIED
-    sidecars = {g.sidecar["bound"]: g.sidecar for g in written}
-    domain = sidecars["upper"]["domain"]
+    domain = sidecars[up.instance]["domain"]
     ran = ", ".join(dict.fromkeys(r.solver for r in (up, lo)))  # which solver(s) ran, e.g. for --solver auto
+    by_kind = {"upper": up, "lower": lo}
     summary.update(status=status, network=net.name, norms={"input": alpha, "output": beta},
                    domain=domain["tag"], domain_bounds={"kind": domain["kind"], "lower": domain["lower"],
                                                         "upper": domain["upper"]},
-                   eps=sidecars["lower"]["eps"], mode=sidecars["upper"]["mode"],
-                   bounds_method=sidecars["upper"]["bounds_method"], solver=ran, solver_requested=solver,
+                   eps=sidecars[lo.instance]["eps"], mode=sidecars[up.instance]["mode"],
+                   bounds_method=sidecars[up.instance]["bounds_method"], solver=ran, solver_requested=solver,
                    solver_version=up.data.get("solver_version") or lo.data.get("solver_version"),
                    workdir=str(workdir), reused=all(r.reused for r in results),
                    problems={k: {"status": r.status, "status_text": r.status_text, "time": r.time,
@@ -173,6 +222,13 @@ def summarize(net: Network, written: list[Generated], results: list[Result], *, 
                                  "instance": r.instance, "solver": r.solver,
                                  "solver_version": r.data.get("solver_version"),
                                  "reused": r.reused} for k, r in by_kind.items()})
+    if len(uppers) > 1:
+        summary["race"] = race_record(uppers, sidecars, up)
+    if ladder is not None:
+        summary["eps_ladder"] = [{"eps": e, "lower": rung_value(r), "status": r.status, "time": r.time,
+                                  "reused": r.reused, "run_dir": r.data.get("run_dir")} for e, r in rungs]
+        summary["lower_eps"] = lo_eps if summary["lower_source"].endswith(f"eps={lo_eps:g}") else None
+        summary["thin_region_suspected"] = not any(rung["closed"] for rung, _ in ladder)
     summary["gap"] = clean_gap(summary.get("gap"))
     return RunSummary(network=net.name, norms=(alpha, beta), status=status, consistency=summary["consistency"],
                       upper=summary["upper"], best_lower=summary["best_lower"], gap=summary["gap"],
@@ -180,17 +236,25 @@ def summarize(net: Network, written: list[Generated], results: list[Result], *, 
 
 
 def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: str = "scip",
-        opts: SolveOptions | None = None, jobs: int = 2, workdir: str | os.PathLike | None = None,
-        generate_options: dict | None = None, **solve_options: Any) -> RunSummary:
-    """The main job: generate the upper- and lower-bound problems, solve both, combine the certified bounds."""
+        opts: SolveOptions | None = None, jobs: int | None = None, workdir: str | os.PathLike | None = None,
+        generate_options: dict | None = None, eps_ladder: bool = True, **solve_options: Any) -> RunSummary:
+    """The main job: generate the upper- and lower-bound problems, solve them, combine the certified bounds.
+
+    generate_options: lipgen.instance.generate's, with mode `race` for both modes' upper problems at once (the
+    first proof stops the rest). jobs: solver processes at once (None: one per problem). eps_ladder: re-solve the
+    strict problem with smaller eps when its certified value stays below a solved upper problem's."""
     opts = opts or SolveOptions()
-    check_setup(solver, opts, jobs, solve_options.get("solver_path"))  # all of it before anything is written
+    check_setup(solver, opts, 1 if jobs is None else jobs, solve_options.get("solver_path"))  # all of it before anything is written
     work = run_workdir(net, workdir)
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
-    results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=jobs, **solve_options)
+    results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
+                          judge=race_judge(written, opts), **solve_options)
     premise = run_premise(written, results, work / "runs", opts,
                           **{k: v for k, v in solve_options.items() if k in PREMISE_OPTIONS})
-    return summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise)
+    ladder = run_eps_ladder(net, box, work, written, results, premise, alpha=alpha, beta=beta, solver=solver,
+                            opts=opts, **solve_options) if eps_ladder else None
+    return summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise,
+                     ladder=ladder)
 
 
 def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:

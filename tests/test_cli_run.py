@@ -52,6 +52,7 @@ def fake_run(monkeypatch, tmp_path):
         monkeypatch.setattr(pipeline, "run_instances", lambda *a, **k: [])
         monkeypatch.setattr(run_cmd, "solve_with_progress", lambda *a, **k: list(s.problems.values()))
         monkeypatch.setattr(pipeline, "run_premise", lambda *a, **k: s.data["premise"])
+        monkeypatch.setattr(pipeline, "run_eps_ladder", lambda *a, **k: None)
         monkeypatch.setattr(pipeline, "summarize", lambda *a, **k: s)
         return CliRunner().invoke(app, ["run", "net.h5", "--box", "0,1", *extra])
 

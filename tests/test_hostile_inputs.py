@@ -105,7 +105,7 @@ TABLE = {
               **SOLVE_OPTS, "--no-verify": [("=x", None)]},
     "run": {"weights": PATHS_BAD, "-o": [("{dir}/afile", "afile")], **DOMAIN_OPTS, **NETWORK_OPTS,
             **{k: v for k, v in SOLVE_OPTS.items() if k != "--solver-path"},
-            "--solver-path": [("{dir}/missing", "missing")]},
+            "--solver-path": [("{dir}/missing", "missing")], "--eps-ladder": [("=x", None)]},
     "parse": {"solution": PATHS_BAD[:2] + [("{dir}/garbage.bin", "garbage.bin")],
               "--instance": PATHS_BAD + [("{dir}/text.txt", "text.txt")],
               "--solver": [("foo", None), ("gurobi", "SCIP solution")],

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .. import pipeline
 from .options import (FAILED_EXIT, NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, ForceOpt, GapOpt,
-                      JacobianOpt, MarginOpt, MemOpt, ModeOpt, OutputWeightsOpt, RadiusOpt, SeedOpt, SolverDefaultsOpt,
+                      JacobianOpt, MarginOpt, MemOpt, OutputWeightsOpt, RadiusOpt, SeedOpt, SolverDefaultsOpt,
                       SolverPathOpt, SolveSolverOpt, ThreadsOpt, TimeOpt, WaitOpt, WarmOpt, resolve_norms,
                       solve_options)
 from .progress import status_after_a_second
@@ -30,7 +30,9 @@ def run(
     clip: Optional[str] = ClipOpt,
     eps: Optional[float] = typer.Option(None, "--eps", help="Margin of the strict (lower-bound) problem."),
     encoding: str = typer.Option("bigm", "--encoding", help="bigm or quadratic."),
-    mode: str = ModeOpt,
+    mode: str = typer.Option("auto", "--mode", help="forward, backward or auto (as `generate --mode`), or race: both "
+                                                    "modes' upper problems at once, the first to prove L stops the "
+                                                    "other, the smaller upper bound is reported."),
     bounds: str = BoundsOpt,
     jacobian: bool = JacobianOpt,
     output_weights: Optional[Path] = OutputWeightsOpt,
@@ -41,7 +43,12 @@ def run(
     gap: float = GapOpt,
     mem_limit: Optional[float] = MemOpt,
     seed: Optional[int] = SeedOpt,
-    jobs: int = typer.Option(2, "--jobs", "-j", help="Solver runs at the same time (the two problems)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Solver runs at the same time [default: one per "
+                                                                  "problem: 2, or 3 with --mode race]."),
+    eps_ladder: bool = typer.Option(True, "--eps-ladder/--no-eps-ladder",
+                                    help="When the strict problem's certified value stays below a solved upper "
+                                         "problem's, solve it again with eps/10, eps/100, ... down to 1e-6 (a region "
+                                         "thinner than 2 eps may carry the maximum)."),
     warm_start: bool = WarmOpt,
     solver_defaults: bool = SolverDefaultsOpt,
     force: bool = ForceOpt,
@@ -59,7 +66,7 @@ def run(
     """
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
     opts = solve_options(time_limit, threads, gap, mem_limit, seed)
-    pipeline.check_setup(solver, opts, jobs, solver_path)  # all of it before anything is written
+    pipeline.check_setup(solver, opts, 1 if jobs is None else jobs, solver_path)  # all of it before anything is written
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)
@@ -68,14 +75,25 @@ def run(
         written = pipeline.run_instances(net, dom, work, alpha=alpha, beta=beta, eps=eps, encoding=encoding,
                                          mode=mode, bounds_method=bounds, jacobian_bounds=jacobian,
                                          log=stage_log(net, quiet=as_json))
-    results = solve_with_progress([g.path for g in written], solver, work / "runs", opts, jobs, solver_path,
-                                  warm_start, force, quiet=as_json, wait=wait,
-                                  label=lambda state: f"{state['bound']} problem", solver_defaults=solver_defaults)
+    race = mode == pipeline.RACE
+
+    def label(state: dict) -> str:
+        return f"{state['bound']} problem" + (f" ({state['mode']})" if race and state.get("mode") else "")
+
+    def solve(instances: list[Path], runs: Path, n_jobs: int, judge=None) -> list[pipeline.Result]:
+        return solve_with_progress(instances, solver, runs, opts, n_jobs, solver_path, warm_start, force,
+                                   quiet=as_json, wait=wait, label=label, solver_defaults=solver_defaults, judge=judge)
+
+    note = None if as_json else (lambda line: err.print(line, markup=False, soft_wrap=True))
+    results = solve([g.path for g in written], work / "runs", pipeline.run_jobs(written, jobs),
+                    pipeline.race_judge(written, opts))
     premise = pipeline.run_premise(written, results, work / "runs", opts, warm_start=warm_start, force=force, wait=wait,
-                                   solver_defaults=solver_defaults,
-                                   log=None if as_json else lambda line: err.print(line, markup=False, soft_wrap=True))
+                                   solver_defaults=solver_defaults, log=note)
+    ladder = pipeline.run_eps_ladder(net, dom, work, written, results, premise, alpha=alpha, beta=beta,
+                                     solver=solver, opts=opts, solve=lambda inst, runs: solve(inst, runs, 1),
+                                     log=note) if eps_ladder else None
     summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work,
-                                 premise=premise)
+                                 premise=premise, ladder=ladder)
     s = summary.data
     up, lo = summary.problems["upper"], summary.problems["lower"]
     if as_json:
@@ -92,11 +110,23 @@ def run(
         t.add_column("from")
         t.add_row("lower bound (certified)", fmt_num(s["best_lower"], 8), "", "", s["lower_source"] or "")
         t.add_row("upper bound", fmt_num(s["upper"], 8), "", "", s["upper_source"] or "")
-        t.add_row("relative gap", fmt_num(s["gap"], 3), s["consistency"], "", "")
-        t.add_row("upper-bound problem (dual bound)", fmt_num(s["upper_mip"], 8), status_of(up),
-                  fmt_num(up.time, 3), "non-strict MIP")
-        t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
-                  fmt_num(lo.time, 3), "strict MIP")
+        thin = "thin region suspected" if s.get("thin_region_suspected") else ""
+        t.add_row("relative gap", fmt_num(s["gap"], 3), thin or s["consistency"], "", "")
+        for m, r in (s.get("race") or {}).items():
+            if m != "winner":
+                t.add_row(f"upper-bound problem, {m} (dual bound)", fmt_num(r["upper"], 8),
+                          "stopped" if r["stopped"] else r["status"] + (" (reused)" if r["reused"] else ""),
+                          fmt_num(r["time"], 3), "race winner" if m == s["race"]["winner"] else "race")
+        if not s.get("race"):
+            t.add_row("upper-bound problem (dual bound)", fmt_num(s["upper_mip"], 8), status_of(up),
+                      fmt_num(up.time, 3), "non-strict MIP")
+        for rung in s.get("eps_ladder") or []:
+            t.add_row(f"lower-bound problem, eps={rung['eps']:g} (realised, certified)", fmt_num(rung["lower"], 8),
+                      rung["status"] + (" (reused)" if rung["reused"] else ""), fmt_num(rung["time"], 3),
+                      "strict MIP, eps ladder")
+        if not s.get("eps_ladder"):
+            t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
+                      fmt_num(lo.time, 3), "strict MIP")
         t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
         t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",
                   "estimate, not a bound")
@@ -106,8 +136,17 @@ def run(
         out.print(t)
         out.print(f"files in {work}")
     for r in results:
-        if not r.ok:
+        if r.data.get("stopped_by") == "lipgen":  # a race's loser, or its lower problem once the bounds met
+            err.print(f"note: {r.bound} problem ({r.instance}): {r.status_text}", markup=False, soft_wrap=True)
+        elif not r.ok:
             err.print(f"{r.bound} problem: {r.status_text}", markup=False, soft_wrap=True)
+    if s.get("lower_eps") is not None:
+        err.print(f"eps ladder: the certified lower bound comes from the strict problem at eps={s['lower_eps']:g} "
+                  f"(eps={s['eps']:g} excluded a thin region)", markup=False, soft_wrap=True)
+    if s.get("thin_region_suspected"):
+        err.print("thin region suspected: the strict problem stays below the solved upper problem down to eps="
+                  f"{s['eps_ladder'][-1]['eps']:g}; an activation region thinner than that may carry L (the bounds "
+                  "are sound, the gap is not closed)", markup=False, soft_wrap=True)
     lo_q = lo.lipschitz or {}
     if lo_q.get("lower") is None and lo_q.get("lower_reason"):
         err.print(f"lower-bound problem: its value is not used: {lo_q['lower_reason']}", markup=False, soft_wrap=True)

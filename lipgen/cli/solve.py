@@ -16,14 +16,15 @@ from .render import emit_json, err, fmt_num, out
 
 
 def solve_with_progress(instances, solver, runs, opts, jobs, solver_path, warm_start, force, quiet=False,
-                        wait=False, label=None, solver_defaults=False, verify=True) -> list[pipeline.Result]:
+                        wait=False, label=None, solver_defaults=False, verify=True, judge=None) -> list[pipeline.Result]:
     """pipeline.solve_found with the live progress display on a terminal, and notes on leftover solvers."""
     what = f"solving with {solver}" + (" (the best free solver per class)" if solver == "auto" else "")
     with SolveDisplay(err, what, len(instances), label=label,
                       enabled=not quiet and err.is_terminal) as display:
         results = pipeline.solve_found(instances, solver, runs, opts, jobs=jobs, solver_path=solver_path,
                                        warm_start=warm_start, force=force, wait=wait, on_done=display.done,
-                                       on_live=display.live, solver_defaults=solver_defaults, verify=verify)
+                                       on_live=display.live, solver_defaults=solver_defaults, verify=verify,
+                                       judge=judge)
     for r in results:
         if killed := r.data.get("leftovers_killed"):
             err.print(f"note: {r.instance}: killed {len(killed)} solver process(es) that an earlier, "

@@ -36,6 +36,7 @@ from .settings import write_settings_files
 from .sidecar import SIDECAR_VERSION
 
 TARGETS = ("any", "scip", "gurobi", "cplex", "highs", "cbc")
+RACE_MODES = ("forward", "backward")  # the upper problems `lipgen run --mode race` runs against each other
 # free-license limits (docs/solvers.md 7), recorded so a refusal can be foreseen and explained
 GUROBI_QUADRATIC_VAR_LIMIT = 200
 GUROBI_VAR_LIMIT = 2000
@@ -194,8 +195,9 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
              bounds: tuple[str, ...] = ("upper", "lower"), eps: float | None = None, encoding: str = "bigm",
              mode: str = "auto", bounds_method: str = "linear", fmt: str = "mps", gzip: bool = False,
              target: str = "any", jacobian_bounds: bool = True, progress=None,
-             log: Callable[[str], None] | None = None) -> list[Generated]:
-    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest.
+             log: Callable[[str], None] | None = None, race: bool = False) -> list[Generated]:
+    """Write one instance file (+ sidecar) per bound kind, a copy of the network and the manifest; with `race`, the
+    upper problem in both modes (`lipgen run --mode race`; their file names differ by the mode).
 
     jacobian_bounds: bound the derivative variables and the upper problem's objective by the Jacobian entry
     bounds (computed once, for the resolved mode; docs/formulation.md, section 3c).
@@ -217,22 +219,26 @@ def generate(network: Network, box: Box, outdir: str | Path, *, alpha: str = "2"
                f"{anchors.get('search_lower', 0.0):.6g}", hold=True)
     estimate = objective_estimate(anchors)
     forms = []
-    jacobian: JacobianPlan | bool = False
-    for kind in bounds:
-        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=mode)
+    plans: dict[str, JacobianPlan] = {}  # per resolved mode: a race's two upper problems differ in it
+    problems = [(kind, m) for kind in bounds for m in (RACE_MODES if race and kind == "upper" else (mode,))]
+    for kind, kind_mode in problems:
+        spec = Spec(alpha=alpha, beta=beta, bound=kind, eps=eps, encoding=encoding, mode=kind_mode)
         spec.check()
         spec, mode_choice = resolve_spec(spec, network, stability)
-        if jacobian_bounds and jacobian is False:  # once: both kinds share the mode and the classification
-            jacobian = plan_jacobian(network, stability, spec.mode, alpha, beta)
+        jacobian: JacobianPlan | bool = False
+        if jacobian_bounds:  # once per mode: the bound kinds share the mode's chains and classification
+            if spec.mode not in plans:
+                plans[spec.mode] = plan_jacobian(network, stability, spec.mode, alpha, beta)
+            jacobian = plans[spec.mode]
         form = build(network, box.lower, box.upper, spec, name=instance_stem(network, box, spec), bounds=layer_bounds,
                      stability=stability, estimate=estimate, bounds_method=bounds_method, jacobian=jacobian)
         check_target(form, target, gzip)
         check_solver_range(form.model)
         forms.append((form, mode_choice))
-    jac = (f" with {jacobian.bounds.method} Jacobian bounds (L <= {jacobian.upper:.6g})"
-           if isinstance(jacobian, JacobianPlan) else "")
-    clock.done("built " + ", ".join(f"{f.spec.bound} model ({f.model.n_vars} variables, {f.model.n_rows} rows, "
-                                    f"{f.model.A.nnz} nonzeros)" for f, _ in forms) + jac)
+    jac = "".join(f" with {p.bounds.method} Jacobian bounds (L <= {p.upper:.6g})" for p in list(plans.values())[:1])
+    clock.done("built " + ", ".join(f"{f.spec.bound}{f' {f.spec.mode}' if race else ''} model ({f.model.n_vars} "
+                                    f"variables, {f.model.n_rows} rows, {f.model.A.nnz} nonzeros)" for f, _ in forms)
+               + jac)
     network_file = network_copy_name(network)
     _save_network_copy(network, box, outdir / network_file)
     out = []

@@ -189,8 +189,10 @@ class _Task:
 
 class _Batch:
     def __init__(self, instances, solver, runs, opts, exe, *, jobs, warm_start, force, wait, kill_grace, on_done,
-                 on_live, solver_defaults=False, solver_path=None, verify=True):
+                 on_live, solver_defaults=False, solver_path=None, verify=True, judge=None):
         self.requested, self.runs, self.opts = solver, Path(runs), opts
+        self.judge = judge  # judge(result) -> {instance name: why} of the runs to stop now (lipgen/run/race.py)
+        self.cancelled: dict[int, str] = {}  # task index -> why it was stopped before it started
         self.jobs, self.warm_start, self.force, self.wait = jobs, warm_start, force, wait
         self.kill_grace, self.on_done, self.on_live = kill_grace, on_done, on_live
         self.verify = verify
@@ -222,13 +224,15 @@ class _Batch:
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run(self) -> list[dict]:
-        queue = deque(self.tasks)
+        # runs that will be reused first: a judge sees them before any solver starts (a race re-run reuses its
+        # winner and stops the loser before it starts)
+        queue = deque(sorted(self.tasks, key=lambda t: self.force or finished_result(t.rdir, t.settings) is None))
         waiting: deque[_Task] = deque()
         next_live = time.monotonic() + LIVE_EVERY
         try:
             while queue or waiting or self.running:
                 for t in list(self.running):
-                    if (outcome := t.proc.poll()) is not None:
+                    if t in self.running and (outcome := t.proc.poll()) is not None:  # not stopped by a judge
                         result = self._finish(t, outcome)
                         self.running.remove(t)
                         self._done(t, result)
@@ -237,7 +241,7 @@ class _Batch:
                         if len(self.running) >= self.jobs:
                             break
                         t = source.popleft()
-                        result = self._claim(t)
+                        result = self._claim(t) if t.index not in self.cancelled else self._skip(t)
                         if result is _WAIT:
                             waiting.append(t)
                         elif result is not None:
@@ -264,6 +268,21 @@ class _Batch:
         self.results[t.index] = result
         if self.on_done is not None:
             self.on_done(result)
+        if self.judge is not None:
+            for name, why in self.judge(result).items():
+                self._cancel(name, why)
+
+    def _cancel(self, instance_name: str, why: str) -> None:
+        """Stop one run a judge no longer needs: killed and recorded as interrupted (redone, never reused, by a
+        later batch) when it runs, never started when it has not."""
+        for t in self.tasks:
+            if t.instance.name != instance_name or self.results[t.index] is not None or t.index in self.cancelled:
+                continue
+            self.cancelled[t.index] = why
+            if t in self.running:
+                self.running.remove(t)
+                t.proc.kill()
+                self._done(t, self._record_stopped(t, why, "lipgen"))
 
     # -- claiming a run: reuse it, skip it, wait for it, or start it ------------------------------------------
     def _claim(self, t: _Task):
@@ -285,6 +304,12 @@ class _Batch:
             return dict(old, reused=True, run_dir=str(t.rdir))
         self._start(t)
         return None
+
+    def _skip(self, t: _Task) -> dict:
+        """A run a judge stopped before it started: reused when finished (it costs nothing), else not started."""
+        if not self.force and (old := finished_result(t.rdir, t.settings)) is not None:
+            return dict(old, reused=True, run_dir=str(t.rdir))
+        return dict(self._unsaved(t, rec.INTERRUPTED, f"not started: {self.cancelled[t.index]}"), stopped_by="lipgen")
 
     def _unsaved(self, t: _Task, status: str, text: str) -> dict:
         opts = self.opts
@@ -372,19 +397,23 @@ class _Batch:
         else:
             why, by = f"stopped because lipgen failed ({type(exc).__name__}: {exc})", None
         for t in running:
-            outcome = t.proc.outcome
-            result = base_result(t.instance, t.sidecar, t.solver, t.opts, t.settings, t.sha256)
-            result.update(status=rec.INTERRUPTED, status_text=f"{why} after {outcome.wall_time:.1f} s; lipgen "
-                                                              "stopped the solver (the run is redone next time)",
-                          stopped_by=by, wall_time=outcome.wall_time, returncode=outcome.returncode, killed=False,
-                          invocation={"argv": t.inv.argv, "executable": t.exe.description, "kind": t.exe.kind,
-                                      "notes": t.inv.notes})
             try:
-                self._save(t, result, state="interrupted")
+                self._record_stopped(t, why, by)
             except OSError:
                 pass  # no result.json: the run counts as unfinished, which is true
         if isinstance(exc, Interrupted):
             exc.stopped += [t.instance.name for t in running]
+
+    def _record_stopped(self, t: _Task, why: str, by: str | None) -> dict:
+        """The result.json of a run whose solver lipgen killed: interrupted, so that it is redone next time."""
+        outcome = t.proc.outcome
+        result = base_result(t.instance, t.sidecar, t.solver, t.opts, t.settings, t.sha256)
+        result.update(status=rec.INTERRUPTED, status_text=f"{why} after {outcome.wall_time:.1f} s; lipgen "
+                                                          "stopped the solver (the run is redone next time)",
+                      stopped_by=by, wall_time=outcome.wall_time, returncode=outcome.returncode, killed=False,
+                      invocation={"argv": t.inv.argv, "executable": t.exe.description, "kind": t.exe.kind,
+                                  "notes": t.inv.notes})
+        return self._save(t, result, state="interrupted")
 
     # -- progress --------------------------------------------------------------------------------------------
     def _live(self, waiting) -> list[dict]:
@@ -392,7 +421,8 @@ class _Batch:
         out = []
         for t in self.running:
             b = t.follower.update()
-            out.append({"instance": t.instance.name, "bound": t.sidecar["bound"], "state": "running",
+            out.append({"instance": t.instance.name, "bound": t.sidecar["bound"], "mode": t.sidecar["mode"],
+                        "state": "running",
                         "elapsed": t.proc.elapsed, "incumbent": _lipschitz_or_none(b.primal, t.sidecar),
                         "best_bound": _lipschitz_or_none(b.dual, t.sidecar),
                         "gap": b.relative_gap()})
@@ -428,7 +458,7 @@ def _finite_or_none(x):
 def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions, *, jobs: int = 1,
               solver_path: str | None = None, warm_start: bool = True, force: bool = False, wait: bool = False,
               kill_grace: float | None = None, on_done=None, on_live=None, solver_defaults: bool = False,
-              verify: bool = True) -> list[dict]:
+              verify: bool = True, judge=None) -> list[dict]:
     """Solve every instance, `jobs` solver processes at a time; results in the order of `instances`.
 
     `solver` is one of SOLVERS or `auto` (per instance, the first of AUTO_ORDER that can take it: SCIP,
@@ -439,12 +469,13 @@ def solve_all(instances: list[Path], solver: str, runs: Path, opts: SolveOptions
     Runs start from the sidecar's best certified point (`warm_start`) and use the solver parameters the sidecar
     recommends unless `solver_defaults`. With `verify` (the default) every instance file must match its sidecar's
     checksum (LipgenError before anything is written) and each result records the checksum of the file solved.
+    `judge(result)`, called as each run ends, returns the runs to stop ({instance name: why}; lipgen/run/race.py).
     """
     exe = check_setup(solver, opts, jobs, solver_path)
     check_output_dir(runs, "output")
     batch = _Batch(instances, solver, runs, opts, exe, jobs=jobs, warm_start=warm_start, force=force, wait=wait,
                    kill_grace=kill_grace, on_done=on_done, on_live=on_live, solver_defaults=solver_defaults,
-                   solver_path=solver_path, verify=verify)
+                   solver_path=solver_path, verify=verify, judge=judge)
     return batch.run()
 
 

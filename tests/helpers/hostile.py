@@ -69,6 +69,17 @@ def thin_region(seed: int) -> Network:
     return _net([np.vstack([d, d]), [[1e3, -1e3]]], [[0.1, 0.1 - gap], [0.0]], f"thin{seed}")
 
 
+def thin_strip(width: float) -> Network:
+    """2-3-1 on [-1, 1]^2 (scaled units = the box's own): two parallel first-layer hyperplanes with biases `width`
+    apart (width / 1.02 apart in distance) and output weights 0.3 and -0.3, plus a stable neuron: the gradient is
+    (0, 0.841) outside the strip between them and 0.3 (1, 0.2) + (0, 0.841) inside (norm 0.9496 = L, l2). The strict
+    problem with margin eps cannot enter the strip when it is thinner than about 2 eps, nor does the region walk's
+    overshoot stop in it: with width 5e-5 the default eps (1e-4) leaves the certified lower bound at 0.841, as in
+    issue 20, item 3."""
+    return _net([[[1.0, 0.2], [1.0, 0.2], [0.0, 1.0]], [[0.3, -0.3, 0.841]]], [[0.3, 0.3 - width, 5.0], [0.0]],
+                "thinstrip")
+
+
 def all_nets() -> list[Network]:
     """The hostile nets the property tests run over (the covector net separately)."""
     return ([cancel_zero()] + [cancel_tiny(s) for s in range(2)] + [per_neuron_scaled(s) for s in range(2)]
