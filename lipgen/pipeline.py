@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .cluster import JobRequest, make_job, submit_job
 from .cluster.schedulers import get_scheduler, parse_duration
 from .domain import Box, resolve_domain
@@ -41,12 +42,15 @@ from .run.interrupts import Interrupted, interrupts_raise
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
+from .split.driver import Drive, Progress, drive, prepare
+from .split.tree import BRANCHINGS, TreeOptions
 
 __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_model", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
-           "submit_job", "summarize"]
+           "submit_job", "summarize", "split", "split_prepare", "split_run", "split_summary", "SplitOptions",
+           "Progress"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
@@ -290,3 +294,77 @@ def lipgen_command_words(lipgen_command: str | None, solver_path: str | None) ->
         return shlex.split(lipgen_command) if lipgen_command else None
     except ValueError as exc:
         raise LipgenError(f"--lipgen-command {lipgen_command!r}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------------------ split (issue 21)
+SplitOptions = TreeOptions  # the tree's rule: branching, gap, exact_max, bounds, ...
+
+
+def split_prepare(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
+                  options: SplitOptions | None = None, time_limit: float = 60.0, node_limit: int = 1_000_000,
+                  resume: bool = False) -> Drive:
+    """Every option of `split` checked, the folder checked and a saved tree loaded (resume), nothing written."""
+    options = options or SplitOptions()
+    if options.branching not in BRANCHINGS:
+        raise LipgenError(f"--branching {options.branching!r} is not supported: use {', '.join(BRANCHINGS)}")
+    if not (math.isfinite(time_limit) and 0 < time_limit <= 1e7):
+        raise LipgenError(f"--time-limit {time_limit}: give seconds, more than 0 and at most 1e7")
+    if not 1 <= node_limit <= 10 ** 12:
+        raise LipgenError(f"--node-limit {node_limit}: give a node count from 1 to 1e12")
+    if not (math.isfinite(options.rel_gap) and 0 <= options.rel_gap < 1):
+        raise LipgenError(f"--gap {options.rel_gap}: give a relative gap from 0 up to (not including) 1")
+    if not 0 <= options.exact_max <= 30:
+        raise LipgenError(f"--exact-max {options.exact_max}: give a count of unstable neurons from 0 to 30")
+    if options.bounds not in ("interval", "linear", "obbt"):
+        raise LipgenError(f"--bounds {options.bounds!r} is not supported: use interval, linear or obbt")
+    work = check_output_dir(workdir)
+    return prepare(net, box, alpha, beta, work, options, resume)
+
+
+def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_000,
+              on_progress: Callable[[Progress], None] | None = None) -> Drive:
+    """The tree driven in rounds (lipgen.split.driver), its state saved after each."""
+    run.state_path.parent.mkdir(parents=True, exist_ok=True)
+    return drive(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
+
+
+def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
+    """`split`'s result in `run`'s schema (upper, best_lower, gap, status, network, norms, domain, ...) plus the
+    tree's statistics under `split`; written to <workdir>/result.json."""
+    tree = run.tree
+    res = tree.result()
+    closed = res.status == "closed"
+    status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT}.get(
+        res.status, res.status)
+    best_lower = res.lower if res.lower_point is not None else None  # only a certified point's value
+    gap = clean_gap(None if best_lower is None else res.gap)
+    work = run.state_path.parent
+    data = {"status": status, "consistency": "ok", "upper": res.upper, "upper_source": "split tree (max over leaves)",
+            "upper_mip": None, "lower": None, "certified_lower": best_lower, "best_lower": best_lower,
+            "lower_source": None if best_lower is None else "split tree (certified point)", "gap": gap,
+            "sampled_certified": None, "sampled_estimate": None, "search_lower": None, "naive_upper": None,
+            "premise": {"established": True, "reasons": []}, "network": net.name,
+            "norms": {"input": tree.alpha, "output": tree.beta}, "domain": box.tag(),
+            "domain_bounds": {"kind": box.kind, "lower": box.lower.tolist(), "upper": box.upper.tolist()},
+            "eps": None, "mode": "split", "bounds_method": tree.options.bounds, "solver": "split",
+            "solver_requested": "split", "solver_version": None, "workdir": str(work), "reused": False,
+            "problems": {},
+            "split": {**res.to_dict(), "closed": closed, "options": tree.options.to_dict(),
+                      "network_digest": net.digest(), "rounds": run.rounds, "resumed": run.resumed,
+                      "wall_time": run.wall, "leaves_solved": 0, "state_file": str(run.state_path),
+                      "state_bytes": run.state_bytes, "state_write_seconds": run.state_write_seconds}}
+    summary = RunSummary(network=net.name, norms=(tree.alpha, tree.beta), status=status, consistency="ok",
+                         upper=res.upper, best_lower=best_lower, gap=gap, workdir=str(work), problems={}, data=data)
+    atomic.write_json(work / "result.json", data)
+    return summary
+
+
+def split(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
+          options: SplitOptions | None = None, time_limit: float = 60.0, node_limit: int = 1_000_000,
+          resume: bool = False, on_progress: Callable[[Progress], None] | None = None) -> RunSummary:
+    """`lipgen split`: certified bounds of L by splitting the problem (lipgen.split), in `workdir` (tree.npz, the
+    state, saved after every round; result.json). `summary.data["split"]["closed"]`: the gap was closed."""
+    run = split_prepare(net, box, workdir, alpha=alpha, beta=beta, options=options, time_limit=time_limit,
+                        node_limit=node_limit, resume=resume)
+    split_run(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
+    return split_summary(net, box, run)

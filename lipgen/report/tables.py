@@ -63,7 +63,8 @@ def detail(r: Row) -> str:
 
 def upper_text(r: Row) -> str:
     """The row's upper bound, saying so when it is not the solver's own (the naive bound)."""
-    return num(r.upper) + (" (naive)" if r.upper is not None and r.upper_source not in (None, MIP) else "")
+    return num(r.upper) + (" (naive)" if r.upper is not None and r.upper_source not in (None, MIP)
+                           and r.encoding != "split" else "")  # a split tree's bound is its own
 
 
 def render_markdown(rows: list[Row], summary: list[dict], title: str = "lipgen results") -> str:
