@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import time
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from .results.records import Result, RunSummary, Sidecar
 from .rounding import format_number
 from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
+from .run.split_leaves import solve_leaves
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
@@ -50,7 +53,7 @@ __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest"
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
            "submit_job", "summarize", "split", "split_prepare", "split_run", "split_summary", "SplitOptions",
-           "Progress"]
+           "Progress", "LeafOptions"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
@@ -321,11 +324,53 @@ def split_prepare(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: 
     return prepare(net, box, alpha, beta, work, options, resume)
 
 
+@dataclass(frozen=True)
+class LeafOptions:
+    """Leaf MIPs (lipgen.run.split_leaves): after every `round_nodes` tree nodes, the `count` open nodes of largest
+    bound are solved by `solver`, `jobs` at a time, with a per-leaf time limit of `time_limit` doubling each round."""
+
+    solver: str = "scip"
+    jobs: int = 2
+    count: int = 4
+    time_limit: float = 10.0
+    round_nodes: int = 200
+    solver_path: str | None = None
+
+    def check(self) -> None:
+        if not 1 <= self.count <= 100_000:
+            raise LipgenError(f"--leaves {self.count}: give a count of leaves per round from 1 to 100000")
+        if not (math.isfinite(self.time_limit) and 0 < self.time_limit <= 1e7):
+            raise LipgenError(f"--leaf-time {self.time_limit}: give seconds, more than 0 and at most 1e7")
+        if not 1 <= self.round_nodes <= 10 ** 9:
+            raise LipgenError(f"--round-nodes {self.round_nodes}: give a node count from 1 to 1e9")
+        check_setup(self.solver, SolveOptions(time_limit=self.time_limit), self.jobs, self.solver_path)
+
+
 def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_000,
-              on_progress: Callable[[Progress], None] | None = None) -> Drive:
-    """The tree driven in rounds (lipgen.split.driver), its state saved after each."""
+              on_progress: Callable[[Progress], None] | None = None, leaves: LeafOptions | None = None) -> Drive:
+    """The tree driven in rounds (lipgen.split.driver), its state saved after each; with `leaves`, rounds of leaf
+    MIPs between the tree's rounds, until the gap closes or a budget ends."""
     run.state_path.parent.mkdir(parents=True, exist_ok=True)
-    return drive(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
+    if leaves is None:
+        return drive(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
+    started, tree = time.perf_counter(), run.tree
+    while True:
+        left = time_limit - (time.perf_counter() - started)
+        drive(run, time_limit=max(left, 0.0), on_progress=on_progress,
+              node_limit=min(node_limit, tree.stats["nodes"] + leaves.round_nodes))
+        left = time_limit - (time.perf_counter() - started)
+        if tree.status not in ("node_budget", "time_budget") or tree.stats["nodes"] >= node_limit or left <= 0:
+            break
+        per_leaf = min(leaves.time_limit * 2.0 ** len(run.leaf_rounds), max(left, 1.0))
+        done = solve_leaves(tree, run.state_path.parent, leaves.count, leaves.solver, per_leaf, jobs=leaves.jobs,
+                            bounds_method=tree.options.bounds, solver_path=leaves.solver_path)
+        run.leaf_rounds.append({"round": len(run.leaf_rounds) + 1, "leaves": done.leaves, "seconds": done.seconds,
+                                "leaf_times": done.leaf_times, "time_limit": done.time_limit,
+                                "refused": done.refused, "lower": tree.lower, "upper": tree.upper,
+                                "open": len(tree.heap)})
+        run.save()
+    run.wall = time.perf_counter() - started
+    return run
 
 
 def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
@@ -336,7 +381,7 @@ def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
     closed = res.status == "closed"
     status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT}.get(
         res.status, res.status)
-    best_lower = res.lower if res.lower_point is not None else None  # only a certified point's value
+    best_lower = res.lower if res.lower_point is not None or res.lower > 0 else None  # certified values only
     gap = clean_gap(None if best_lower is None else res.gap)
     work = run.state_path.parent
     data = {"status": status, "consistency": "ok", "upper": res.upper, "upper_source": "split tree (max over leaves)",
@@ -350,8 +395,9 @@ def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
             "solver_requested": "split", "solver_version": None, "workdir": str(work), "reused": False,
             "problems": {},
             "split": {**res.to_dict(), "closed": closed, "options": tree.options.to_dict(),
+                      "leaves_solved": tree.stats["leaves_solved"], "leaves_tightened": tree.stats["leaves_tightened"],
                       "network_digest": net.digest(), "rounds": run.rounds, "resumed": run.resumed,
-                      "wall_time": run.wall, "leaves_solved": 0, "state_file": str(run.state_path),
+                      "wall_time": run.wall, "leaf_rounds": run.leaf_rounds, "state_file": str(run.state_path),
                       "state_bytes": run.state_bytes, "state_write_seconds": run.state_write_seconds}}
     summary = RunSummary(network=net.name, norms=(tree.alpha, tree.beta), status=status, consistency="ok",
                          upper=res.upper, best_lower=best_lower, gap=gap, workdir=str(work), problems={}, data=data)
@@ -361,10 +407,14 @@ def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
 
 def split(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
           options: SplitOptions | None = None, time_limit: float = 60.0, node_limit: int = 1_000_000,
-          resume: bool = False, on_progress: Callable[[Progress], None] | None = None) -> RunSummary:
+          resume: bool = False, on_progress: Callable[[Progress], None] | None = None,
+          leaves: LeafOptions | None = None) -> RunSummary:
     """`lipgen split`: certified bounds of L by splitting the problem (lipgen.split), in `workdir` (tree.npz, the
-    state, saved after every round; result.json). `summary.data["split"]["closed"]`: the gap was closed."""
+    state, saved after every round; result.json; leaves/ with `leaves`). `summary.data["split"]["closed"]`: the gap
+    was closed."""
+    if leaves is not None:
+        leaves.check()
     run = split_prepare(net, box, workdir, alpha=alpha, beta=beta, options=options, time_limit=time_limit,
                         node_limit=node_limit, resume=resume)
-    split_run(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
+    split_run(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress, leaves=leaves)
     return split_summary(net, box, run)

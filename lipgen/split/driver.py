@@ -44,13 +44,14 @@ class Drive:
     tree: Tree
     state_path: Path
     rounds: list[dict] = field(default_factory=list)
+    leaf_rounds: list[dict] = field(default_factory=list)  # rounds of leaf MIPs (lipgen.run.split_leaves)
     resumed: int = 0  # how many times this tree was resumed
     state_bytes: int = 0
     state_write_seconds: float = 0.0
     wall: float = 0.0  # this run's wall time
 
     def extra(self) -> dict:
-        return {"rounds": self.rounds, "resumed": self.resumed}
+        return {"rounds": self.rounds, "leaf_rounds": self.leaf_rounds, "resumed": self.resumed}
 
     def snapshot(self, started: float) -> Progress:
         t, st = self.tree, self.tree.stats
@@ -71,7 +72,8 @@ def prepare(network: Network, box: Box, alpha: str, beta: str, workdir: Path, op
         if not path.is_file():
             raise LipgenError(f"--resume: no tree state {path} to resume")
         tree, extra = load_state(path, network, box, alpha, beta, options)
-        return Drive(tree, path, list(extra.get("rounds") or []), int(extra.get("resumed", 0)) + 1)
+        return Drive(tree, path, list(extra.get("rounds") or []), list(extra.get("leaf_rounds") or []),
+                     int(extra.get("resumed", 0)) + 1)
     if path.exists():
         raise LipgenError(f"{workdir} holds a split tree state ({STATE}): give --resume to continue it, or another "
                           "folder to start over")

@@ -11,6 +11,7 @@ makes exactly the decisions the uninterrupted one would.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -33,6 +34,12 @@ def identity(network: Network, box: Box, alpha: str, beta: str, options: TreeOpt
     """What a saved state must match to be resumed: the same problem and the same tree rule."""
     return {"network": network.digest(), "network_name": network.name, "domain": box.digest(),
             "norms": [str(alpha), str(beta)], "options": options.to_dict()}
+
+
+def tree_digest(tree: Tree) -> str:
+    """16 hex chars naming the tree's problem and rule: every leaf instance's sidecar records it."""
+    text = json.dumps(identity(tree.network, tree.box, tree.alpha, tree.beta, tree.options), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def state_bytes(tree: Tree, extra: dict | None = None) -> bytes:
@@ -100,7 +107,7 @@ def load_state(path: str | Path, network: Network, box: Box, alpha: str, beta: s
     if why:
         raise LipgenError(f"{path}: cannot resume: {why}")
     tree = Tree(network, box, alpha, beta, options)
-    tree.stats = {k: int(meta["stats"][k]) for k in STATS}
+    tree.stats = {k: int(meta["stats"].get(k, 0)) for k in STATS}
     tree.lower, tree.closed_upper, tree.ident = float(meta["lower"]), float(meta["closed_upper"]), int(meta["ident"])
     tree.started, tree.status, tree.seconds = bool(meta["started"]), str(meta["status"]), float(meta["seconds"])
     tree.point = None if meta["point"] is None else np.array(meta["point"], dtype=np.float64)

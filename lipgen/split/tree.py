@@ -117,7 +117,8 @@ class TreeOptions:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-STATS = ("nodes", "pruned", "empty", "exact_leaves", "regions", "lps", "max_depth")
+STATS = ("nodes", "pruned", "empty", "exact_leaves", "regions", "lps", "max_depth", "leaves_solved",
+         "leaves_tightened")
 
 
 class Tree:
@@ -269,6 +270,36 @@ class Tree:
         finally:
             self.seconds += time.perf_counter() - start
         return self.status
+
+    # ------------------------------------------------------------------------------------------ leaf MIPs
+    def open_nodes(self, count: int) -> list[tuple[float, Node]]:
+        """The `count` open nodes of largest bound, (bound, node), largest first: the next leaf instances."""
+        return [(-h[0], h[2]) for h in heapq.nsmallest(count, self.heap, key=lambda h: (h[0], h[1]))]
+
+    def apply_leaf(self, ident: int, upper: float | None, finished: bool, lower: float | None = None,
+                   point=None) -> bool:
+        """A leaf's certified MIP bounds: `upper` (the solver's widened dual bound over the node's sub-box, hence
+        over the node) caps the node's bound; `finished` (optimal or at the gap) closes the node with it; a
+        certified `lower` is a lower bound of the global L wherever it came from. False if the node is not open."""
+        if lower is not None:
+            self.offer_lower(lower, point)
+        at = next((j for j, h in enumerate(self.heap) if h[1] == ident), None)
+        if at is None:
+            return False
+        neg, _, node, nb = self.heap[at]
+        if upper is None:
+            return True
+        bound = min(-neg, float(upper))
+        self.heap[at] = self.heap[-1]
+        self.heap.pop()
+        heapq.heapify(self.heap)
+        if finished or bound <= self.lower * (1 + self.options.rel_gap):
+            self.stats["leaves_solved"] += 1
+            self.close(bound)
+        else:
+            self.stats["leaves_tightened"] += 1
+            self.push(node, bound, nb)
+        return True
 
     def result(self) -> SplitResult:
         st = self.stats
