@@ -337,6 +337,8 @@ class LeafOptions:
     solver_path: str | None = None
 
     def check(self) -> None:
+        if self.solver not in SOLVERS:
+            raise LipgenError(f"--leaf-solver {self.solver!r} is not supported: use one of {', '.join(SOLVERS)}")
         if not 1 <= self.count <= 100_000:
             raise LipgenError(f"--leaves {self.count}: give a count of leaves per round from 1 to 100000")
         if not (math.isfinite(self.time_limit) and 0 < self.time_limit <= 1e7):

@@ -47,6 +47,13 @@ def split(
     workdir: Path = typer.Option(..., "-o", "--output", "--workdir", help="Working folder: tree.npz (the tree's "
                                                                           "state) and result.json."),
     resume: bool = typer.Option(False, "--resume", help="Continue the tree saved in the working folder."),
+    leaf_solver: Optional[str] = typer.Option(None, "--leaf-solver", help="Solve open nodes as leaf MIP instances "
+                                                                           "with this solver (scip, gurobi, ...) in "
+                                                                           "rounds [default: no leaves]."),
+    jobs: int = typer.Option(2, "--jobs", "-j", help="Leaf solver runs at the same time."),
+    leaves: int = typer.Option(4, "--leaves", help="Leaves per round: the open nodes of largest bound."),
+    leaf_time: float = typer.Option(10.0, "--leaf-time", help="Seconds per leaf in the first round, doubling."),
+    round_nodes: int = typer.Option(200, "--round-nodes", help="Tree nodes between two rounds of leaves."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -60,6 +67,8 @@ def split(
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)
+    leaf = pipeline.LeafOptions("scip" if leaf_solver is None else leaf_solver, jobs, leaves, leaf_time, round_nodes)
+    leaf.check()  # every option checked, used or not
     run = pipeline.split_prepare(net, dom, workdir, alpha=alpha, beta=beta, options=options, time_limit=time_limit,
                                  node_limit=node_limit, resume=resume)
     live = Live(Text(""), console=err, transient=True, refresh_per_second=2) \
@@ -68,7 +77,7 @@ def split(
     if live is not None:
         live.start()
     try:
-        pipeline.split_run(run, time_limit=time_limit, node_limit=node_limit, on_progress=update)
+        pipeline.split_run(run, time_limit=time_limit, node_limit=node_limit, on_progress=update, leaves=leaf if leaf_solver is not None else None)
     finally:
         if live is not None:
             live.stop()
@@ -84,7 +93,8 @@ def split(
         table.add_row("upper bound (certified)", fmt_num(s["upper"], 8))
         table.add_row("relative gap", fmt_num(s["gap"], 3))
         table.add_row("tree", f"{t['status']}, {t['branching']} splits, {t['nodes']} nodes, {t['pruned']} pruned, "
-                              f"{t['exact_leaves']} exact, {t['empty']} empty, {t['open']} open")
+                              f"{t['exact_leaves']} exact, {t['empty']} empty, {t['open']} open, "
+                              f"{t['leaves_solved']} leaves solved")
         table.add_row("time (s)", f"{t['wall_time']:.2f} this run, {t['seconds']:.2f} in all "
                                   f"({len(t['rounds'])} rounds)")
         out.print(table)
