@@ -156,3 +156,12 @@ def test_collect_refuses_a_split_result_with_a_bad_number(world, capsys):
     path.write_text(json.dumps(data))
     with pytest.raises(LipgenError):
         pipeline.collect([world / "runs"], world / "report")
+
+
+def test_list_scheduling_makespan():
+    from lipgen.split.makespan import list_schedule, simulate
+
+    assert list_schedule([], 4) == 0.0
+    assert list_schedule([3, 3, 2, 2, 2], 2) == 7.0  # longest first: {3, 2, 2} and {3, 2} (the optimum is 6)
+    assert list_schedule([5, 1, 1], 8) == 5.0 and list_schedule([1] * 10, 1) == 10.0
+    assert simulate([{"seconds": 1.0}], [{"leaf_times": [2, 2, 2, 2]}, {"leaf_times": [1]}], 2) == 1 + 4 + 1
