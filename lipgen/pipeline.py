@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import time
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .cluster import JobRequest, make_job, submit_job
 from .cluster.schedulers import get_scheduler, parse_duration
 from .domain import Box, resolve_domain
@@ -40,15 +43,20 @@ from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .run.ladder import climb, rung_value, wanted
 from .run.race import RACE, RaceJudge, pick_upper, race_record
+from .run.split_leaves import solve_leaves
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
+from .split.driver import Drive, Progress, drive, prepare
+from .split.tree import BRANCHINGS, TreeOptions
 
 __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
-           "submit_job", "summarize", "RACE", "race_judge", "run_eps_ladder", "run_jobs"]
+           "submit_job", "summarize", "RACE", "race_judge", "run_eps_ladder", "run_jobs",
+           "split", "split_prepare", "split_run", "split_summary", "SplitOptions",
+           "Progress", "LeafOptions"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
@@ -354,3 +362,126 @@ def lipgen_command_words(lipgen_command: str | None, solver_path: str | None) ->
         return shlex.split(lipgen_command) if lipgen_command else None
     except ValueError as exc:
         raise LipgenError(f"--lipgen-command {lipgen_command!r}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------------------ split (issue 21)
+SplitOptions = TreeOptions  # the tree's rule: branching, gap, exact_max, bounds, ...
+
+
+def split_prepare(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
+                  options: SplitOptions | None = None, time_limit: float = 60.0, node_limit: int = 1_000_000,
+                  resume: bool = False) -> Drive:
+    """Every option of `split` checked, the folder checked and a saved tree loaded (resume), nothing written."""
+    options = options or SplitOptions()
+    if options.branching not in BRANCHINGS:
+        raise LipgenError(f"--branching {options.branching!r} is not supported: use {', '.join(BRANCHINGS)}")
+    if not (math.isfinite(time_limit) and 0 < time_limit <= 1e7):
+        raise LipgenError(f"--time-limit {time_limit}: give seconds, more than 0 and at most 1e7")
+    if not 1 <= node_limit <= 10 ** 12:
+        raise LipgenError(f"--node-limit {node_limit}: give a node count from 1 to 1e12")
+    if not (math.isfinite(options.rel_gap) and 0 <= options.rel_gap < 1):
+        raise LipgenError(f"--gap {options.rel_gap}: give a relative gap from 0 up to (not including) 1")
+    if not 0 <= options.exact_max <= 30:
+        raise LipgenError(f"--exact-max {options.exact_max}: give a count of unstable neurons from 0 to 30")
+    if options.bounds not in ("interval", "linear", "obbt"):
+        raise LipgenError(f"--bounds {options.bounds!r} is not supported: use interval, linear or obbt")
+    work = check_output_dir(workdir)
+    return prepare(net, box, alpha, beta, work, options, resume)
+
+
+@dataclass(frozen=True)
+class LeafOptions:
+    """Leaf MIPs (lipgen.run.split_leaves): after every `round_nodes` tree nodes, the `count` open nodes of largest
+    bound are solved by `solver`, `jobs` at a time, with a per-leaf time limit of `time_limit` doubling each round."""
+
+    solver: str = "scip"
+    jobs: int = 2
+    count: int = 4
+    time_limit: float = 10.0
+    round_nodes: int = 200
+    solver_path: str | None = None
+
+    def check(self) -> None:
+        if self.solver not in SOLVERS:
+            raise LipgenError(f"--leaf-solver {self.solver!r} is not supported: use one of {', '.join(SOLVERS)}")
+        if not 1 <= self.count <= 100_000:
+            raise LipgenError(f"--leaves {self.count}: give a count of leaves per round from 1 to 100000")
+        if not (math.isfinite(self.time_limit) and 0 < self.time_limit <= 1e7):
+            raise LipgenError(f"--leaf-time {self.time_limit}: give seconds, more than 0 and at most 1e7")
+        if not 1 <= self.round_nodes <= 10 ** 9:
+            raise LipgenError(f"--round-nodes {self.round_nodes}: give a node count from 1 to 1e9")
+        check_setup(self.solver, SolveOptions(time_limit=self.time_limit), self.jobs, self.solver_path)
+
+
+def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_000,
+              on_progress: Callable[[Progress], None] | None = None, leaves: LeafOptions | None = None) -> Drive:
+    """The tree driven in rounds (lipgen.split.driver), its state saved after each; with `leaves`, rounds of leaf
+    MIPs between the tree's rounds, until the gap closes or a budget ends."""
+    run.state_path.parent.mkdir(parents=True, exist_ok=True)
+    if leaves is None:
+        return drive(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
+    started, tree = time.perf_counter(), run.tree
+    while True:
+        left = time_limit - (time.perf_counter() - started)
+        drive(run, time_limit=max(left, 0.0), on_progress=on_progress,
+              node_limit=min(node_limit, tree.stats["nodes"] + leaves.round_nodes))
+        left = time_limit - (time.perf_counter() - started)
+        if tree.status not in ("node_budget", "time_budget") or tree.stats["nodes"] >= node_limit or left <= 0:
+            break
+        per_leaf = min(leaves.time_limit * 2.0 ** len(run.leaf_rounds), max(left, 1.0))
+        done = solve_leaves(tree, run.state_path.parent, leaves.count, leaves.solver, per_leaf, jobs=leaves.jobs,
+                            bounds_method=tree.options.bounds, solver_path=leaves.solver_path)
+        run.leaf_rounds.append({"round": len(run.leaf_rounds) + 1, "leaves": done.leaves, "seconds": done.seconds,
+                                "leaf_times": done.leaf_times, "time_limit": done.time_limit,
+                                "refused": done.refused, "lower": tree.lower, "upper": tree.upper,
+                                "open": len(tree.heap)})
+        run.save()
+    run.wall = time.perf_counter() - started
+    return run
+
+
+def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
+    """`split`'s result in `run`'s schema (upper, best_lower, gap, status, network, norms, domain, ...) plus the
+    tree's statistics under `split`; written to <workdir>/result.json."""
+    tree = run.tree
+    res = tree.result()
+    closed = res.status == "closed"
+    status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT}.get(
+        res.status, res.status)
+    best_lower = res.lower if res.lower_point is not None or res.lower > 0 else None  # certified values only
+    gap = clean_gap(None if best_lower is None else res.gap)
+    work = run.state_path.parent
+    data = {"status": status, "consistency": "ok", "upper": res.upper, "upper_source": "split tree (max over leaves)",
+            "upper_mip": None, "lower": None, "certified_lower": best_lower, "best_lower": best_lower,
+            "lower_source": None if best_lower is None else "split tree (certified point)", "gap": gap,
+            "sampled_certified": None, "sampled_estimate": None, "search_lower": None, "naive_upper": None,
+            "premise": {"established": True, "reasons": []}, "network": net.name,
+            "norms": {"input": tree.alpha, "output": tree.beta}, "domain": box.tag(),
+            "domain_bounds": {"kind": box.kind, "lower": box.lower.tolist(), "upper": box.upper.tolist()},
+            "eps": None, "mode": "split", "bounds_method": tree.options.bounds, "solver": "split",
+            "solver_requested": "split", "solver_version": None, "workdir": str(work), "reused": False,
+            "problems": {},
+            "split": {**res.to_dict(), "closed": closed, "options": tree.options.to_dict(),
+                      "leaves_solved": tree.stats["leaves_solved"], "leaves_tightened": tree.stats["leaves_tightened"],
+                      "network_digest": net.digest(), "rounds": run.rounds, "resumed": run.resumed,
+                      "wall_time": run.wall, "leaf_rounds": run.leaf_rounds, "state_file": str(run.state_path),
+                      "state_bytes": run.state_bytes, "state_write_seconds": run.state_write_seconds}}
+    summary = RunSummary(network=net.name, norms=(tree.alpha, tree.beta), status=status, consistency="ok",
+                         upper=res.upper, best_lower=best_lower, gap=gap, workdir=str(work), problems={}, data=data)
+    atomic.write_json(work / "result.json", data)
+    return summary
+
+
+def split(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: str = "2", beta: str = "2",
+          options: SplitOptions | None = None, time_limit: float = 60.0, node_limit: int = 1_000_000,
+          resume: bool = False, on_progress: Callable[[Progress], None] | None = None,
+          leaves: LeafOptions | None = None) -> RunSummary:
+    """`lipgen split`: certified bounds of L by splitting the problem (lipgen.split), in `workdir` (tree.npz, the
+    state, saved after every round; result.json; leaves/ with `leaves`). `summary.data["split"]["closed"]`: the gap
+    was closed."""
+    if leaves is not None:
+        leaves.check()
+    run = split_prepare(net, box, workdir, alpha=alpha, beta=beta, options=options, time_limit=time_limit,
+                        node_limit=node_limit, resume=resume)
+    split_run(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress, leaves=leaves)
+    return split_summary(net, box, run)

@@ -18,6 +18,7 @@ from .parse import parse
 from .render import err, out
 from .run import run
 from .solve import solve
+from .split import split
 
 try:  # typer >= 0.20 carries its own click
     from typer._click import exceptions as _click_errors
@@ -39,7 +40,7 @@ def version():
     out.print(__version__)
 
 
-for command in (inspect, generate, solve, run, parse, check, convert, jobs, collect, version):
+for command in (inspect, generate, solve, run, split, parse, check, convert, jobs, collect, version):
     app.command()(command)
 
 

@@ -24,7 +24,7 @@ from lipgen.errors import LipgenError
 from lipgen.report.gather import Run, gather
 from lipgen.report.metadata import metadata_rows, render_rows_csv
 from lipgen.report.plots import require_matplotlib, write_plots
-from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary
+from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary, split_rows
 from lipgen.report.solu import FAIL as SOLU_FAIL
 from lipgen.report.solu import SoluEntry, compare, read_solu, render_solu, solu_entries
 from lipgen.report.tables import render_csv, render_markdown, render_text
@@ -96,15 +96,15 @@ def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs
         raise LipgenError(f"--name {name!r}: give a plain file name")
     known = read_solu(known_solu) if known_solu is not None else None
     gathered = gather(runs_folders, instance_dirs)
-    if not gathered.runs:
+    if not gathered.runs and not gathered.splits:
         raise LipgenError("no usable result: " + "; ".join(gathered.messages[:3]))
     messages = list(gathered.messages)
-    rows = make_rows(pair_runs(gathered.runs, messages))
+    rows = make_rows(pair_runs(gathered.runs, messages)) + split_rows(gathered.splits)
     summary = solver_summary(rows)
     entries, solu_messages = solu_entries(gathered.runs)
     messages += solu_messages
     report = Report(rows, summary, best_solvers(rows), entries, gathered.refused, messages,
-                    [str(p) for p in runs_folders], len(gathered.runs), runs=gathered.runs,
+                    [str(p) for p in runs_folders], len(gathered.runs) + len(gathered.splits), runs=gathered.runs,
                     metadata=metadata_rows(gathered.runs, entries))
     report.text_table = render_text(rows, summary)
     out = Path(output)

@@ -50,6 +50,7 @@ class Run:
 class Gathered:
     runs: list[Run] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)  # {"path", "why"}
+    splits: list[tuple[Path, dict]] = field(default_factory=list)  # `lipgen split` results (path, summary)
     messages: list[str] = field(default_factory=list)
 
     def refuse(self, path: Path, why: str) -> None:
@@ -76,6 +77,13 @@ def _load(path: Path, out: Gathered) -> dict | None:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         out.messages.append(f"skipped {path}: unreadable ({exc.__class__.__name__}; copied only in part?)")
+        return None
+    if isinstance(data, dict) and isinstance(data.get("split"), dict) and not data.get("instance"):
+        why = split_problem(data)
+        if why:
+            out.refuse(path, why)
+        else:
+            out.splits.append((path, data))
         return None
     if not isinstance(data, dict) or not data.get("instance") or not data.get("solver"):
         out.messages.append(f"skipped {path}: not a lipgen result (no instance or solver)")
@@ -109,6 +117,22 @@ def result_problem(data: dict) -> str | None:
     for key in ("primal", "dual", "time", "wall_time", "nodes"):
         if not _number_or_none(data.get(key)):
             return f"its {key} {str(data.get(key))[:20]!r} is not a finite number"
+    return None
+
+
+def split_problem(data: dict) -> str | None:
+    """Why a `lipgen split` result.json may not give a row (None: it may)."""
+    for key in ("network", "domain"):
+        if not isinstance(data.get(key), str):
+            return f"its {key} is not a name"
+    if not isinstance(data.get("norms"), dict):
+        return "its norms are not a table"
+    for key in ("upper", "best_lower", "gap"):
+        if not _number_or_none(data.get(key)):
+            return f"its {key} {str(data.get(key))[:20]!r} is not a finite number"
+    for key in ("seconds", "nodes"):
+        if not _number_or_none(data["split"].get(key)):
+            return f"its split.{key} {str(data['split'].get(key))[:20]!r} is not a finite number"
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lipgen.instance import norm_tag
 from lipgen.parsers import record as rec
@@ -215,3 +216,25 @@ def solver_summary(rows: list[Row]) -> list[dict]:
                     "nodes_sgm": shifted_geometric_mean(nodes, NODE_SHIFT),
                     "nodes_total": sum(nodes) if nodes else None})
     return out
+
+
+def split_rows(splits: list[tuple[Path, dict]]) -> list[Row]:
+    """One row per `lipgen split` result (network x norms x domain): its certified bounds, `solved` when the tree
+    closed its gap, `limit` otherwise; solver and encoding `split`. The latest file wins for one group."""
+    by_group: dict[str, tuple[Path, dict]] = {}
+    for path, d in sorted(splits, key=lambda s: str(s[0])):
+        group = "__".join((str(d["network"]), norms_tag(d["norms"]), str(d["domain"]), "split"))
+        by_group[group] = (path, d)
+    rows = []
+    for group, (path, d) in sorted(by_group.items()):
+        t = d["split"]
+        rows.append(Row(
+            group=group, network=str(d["network"]), norms=norms_tag(d["norms"]), domain=str(d["domain"]),
+            encoding="split", problem_class="split", solver="split", solver_version=None, upper=d.get("upper"),
+            upper_mip=None, upper_source=d.get("upper_source"), lower=None, certified_lower=d.get("best_lower"),
+            best_lower=d.get("best_lower"), lower_source=d.get("lower_source"), gap=d.get("gap"),
+            consistency=str(d.get("consistency", "ok")), status=SOLVED if t.get("closed") else LIMIT,
+            statuses={"split": d.get("status")}, time=t.get("seconds"), nodes=t.get("nodes"),
+            wall_time=t.get("seconds"), checked="not checked", runs={"split": str(path)},
+            best_upper=True, best_certified_lower=d.get("best_lower") is not None))
+    return rows

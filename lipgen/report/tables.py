@@ -66,8 +66,9 @@ ANCHOR_TAGS = {"Jacobian bound": " (Jacobian)", "naive bound": " (naive)"}
 
 
 def upper_text(r: Row) -> str:
-    """The row's upper bound, saying so when it is not the solver's own (the Jacobian or the naive bound)."""
-    if r.upper is None or r.upper_source in (None, MIP):
+    """The row's upper bound, saying so when it is not the solver's own (the Jacobian or the naive bound; a split
+    tree's bound is its own)."""
+    if r.upper is None or r.upper_source in (None, MIP) or r.encoding == "split":
         return num(r.upper)
     return num(r.upper) + ANCHOR_TAGS.get(r.upper_source, " (naive)")
 

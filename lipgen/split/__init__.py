@@ -7,8 +7,8 @@
 
 from .exact import ExactResult, enumerate_regions, exact_norm_upper, exact_pattern_value, region_lp
 from .node import Node, NodeBound, bound_node, clamp_bounds, fix_stability, sample_lower
-from .tree import BRANCHINGS, SplitResult, input_split_dim, phase_split_neuron, split
+from .tree import BRANCHINGS, SplitResult, Tree, TreeOptions, input_split_dim, phase_split_neuron, split
 
 __all__ = ["BRANCHINGS", "ExactResult", "Node", "NodeBound", "SplitResult", "bound_node", "clamp_bounds",
            "enumerate_regions", "exact_norm_upper", "exact_pattern_value", "fix_stability", "input_split_dim",
-           "phase_split_neuron", "region_lp", "sample_lower", "split"]
+           "phase_split_neuron", "region_lp", "sample_lower", "split", "Tree", "TreeOptions"]

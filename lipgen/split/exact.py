@@ -39,7 +39,7 @@ MAX_ENUM = 16  # sign-vector enumeration up to 2^15 vectors (v and -v give the s
 
 
 def _half_signs(k: int) -> np.ndarray:
-    rest = np.array(list(product((-1.0, 1.0), repeat=k - 1)), dtype=np.float64).reshape(-1, k - 1)
+    rest = np.array(list(product((-1.0, 1.0), repeat=k - 1)), dtype=np.float64).reshape(2 ** (k - 1), k - 1)
     return np.hstack([np.ones((len(rest), 1)), rest])
 
 

@@ -99,6 +99,215 @@ def phase_split_neuron(network: Network, nb: NodeBound) -> tuple[int, int]:
     return pick
 
 
+@dataclass(frozen=True)
+class TreeOptions:
+    """What decides the tree's shape (a saved state is resumed only with the same options)."""
+
+    branching: str = "auto"
+    rel_gap: float = 1e-6
+    exact_max: int = 12
+    input_dim_max: int = 8
+    bounds: str = "linear"
+    jacobian: str = "linear"
+    samples: int = 32
+    root_samples: int = 512
+    max_regions: int = 20_000
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+STATS = ("nodes", "pruned", "empty", "exact_leaves", "regions", "lps", "max_depth", "leaves_solved",
+         "leaves_tightened")
+
+
+class Tree:
+    """The branch and bound as an object: its state (open heap, certified values, counters) survives between
+    `run` calls, so a driver can stop it, save it (split/state.py) and resume it (module docstring: the rule).
+
+    The heap holds (-upper, ident, node, bound): `bound` is the node's `NodeBound`, or None for a node restored
+    from a saved state; it is recomputed when the node is branched (bound_node is deterministic).
+    """
+
+    def __init__(self, network: Network, box: Box, alpha: str, beta: str, options: TreeOptions | None = None):
+        alpha, beta = str(alpha), str(beta)
+        if alpha not in NORMS or beta not in NORMS:
+            raise LipgenError(f"norms must be among {', '.join(NORMS)}")
+        self.options = opts = options or TreeOptions()
+        if opts.branching not in BRANCHINGS:
+            raise LipgenError(f"branching must be one of {', '.join(BRANCHINGS)}")
+        self.network, self.box, self.alpha, self.beta = network, box, alpha, beta
+        self.root_lower, self.root_upper = np.asarray(box.lower, float), np.asarray(box.upper, float)
+        self.root_stab = stabilities(network, compute_bounds(network, self.root_lower, self.root_upper, opts.bounds))
+        self.mode = opts.branching if opts.branching != "auto" else \
+            ("input" if network.n_inputs <= opts.input_dim_max else "phase")
+        self.stats = dict.fromkeys(STATS, 0)
+        self.lower, self.point, self.closed_upper, self.ident = 0.0, None, 0.0, 0
+        self.heap: list = []
+        self.started, self.status, self.seconds = False, "open", 0.0
+
+    # ------------------------------------------------------------------------------------------ bookkeeping
+    def offer_lower(self, value: float, x) -> None:
+        if value > self.lower:
+            self.lower, self.point = float(value), x
+
+    def close(self, upper: float) -> None:
+        self.closed_upper = max(self.closed_upper, float(upper))
+
+    def new_ident(self) -> int:
+        self.ident += 1
+        return self.ident
+
+    @property
+    def open_upper(self) -> float:
+        return max((-h[0] for h in self.heap), default=0.0)
+
+    @property
+    def upper(self) -> float:
+        """The certified upper bound now: every leaf, open or closed, counts (module docstring)."""
+        return max(self.closed_upper, self.open_upper)
+
+    @property
+    def gap(self) -> float:
+        up = self.upper
+        return 0.0 if up <= 0 else (up - self.lower) / up
+
+    def closing(self) -> bool:
+        """True when the largest open bound is within the gap of the certified lower bound (or nothing is open)."""
+        return not self.heap or -self.heap[0][0] <= self.lower * (1 + self.options.rel_gap)
+
+    # ------------------------------------------------------------------------------------------ one node
+    def bound(self, node: Node) -> NodeBound:
+        o = self.options
+        return bound_node(self.network, node, self.alpha, self.beta, bounds=o.bounds, jacobian=o.jacobian)
+
+    def process(self, node: Node) -> None:
+        """Bound a new node: drop it (empty), close it (pruned or exact) or push it on the heap."""
+        o, st = self.options, self.stats
+        st["nodes"] += 1
+        st["max_depth"] = max(st["max_depth"], node.depth)
+        nb = self.bound(node)
+        if not nb.empty and node.phases:
+            st["lps"] += 1
+            nb.empty, centre = node_region_lp(self.network, nb)
+            if centre is not None:
+                nb.info["centre"] = centre
+        if nb.empty:
+            st["empty"] += 1
+            return
+        self.offer_lower(*sample_lower(self.network, node, self.alpha, self.beta, self.box, self.root_stab,
+                                       self.lower, n=o.root_samples if node.depth == 0 else o.samples,
+                                       extra=nb.info.get("centre")))
+        if nb.upper <= self.lower * (1 + o.rel_gap):
+            st["pruned"] += 1
+            self.close(nb.upper)
+            return
+        if nb.n_unstable <= o.exact_max:
+            ex = enumerate_regions(self.network, nb, self.alpha, self.beta, self.box, self.root_stab,
+                                   best_lower=self.lower, max_regions=o.max_regions, prune_rel=o.rel_gap)
+            st["regions"] += ex.regions
+            st["lps"] += ex.lps
+            self.offer_lower(ex.lower, ex.lower_point)
+            if ex.complete:
+                st["exact_leaves"] += 1
+                self.close(min(ex.upper, nb.upper))  # both bound the node; the least is still an upper bound
+                return
+        self.push(node, nb.upper, nb)
+
+    def push(self, node: Node, upper: float, nb: NodeBound | None = None) -> None:
+        heapq.heappush(self.heap, (-float(upper), node.ident, node, nb))
+
+    def children(self, node: Node, upper: float, nb: NodeBound) -> list[Node]:
+        """The two children of a branched node (input bisection or one neuron's two phases)."""
+        if self.mode == "input" or nb.n_unstable == 0:
+            j = input_split_dim(nb)
+            mid = node.lower[j] + (node.upper[j] - node.lower[j]) / 2
+            left_hi, right_lo = node.upper.copy(), node.lower.copy()
+            left_hi[j] = right_lo[j] = mid  # the two closed halves cover the node
+            return [node.child(self.new_ident(), upper, upper=left_hi),
+                    node.child(self.new_ident(), upper, lower=right_lo)]
+        k, i = phase_split_neuron(self.network, nb)
+        return [node.child(self.new_ident(), upper, phase=(k, i, 1)),
+                node.child(self.new_ident(), upper, phase=(k, i, 0))]
+
+    def prune_all(self) -> None:
+        """Every open node is within the gap: all of them close with their bounds."""
+        self.stats["pruned"] += len(self.heap)
+        self.close(self.open_upper)
+        self.heap = []
+
+    # ------------------------------------------------------------------------------------------ the loop
+    def run(self, node_budget: int = 10_000, time_budget: float = 60.0, on_tick=None, tick: float = 0.5) -> str:
+        """Branch until closed, `node_budget` nodes in all (counted over every run of this tree) or `time_budget`
+        seconds of this call; returns and records the status. `on_tick(tree)` is called every `tick` seconds."""
+        start = last = time.perf_counter()
+        try:
+            if not self.started:
+                self.started = True
+                self.process(Node(self.root_lower.copy(), self.root_upper.copy()))
+            self.status = "closed"
+            while self.heap:
+                if self.closing():
+                    self.prune_all()
+                    break
+                if self.stats["nodes"] >= node_budget:
+                    self.status = "node_budget"
+                    break
+                now = time.perf_counter()
+                if now - start >= time_budget:
+                    self.status = "time_budget"
+                    break
+                if on_tick is not None and now - last >= tick:
+                    last = now
+                    on_tick(self)
+                neg, _, node, nb = heapq.heappop(self.heap)
+                if nb is None:
+                    nb = self.bound(node)
+                for ch in self.children(node, -neg, nb):
+                    self.process(ch)
+            if self.status == "closed" and self.upper > self.lower * (1 + self.options.rel_gap):
+                self.status = "inexact_leaves"  # every node finished, but some region's norm is only bounded
+        finally:
+            self.seconds += time.perf_counter() - start
+        return self.status
+
+    # ------------------------------------------------------------------------------------------ leaf MIPs
+    def open_nodes(self, count: int) -> list[tuple[float, Node]]:
+        """The `count` open nodes of largest bound, (bound, node), largest first: the next leaf instances."""
+        return [(-h[0], h[2]) for h in heapq.nsmallest(count, self.heap, key=lambda h: (h[0], h[1]))]
+
+    def apply_leaf(self, ident: int, upper: float | None, finished: bool, lower: float | None = None,
+                   point=None) -> bool:
+        """A leaf's certified MIP bounds: `upper` (the solver's widened dual bound over the node's sub-box, hence
+        over the node) caps the node's bound; `finished` (optimal or at the gap) closes the node with it; a
+        certified `lower` is a lower bound of the global L wherever it came from. False if the node is not open."""
+        if lower is not None:
+            self.offer_lower(lower, point)
+        at = next((j for j, h in enumerate(self.heap) if h[1] == ident), None)
+        if at is None:
+            return False
+        neg, _, node, nb = self.heap[at]
+        if upper is None:
+            return True
+        bound = min(-neg, float(upper))
+        self.heap[at] = self.heap[-1]
+        self.heap.pop()
+        heapq.heapify(self.heap)
+        if finished or bound <= self.lower * (1 + self.options.rel_gap):
+            self.stats["leaves_solved"] += 1
+            self.close(bound)
+        else:
+            self.stats["leaves_tightened"] += 1
+            self.push(node, bound, nb)
+        return True
+
+    def result(self) -> SplitResult:
+        st = self.stats
+        return SplitResult(self.lower, self.upper, self.status, st["nodes"], st["pruned"], st["empty"],
+                           st["exact_leaves"], st["regions"], st["lps"], len(self.heap), st["max_depth"],
+                           self.seconds, self.mode, self.point)
+
+
 def split(network: Network, box: Box, alpha: str, beta: str, *, branching: str = "auto", node_budget: int = 10_000,
           time_budget: float = 60.0, rel_gap: float = 1e-6, exact_max: int = 12, input_dim_max: int = 8,
           bounds: str = "linear", jacobian: str = "linear", samples: int = 32, root_samples: int = 512,
@@ -107,92 +316,7 @@ def split(network: Network, box: Box, alpha: str, beta: str, *, branching: str =
 
     node_budget counts bounded nodes; time_budget is in seconds (the only source of non-determinism, when hit).
     """
-    alpha, beta = str(alpha), str(beta)
-    if alpha not in NORMS or beta not in NORMS:
-        raise LipgenError(f"norms must be among {', '.join(NORMS)}")
-    if branching not in BRANCHINGS:
-        raise LipgenError(f"branching must be one of {', '.join(BRANCHINGS)}")
-    start = time.perf_counter()
-    lo, hi = np.asarray(box.lower, float), np.asarray(box.upper, float)
-    root_stab = stabilities(network, compute_bounds(network, lo, hi, bounds))
-    mode = branching if branching != "auto" else ("input" if network.n_inputs <= input_dim_max else "phase")
-    stats = dict(nodes=0, pruned=0, empty=0, exact_leaves=0, regions=0, lps=0, max_depth=0)
-    state = {"lower": 0.0, "point": None, "closed_upper": 0.0, "ident": 0}
-    heap: list = []
-
-    def offer_lower(value, x):
-        if value > state["lower"]:
-            state["lower"], state["point"] = float(value), x
-
-    def close(upper):
-        state["closed_upper"] = max(state["closed_upper"], float(upper))
-
-    def process(node: Node):
-        stats["nodes"] += 1
-        stats["max_depth"] = max(stats["max_depth"], node.depth)
-        nb = bound_node(network, node, alpha, beta, bounds=bounds, jacobian=jacobian)
-        if not nb.empty and node.phases:
-            stats["lps"] += 1
-            nb.empty, centre = node_region_lp(network, nb)
-            if centre is not None:
-                nb.info["centre"] = centre
-        if nb.empty:
-            stats["empty"] += 1
-            return
-        offer_lower(*sample_lower(network, node, alpha, beta, box, root_stab, state["lower"],
-                                  n=root_samples if node.depth == 0 else samples, extra=nb.info.get("centre")))
-        if nb.upper <= state["lower"] * (1 + rel_gap):
-            stats["pruned"] += 1
-            close(nb.upper)
-            return
-        if nb.n_unstable <= exact_max:
-            ex = enumerate_regions(network, nb, alpha, beta, box, root_stab, best_lower=state["lower"],
-                                   max_regions=max_regions, prune_rel=rel_gap)
-            stats["regions"] += ex.regions
-            stats["lps"] += ex.lps
-            offer_lower(ex.lower, ex.lower_point)
-            if ex.complete:
-                stats["exact_leaves"] += 1
-                close(min(ex.upper, nb.upper))  # both bound the node; the least is still an upper bound
-                return
-        heapq.heappush(heap, (-nb.upper, node.ident, nb))
-
-    def new_ident():
-        state["ident"] += 1
-        return state["ident"]
-
-    process(Node(lo.copy(), hi.copy()))
-    status = "closed"
-    while heap:
-        neg, _, nb = heap[0]
-        if -neg <= state["lower"] * (1 + rel_gap):
-            stats["pruned"] += len(heap)
-            close(-neg)
-            heap = []
-            break
-        if stats["nodes"] >= node_budget:
-            status = "node_budget"
-            break
-        if time.perf_counter() - start >= time_budget:
-            status = "time_budget"
-            break
-        heapq.heappop(heap)
-        node = nb.node
-        if mode == "input" or nb.n_unstable == 0:
-            j = input_split_dim(nb)
-            mid = node.lower[j] + (node.upper[j] - node.lower[j]) / 2
-            left_hi, right_lo = node.upper.copy(), node.lower.copy()
-            left_hi[j] = right_lo[j] = mid  # the two closed halves cover the node
-            children = [node.child(new_ident(), nb.upper, upper=left_hi), node.child(new_ident(), nb.upper, lower=right_lo)]
-        else:
-            k, i = phase_split_neuron(network, nb)
-            children = [node.child(new_ident(), nb.upper, phase=(k, i, 1)), node.child(new_ident(), nb.upper, phase=(k, i, 0))]
-        for ch in children:
-            process(ch)
-    open_upper = max((-h[0] for h in heap), default=0.0)
-    upper = max(state["closed_upper"], open_upper)
-    if status == "closed" and upper > state["lower"] * (1 + rel_gap):
-        status = "inexact_leaves"  # every node finished, but some region's norm is only bounded (hard norm pair)
-    return SplitResult(state["lower"], upper, status, stats["nodes"], stats["pruned"], stats["empty"],
-                       stats["exact_leaves"], stats["regions"], stats["lps"], len(heap), stats["max_depth"],
-                       time.perf_counter() - start, mode, state["point"])
+    tree = Tree(network, box, alpha, beta, TreeOptions(branching, rel_gap, exact_max, input_dim_max, bounds,
+                                                       jacobian, samples, root_samples, max_regions))
+    tree.run(node_budget, time_budget)
+    return tree.result()
