@@ -81,16 +81,17 @@ def classify(runs: list[Run]) -> Tier:
     solved = [r for r in runs if outcome(r) == SOLVED and isinstance(r.result.get("primal"), (int, float))]
     pairs = [(a, b) for a, b in itertools.combinations(solved, 2) if family(a) != family(b)]
     good = [(a, b) for a, b in pairs if agree(a, b)]
+    agreed = {id(r) for pair in good for r in pair}
     bad = [f"{a.solver} {a.result['primal']!r} vs {b.solver} {b.result['primal']!r}" for a, b in pairs
-           if not agree(a, b) and not any(a in g or b in g for g in good)]
+           if not agree(a, b) and not (id(a) in agreed and id(b) in agreed)]
     if not good:
         return Tier(OPEN, disagreements=bad, pending=bool(solved) and not bad)
-    members = {r for pair in good for r in pair}
-    fastest = min(members, key=lambda r: (is_split(r), _time(r), r.solver))
+    members = [r for r in solved if id(r) in agreed]
+    quick = [r for r in members if not is_split(r) and _time(r) < EASY_SECONDS]
+    fastest = min(quick or members, key=lambda r: (_time(r), r.solver))
     families = tuple(sorted({family(r) for r in members}))
     value = min(r.result["primal"] for r in members)  # the best incumbent, as in a .solu: never an average
-    easy = not is_split(fastest) and _time(fastest) < EASY_SECONDS
-    return Tier(EASY if easy else HARD, value, families, fastest, bad)
+    return Tier(EASY if quick else HARD, value, families, fastest, bad)
 
 
 def tier_columns(tier: Tier, dates: dict[str, str]) -> dict:
