@@ -155,3 +155,34 @@ def test_confirm_with_scip_and_highs(tmp_path):
     for t in found.values():
         assert t.status == tiers.EASY and t.confirmed_by == ("highs", "scip") and not t.disagreements
     assert (tmp_path / "runs" / "confirmations.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.solver
+def test_build_values_end_to_end(tmp_path, monkeypatch):
+    """A two-item v2 in tmp: built, solved by SCIP, confirmed (HiGHS for the MILP, Gurobi for the MIQCP), then
+    metadata, .solu, lists and sums as build_v2 writes them."""
+    import subprocess
+
+    import build_v2
+
+    monkeypatch.setattr(v2, "LIB", tmp_path)
+    items = {i.key: i for i in v2.plan()}
+    assert not build_v2.build_new([items[k] for k in SAMPLE], log=lambda _: None)
+    build_v2.write_lists_and_sums()
+    sums = v2.read_sums(tmp_path / "SHA256SUMS")
+    assert set(sums) == {p.strip() for p in (tmp_path / "all.test").read_text().splitlines()}
+    assert sum(not p.startswith("../v1/") for p in sums) == 2 * len(SAMPLE)
+    assert all(p.is_symlink() or "-m0-1-" in p.name for p in (tmp_path / "instances" / "networks").iterdir())
+    subprocess.run([sys.executable, "-m", "lipgen", "solve", str(tmp_path / "instances"), "-o",
+                    str(tmp_path / "runs" / "scip")], check=True, stdout=subprocess.DEVNULL)
+    confirm.main(["--runs", str(tmp_path / "runs"), "--instances", str(tmp_path / "instances")])
+    rows = build_v2.write_values()
+    new = [r for r in rows.values() if r["origin"] == "v2"]
+    assert len(new) == 4 and all(r["status"] == tiers.EASY and "scip" in r["confirmed_by"] for r in new)
+    assert all(r["date"] and r["mode"] and r["how"] == "run" for r in new)
+    solu = (tmp_path / f"{v2.LIBRARY}.solu").read_text()
+    assert all(f"=opt=  {r['instance']}" in solu for r in new)
+    header = (tmp_path / "metadata.csv").read_text().splitlines()[0].split(",")
+    assert {"confirmed_by", "how", "split", "date", "threads", "mode", "solved_by", "time"} <= set(header)
+    assert (tmp_path / "hard.test").read_text() == "" and (tmp_path / "quick.test").read_text()
