@@ -30,6 +30,8 @@ V1_PREFIX = os.path.relpath(v1.LIB, LIB)  # "../v1": v1's files as v2's lists na
 NEW_NORMS = (("2", "inf"),)  # v1 already has 1, 2, inf, 1->inf, inf->2
 MARGIN_NORMS = (("1", "1"), ("2", "2"), ("inf", "inf"))  # one output: the output norm is |.|
 SPLIT_FAMILY = "split"
+# instances of these compress to about 0.8 MB each (v1's rule: over 400 kB): built on demand into v2/large/
+LARGE_NETWORKS = ("digits-64-128-128-10",)
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,12 @@ def margins(spec: nets.NetSpec, catalog: dict, label: str) -> str | None:
 
 def new_items(spec: nets.NetSpec, catalog: dict, norms: tuple) -> list[Item]:
     out = []
+    folder = v1.LARGE if spec.name in LARGE_NETWORKS else v1.COMMITTED
     for label in v1.domains_labels(spec, catalog):
-        out += [Item(spec.name, label, a, b, "bigm", v1.COMMITTED) for a, b in norms]
+        out += [Item(spec.name, label, a, b, "bigm", folder) for a, b in norms]
         m = margins(spec, catalog, label) if spec.family == "trained" else None
         if m:
-            out += [Item(spec.name, label, a, b, "bigm", v1.COMMITTED, margin=m) for a, b in MARGIN_NORMS]
+            out += [Item(spec.name, label, a, b, "bigm", folder, margin=m) for a, b in MARGIN_NORMS]
     return out
 
 
