@@ -18,6 +18,9 @@ Families:
   image-like point: they stress generation and presolve. Not committed (see .gitignore): this script makes
   them, and the library's README lists their checksums.
 
+- v2 (V2_SPECS, used by lipgen-v2 only): deeper and wider trained nets, digits 64-128-128-10 and
+  64-64-64-64-10, wine 13-64-64-3.
+
 Random weights follow PyTorch's default Linear initialisation, W and b uniform in +-1/sqrt(fan_in), drawn
 from numpy's PCG64 generator with the seed listed per network. Training runs single-threaded (the BLAS
 thread variables below are set before numpy loads) so that it repeats bit for bit on one machine.
@@ -106,7 +109,15 @@ SPECS: tuple[NetSpec, ...] = (
     *(NetSpec(f"wide-784-{w}-{w}-10", "wide", (784, w, w, 10), seed=400 + i, radius=0.01, committed=False)
       for i, w in enumerate((256, 512, 1024))),
 )
-BY_NAME = {s.name: s for s in SPECS}
+# lipgen-v2's additions (v1's plan reads SPECS alone, so v1 stays as published): deeper and wider nets on the
+# same bundled data, trained as above
+V2_SPECS: tuple[NetSpec, ...] = (
+    _trained("digits", (64, 128, 128, 10)),
+    _trained("digits", (64, 64, 64, 64, 10)),
+    _trained("wine", (13, 64, 64, 3)),
+)
+ALL_SPECS = SPECS + V2_SPECS
+BY_NAME = {s.name: s for s in ALL_SPECS}
 
 DATASETS = {
     "iris": "load_iris",
@@ -268,7 +279,7 @@ def load_catalog(folder: Path = NETWORK_DIR) -> dict[str, dict]:
 
 
 def write_catalog(entries: dict[str, dict], folder: Path = NETWORK_DIR) -> None:
-    order = [s.name for s in SPECS if s.name in entries]
+    order = [s.name for s in ALL_SPECS if s.name in entries]
     atomic.write_json(folder / CATALOG, {"version": 1, "networks": [entries[n] for n in order]})
 
 
@@ -282,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.only if n not in BY_NAME]
     if unknown:
         parser.error(f"unknown network {unknown[0]!r}; known: {', '.join(BY_NAME)}")
-    specs = [BY_NAME[n] for n in args.only] if args.only else [s for s in SPECS
+    specs = [BY_NAME[n] for n in args.only] if args.only else [s for s in ALL_SPECS
                                                                   if s.committed or not args.no_wide]
     if args.check:
         on_disk = load_catalog()

@@ -4,6 +4,7 @@
     python instances/solve.py committed --time-limit 10      # every committed instance (v1/instances/)
     python instances/solve.py v1/some.test --time-limit 600  # any list, folder or instance file
     python instances/solve.py quick --solver gurobi          # any solver lipgen runs
+    python instances/solve.py quick --library v2             # lipgen-v2 (v2/quick.test, runs in v2/runs/)
 
 The runs go to v1/runs/<solver>/ (their result.json files are kept in the repository: the evidence behind
 every value); finished runs with the same settings are reused, as `lipgen solve` always does. Each campaign
@@ -28,7 +29,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LIB = HERE / "v1"
 CAMPAIGNS = LIB / "runs" / "campaigns.json"
-NAMED = {"quick": "quick.test", "benchmark": "benchmark.test", "all": "all.test", "committed": "instances"}
+NAMED = {"quick": "quick.test", "benchmark": "benchmark.test", "hard": "hard.test", "all": "all.test",
+         "committed": "instances"}
 
 
 def machine() -> dict:
@@ -64,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--note", default="", help="a sentence for the README (why this campaign)")
+    parser.add_argument("--library", default="v1", choices=("v1", "v2"), help="which library [default: v1]")
     args, extra = parser.parse_known_args(argv)
+    global LIB, CAMPAIGNS
+    LIB = HERE / args.library
+    CAMPAIGNS = LIB / "runs" / "campaigns.json"
     target = LIB / NAMED[args.what] if args.what in NAMED else Path(args.what).resolve()
     runs = LIB / "runs" / args.solver
     cmd = ["lipgen", "solve", os.path.relpath(target, LIB), "--solver", args.solver, "--threads", str(args.threads),
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_limit is not None:
         cmd += ["--time-limit", f"{args.time_limit:g}"]
     cmd += extra
-    entry = {"command": " ".join(cmd), "folder": "instances/v1", "solver": args.solver, "started": now(),
+    entry = {"command": " ".join(cmd), "folder": f"instances/{args.library}", "solver": args.solver, "started": now(),
              "machine": machine()}
     from lipgen import __version__
     entry["lipgen_version"] = __version__

@@ -1,0 +1,182 @@
+"""The layout of lipgen-v2: v1's items (referred to, never copied), l2 -> l-inf and margin (logit difference)
+instances of the trained nets, the v2 nets of networks.V2_SPECS, and a family slot for split leaves.
+
+    python instances/layout_v2.py            # print the plan's counts
+    python instances/layout_v2.py --build ITEM_KEY --into DIR   # build one new item (both bound kinds)
+
+A v2 instance is either v1's file (its path in v2's lists is `../v1/instances/NAME.mps.gz`, its network stays
+in v1's folder) or a new file under v2/instances/. A new file byte-identical to one v1 holds is dropped and
+referred to instead (dedupe_against_v1), so no file is ever held twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import layout as v1  # noqa: E402
+import networks as nets  # noqa: E402
+
+VERSION = "v2"
+LIBRARY = f"lipgen-{VERSION}"
+LIB = HERE / VERSION
+V1_PREFIX = os.path.relpath(v1.LIB, LIB)  # "../v1": v1's files as v2's lists name them
+NEW_NORMS = (("2", "inf"),)  # v1 already has 1, 2, inf, 1->inf, inf->2
+MARGIN_NORMS = (("1", "1"), ("2", "2"), ("inf", "inf"))  # one output: the output norm is |.|
+SPLIT_FAMILY = "split"
+# instances of these compress to about 0.8 MB each (v1's rule: over 400 kB): built on demand into v2/large/
+LARGE_NETWORKS = ("digits-64-128-128-10",)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One generate call of v2: v1's fields plus an optional margin 'I,J' and where the files come from."""
+
+    network: str
+    domain: str
+    alpha: str
+    beta: str
+    encoding: str
+    folder: str
+    margin: str | None = None
+    origin: str = VERSION  # "v1": v1's files, referred to
+
+    @property
+    def key(self) -> str:
+        base = f"{self.network}/{self.domain}/{v1.norm_tag(self.alpha, self.beta)}/{self.encoding}"
+        return base + (f"/margin{self.margin.replace(',', '-')}" if self.margin else "")
+
+
+def margins(spec: nets.NetSpec, catalog: dict, label: str) -> str | None:
+    """The logit difference of a domain: a test ball's own class against the next one (mod the classes), the
+    data box's classes 0 and 1; None for one-output networks."""
+    n_out = spec.widths[-1]
+    if n_out < 2:
+        return None
+    ball = next((b for b in catalog.get(spec.name, {}).get("balls", []) if b["label"] == label), None)
+    c = ball["class"] if ball else 0
+    return f"{c},{(c + 1) % n_out}"
+
+
+def new_items(spec: nets.NetSpec, catalog: dict, norms: tuple) -> list[Item]:
+    out = []
+    folder = v1.LARGE if spec.name in LARGE_NETWORKS else v1.COMMITTED
+    for label in v1.domains_labels(spec, catalog):
+        out += [Item(spec.name, label, a, b, "bigm", folder) for a, b in norms]
+        m = margins(spec, catalog, label) if spec.family == "trained" else None
+        if m:
+            out += [Item(spec.name, label, a, b, "bigm", folder, margin=m) for a, b in MARGIN_NORMS]
+    return out
+
+
+def plan(catalog: dict | None = None) -> list[Item]:
+    """Every item of v2, v1's first (origin v1), in a fixed order."""
+    catalog = catalog if catalog is not None else nets.load_catalog()
+    out = [Item(i.network, i.domain, i.alpha, i.beta, i.encoding, i.folder, origin="v1") for i in v1.plan(catalog)]
+    for spec in nets.SPECS:
+        if spec.family == "trained":
+            out += new_items(spec, catalog, NEW_NORMS)
+    for spec in nets.V2_SPECS:
+        out += new_items(spec, catalog, v1.NORMS + NEW_NORMS)
+    return out
+
+
+def split_leaf_items(workdir: Path) -> list[Item]:
+    """The leaves of a `lipgen split` work folder as instances of the family `split` (hook).
+
+    The split core (lipgen.split) is on main, its command and work-folder format are not yet: once they are,
+    this reads the folder's leaves (sub-box + fixed phases), writes one instance per leaf under
+    v2/split/<network>/ and returns their items.
+    """
+    raise NotImplementedError(f"split leaves from {workdir}: `lipgen split`'s work folder format is not on main "
+                              "yet; this hook reads it once it is (see issue 21)")
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_sums(path: Path) -> dict[str, str]:
+    """A SHA256SUMS file (`sha256sum` format: 64 hex digits, two spaces, path) -> {path: digest}."""
+    out = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or not name:
+            raise ValueError(f"{path}, line {n}: not a SHA256SUMS line: {line!r}")
+        if name in out:
+            raise ValueError(f"{path}, line {n}: {name} listed twice")
+        out[name] = digest
+    return out
+
+
+def render_sums(sums: dict[str, str]) -> str:
+    return "".join(f"{d}  {p}\n" for p, d in sorted(sums.items()))
+
+
+def v1_files() -> dict[str, str]:
+    """v1's instance files as v2 names them (`../v1/instances/NAME.mps.gz`) -> digest."""
+    return {f"{V1_PREFIX}/{p}": d for p, d in read_sums(v1.LIB / "SHA256SUMS").items()}
+
+
+def dedupe_against_v1(paths: list[Path], lib: Path = LIB) -> dict[Path, str]:
+    """Drop every new file whose name and bytes v1 already holds; -> {dropped file: v1's path as v2 names it}."""
+    by_name = {Path(p).name: (p, d) for p, d in v1_files().items()}
+    dropped = {}
+    for p in paths:
+        held = by_name.get(p.name)
+        if held and sha256(p) == held[1]:
+            dropped[p] = held[0]
+            p.unlink()
+    return dropped
+
+
+def build_item(item: Item, outdir: Path) -> list[Path]:
+    """Generate both bound kinds of one new item into `outdir` (the margin folded into the network)."""
+    from lipgen.instance import generate
+    from lipgen.io import covector
+
+    if item.origin != VERSION:
+        raise ValueError(f"{item.key} is v1's: refer to its files, never rebuild them")
+    spec = nets.BY_NAME[item.network]
+    net = covector.apply(v1.load_network(item.network), margin=item.margin)
+    box = v1.domains(spec, nets.load_catalog())[item.domain]
+    written = generate(net, box, outdir, alpha=item.alpha, beta=item.beta, encoding=item.encoding, gzip=True)
+    for g in written:  # settings files: lipgen jobs writes them where needed
+        for extra in g.path.parent.glob(g.path.name.removesuffix(v1.INSTANCE_SUFFIX) + ".*"):
+            if extra.suffix not in (".gz", ".json"):
+                extra.unlink()
+    return [g.path for g in written]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--build", action="append", default=[], metavar="KEY")
+    p.add_argument("--into", type=Path)
+    args = p.parse_args(argv)
+    items = plan()
+    if args.build:
+        known = {i.key: i for i in items}
+        for key in args.build:
+            for path in build_item(known[key], args.into or LIB / known[key].folder):
+                print(path)
+        return 0
+    new = [i for i in items if i.origin == VERSION]
+    print(f"{len(items)} items: {len(items) - len(new)} v1 (referred to), {len(new)} new "
+          f"({sum(bool(i.margin) for i in new)} margin); {2 * len(items)} instances")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
