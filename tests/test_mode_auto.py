@@ -174,6 +174,25 @@ def test_signs_proved_by_bounds_are_fixed():
     assert np.all(form.model.lb[sg][proved] == form.model.ub[sg][proved])
 
 
+@pytest.mark.fast
+def test_sidecars_before_the_sign_rule_rebuild_every_sign_binary(tmp_path):
+    """A sidecar without `formulation.fixed_signs` (the v1 library's) rebuilds its file's rows: every sign a binary."""
+    from lipgen.instance.sidecar import formulation_of, rebuild_model
+    from lipgen.model import BINARY
+
+    net, box = _narrow_ball(21)
+    g = next(g for g in generate(net, box, tmp_path, alpha="inf", beta="inf", mode="backward", jacobian_bounds=False)
+             if g.sidecar["bound"] == "upper")
+    assert g.sidecar["formulation"]["fixed_signs"] is True
+    rebuild_model(g.sidecar, net)
+    old = dict(g.sidecar, formulation={"jacobian_bounds": None})
+    model = formulation_of(old, net).model("old")
+    names = list(model.var_names)
+    sg = np.array([names.index(f"sg_{i}") for i in range(net.n_inputs)])
+    assert np.all(model.vtype[sg] == BINARY)
+    assert model.stats()["binary"] > g.sidecar["statistics"]["binary"]
+
+
 @pytest.mark.solver
 @pytest.mark.parametrize("seed", [21, 22])
 def test_fixed_signs_keep_the_constant(seed, tmp_path):

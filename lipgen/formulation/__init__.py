@@ -79,13 +79,14 @@ def lipschitz_estimate(network: Network, lower, upper, alpha: str, beta: str,
 
 def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds] | None = None,
             stability: list[Stability] | None = None, estimate: float | None = None,
-            bounds_method: str = "linear", jacobian: JacobianPlan | bool | dict = True) -> ActivationProblem:
+            bounds_method: str = "linear", jacobian: JacobianPlan | bool | dict = True,
+            fixed_signs: bool = True) -> ActivationProblem:
     """Bounds, classification, scaling and index sets of the problem, without building the model.
 
     The plan's spec has its mode resolved (`auto` becomes forward or backward by `mode.choose_mode`). jacobian:
     the Jacobian bounds of the mode's partial products (`plan_jacobian` on the same stability), True to compute
     them (the method by cost), a sidecar's record ({"method", "sides"}) to compute them so again, False to leave
-    them out."""
+    them out. fixed_signs: as for ActivationProblem."""
     spec.check()
     if bounds is None:
         bounds = compute_bounds(network, lower, upper, bounds_method)
@@ -100,7 +101,7 @@ def prepare(network: Network, lower, upper, spec: Spec, bounds: list[LayerBounds
         jacobian = plan_jacobian(network, stability, spec.mode, spec.alpha, spec.beta, given.get("method"),
                                  given.get("sides"))
     cls = BackwardProblem if spec.mode == "backward" else ForwardProblem
-    return cls(network, lower, upper, spec, bounds, stability, scaling, jacobian or None)
+    return cls(network, lower, upper, spec, bounds, stability, scaling, jacobian or None, fixed_signs)
 
 
 def build(network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec, name: str | None = None,

@@ -44,14 +44,17 @@ class ActivationProblem:
 
     jacobian: entry bounds of the mode's partial products (formulation/jacobian.py), intersected with the
     derivative variables' own bounds, and the objective bound of the upper problem; None leaves both out.
+    fixed_signs: signs proved by the bounds are fixed, not binaries (objectives.output_norm); False rebuilds the
+    instances written before that rule.
     """
 
     def __init__(self, network: Network, lower: np.ndarray, upper: np.ndarray, spec: Spec,
                  bounds: list[LayerBounds], stability: list[Stability], scaling: Scaling,
-                 jacobian: JacobianPlan | None = None):
+                 jacobian: JacobianPlan | None = None, fixed_signs: bool = True):
         self.network, self.spec, self.scaling = network, spec, scaling
         self.lower, self.upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
         self.bounds, self.stability, self.jacobian = bounds, stability, jacobian
+        self.fixed_signs = fixed_signs
         self.hidden = self._plan_activation()
 
     @property

@@ -127,7 +127,8 @@ class BackwardProblem(ActivationProblem):
             b.add_rows(f"bwd{k}_", n_rows, SENSE_EQ, const[C.idx] / scale, terms=[(r, 1.0)],
                        coo=(local, np.tile(cols, n_rows), -rows_local.ravel()), suffixes=C.idx)
             if k == 0:
-                cols = output_norm(b, r, C.rlo / scale, C.rhi / scale, dual_norm(spec.alpha), symmetric=False)
+                cols = output_norm(b, r, C.rlo / scale, C.rhi / scale, dual_norm(spec.alpha), symmetric=False,
+                                   fix_signs=self.fixed_signs)
                 self.cap_objective(b, cols, r, quadratic_rows=spec.beta == "2" and not self.fixed_covector)
                 break
             L = self.hidden[k - 1]

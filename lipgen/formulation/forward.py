@@ -98,7 +98,7 @@ class ForwardProblem(ActivationProblem):
         w = net.weights[-1][:, prev_keep] * prev_tau / lam
         g = b.add_vars("g_", net.n_outputs, lb=self.glo / lam, ub=self.ghi / lam)
         affine_rows(b, "out_", np.arange(net.n_outputs), g, w, prev_cols, rhs=0.0)
-        cols = output_norm(b, g, self.glo / lam, self.ghi / lam, spec.beta)
+        cols = output_norm(b, g, self.glo / lam, self.ghi / lam, spec.beta, fix_signs=self.fixed_signs)
         self.cap_objective(b, cols, g, quadratic_rows=spec.alpha == "2")
         return b
 

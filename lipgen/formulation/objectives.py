@@ -24,13 +24,14 @@ def direction(b: ModelBuilder, n: int, alpha: str) -> np.ndarray:
 
 
 def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, beta: str,
-                symmetric: bool = True) -> np.ndarray | None:
+                symmetric: bool = True, fix_signs: bool = True) -> np.ndarray | None:
     """Minimise minus ||g||_beta; returns the columns whose sum is -obj (None for a sum of squares).
 
     symmetric: the problem may flip the sign of the whole g (forward mode: v -> -v), so one output needs no
     absolute value and beta = inf only max_j g_j; otherwise (backward mode, a fixed covector) every absolute
     value is modelled. Where the bounds [gl, gu] prove an entry's sign (an interval without 0 inside), its sign
-    variable is fixed and continuous: |g_j| is g_j or -g_j there, exactly.
+    variable is fixed and continuous: |g_j| is g_j or -g_j there, exactly (fix_signs=False keeps every sign binary,
+    as instances written before this rule have them).
     """
     n = len(g)
     if beta == "2" and (n > 1 or not symmetric):
@@ -50,7 +51,7 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
             low = gl if sgn > 0 else -gu
             tag = "" if symmetric else ("p" if sgn > 0 else "m")
             # picking -g_j where the bounds prove g_j >= 0 (or +g_j where g_j < 0) never gives the max: fixed off
-            dominated = np.zeros(n, bool) if symmetric else (gl >= 0 if sgn < 0 else gu < 0)
+            dominated = np.zeros(n, bool) if symmetric or not fix_signs else (gl >= 0 if sgn < 0 else gu < 0)
             c = b.add_vars(f"c{tag}_", n, lb=0, ub=np.where(dominated, 0.0, 1.0),
                            vtype=np.where(dominated, CONTINUOUS, BINARY))
             m = hi - low
@@ -65,7 +66,7 @@ def output_norm(b: ModelBuilder, g: np.ndarray, gl: np.ndarray, gu: np.ndarray, 
     big = np.maximum(np.abs(gl), np.abs(gu))
     w = b.add_vars("w_", n, lb=0, ub=big)
     # sg = 1 takes w <= g, sg = 0 w <= -g; where the bounds prove the sign the right side is fixed, no binary
-    fixed = np.where(gl >= 0, 1.0, np.where(gu < 0, 0.0, np.nan))
+    fixed = np.where(gl >= 0, 1.0, np.where(gu < 0, 0.0, np.nan)) if fix_signs else np.full(n, np.nan)
     known = ~np.isnan(fixed)
     sg = b.add_vars("sg_", n, lb=np.where(known, fixed, 0.0), ub=np.where(known, fixed, 1.0),
                     vtype=np.where(known, CONTINUOUS, BINARY))

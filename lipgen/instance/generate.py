@@ -139,8 +139,9 @@ def make_sidecar(network: Network, box: Box, form: Formulation, *, instance_name
         # same function); used by the naive bound. The instance's rows are per-neuron normalised already
         # (scaling.neuron_scales): with the balanced network they are bit for bit the same (tests/test_hostile.py)
         "equilibration": {"exponents": [e.tolist() for e in equilibrate(network)[1]]},
-        # what went into the rows beyond the network and the spec: the Jacobian entry bounds (null when left out)
-        "formulation": {"jacobian_bounds": form.jacobian},
+        # what went into the rows beyond the network and the spec: the Jacobian entry bounds (null when left out),
+        # and whether signs proved by bounds are fixed (absent in older sidecars: every sign a binary)
+        "formulation": {"jacobian_bounds": form.jacobian, "fixed_signs": True},
     }
     if mode_choice is not None:
         sidecar["mode_choice"] = mode_choice

@@ -127,7 +127,8 @@ def formulation_of(sidecar: dict, network: Network) -> ActivationProblem:
     """The problem an instance was made from, rebuilt from its sidecar and network (same bounds and scaling)."""
     box = box_of(sidecar)
     return prepare(network, box.lower, box.upper, spec_of(sidecar), estimate=sidecar["scaling"]["objective_scale"],
-                   bounds_method=sidecar["bounds_method"], jacobian=jacobian_of(sidecar))
+                   bounds_method=sidecar["bounds_method"], jacobian=jacobian_of(sidecar),
+                   fixed_signs=bool((sidecar.get("formulation") or {}).get("fixed_signs", False)))
 
 
 def jacobian_of(sidecar: dict) -> dict | bool:

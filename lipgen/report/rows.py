@@ -88,7 +88,7 @@ class Row:
     encoding: str
     problem_class: str
     solver: str
-    mode: str  # forward | backward: two rows of one network x norms x domain x encoding may differ only by it
+    mode: str  # forward | backward (split for a `lipgen split` row): two rows of one network x norms x domain x encoding may differ only by it
     solver_version: str | None
     upper: float | None  # the best valid upper bound: the solver's (MIP dual bound) or the naive one
     upper_mip: float | None  # the solver's own upper bound
@@ -230,7 +230,7 @@ def split_rows(splits: list[tuple[Path, dict]]) -> list[Row]:
         t = d["split"]
         rows.append(Row(
             group=group, network=str(d["network"]), norms=norms_tag(d["norms"]), domain=str(d["domain"]),
-            encoding="split", problem_class="split", solver="split", solver_version=None, upper=d.get("upper"),
+            encoding="split", problem_class="split", solver="split", mode="split", solver_version=None, upper=d.get("upper"),
             upper_mip=None, upper_source=d.get("upper_source"), lower=None, certified_lower=d.get("best_lower"),
             best_lower=d.get("best_lower"), lower_source=d.get("lower_source"), gap=d.get("gap"),
             consistency=str(d.get("consistency", "ok")), status=SOLVED if t.get("closed") else LIMIT,
