@@ -20,6 +20,7 @@ from typing import Any
 
 from . import atomic
 from .cluster import JobRequest, make_job, submit_job
+from .cluster.leaf_rounds import ClusterOptions, array_round_solver
 from .cluster.schedulers import get_scheduler, parse_duration
 from .domain import Box, resolve_domain
 from .errors import LipgenError
@@ -43,7 +44,7 @@ from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .run.ladder import climb, rung_value, wanted
 from .run.race import RACE, RaceJudge, pick_upper, race_record
-from .run.split_leaves import solve_leaves
+from .run.split_leaves import LEAVES, solve_leaves
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
@@ -56,7 +57,7 @@ __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest"
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
            "submit_job", "summarize", "RACE", "race_judge", "run_eps_ladder", "run_jobs",
            "split", "split_prepare", "split_run", "split_summary", "SplitOptions",
-           "Progress", "LeafOptions"]
+           "Progress", "LeafOptions", "ClusterOptions"]
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
@@ -400,6 +401,7 @@ class LeafOptions:
     time_limit: float = 10.0
     round_nodes: int = 200
     solver_path: str | None = None
+    cluster: ClusterOptions | None = None  # each round as an array job (lipgen.cluster.leaf_rounds); None: locally
 
     def check(self) -> None:
         if self.solver not in SOLVERS:
@@ -410,6 +412,9 @@ class LeafOptions:
             raise LipgenError(f"--leaf-time {self.time_limit}: give seconds, more than 0 and at most 1e7")
         if not 1 <= self.round_nodes <= 10 ** 9:
             raise LipgenError(f"--round-nodes {self.round_nodes}: give a node count from 1 to 1e9")
+        if self.cluster is not None:  # the nodes' solver is not this machine's: only the request is checked
+            self.cluster.check()
+            return
         check_setup(self.solver, SolveOptions(time_limit=self.time_limit), self.jobs, self.solver_path)
 
 
@@ -421,6 +426,8 @@ def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_0
     if leaves is None:
         return drive(run, time_limit=time_limit, node_limit=node_limit, on_progress=on_progress)
     started, tree = time.perf_counter(), run.tree
+    array = None if leaves.cluster is None else array_round_solver(
+        run.state_path.parent / LEAVES, leaves.solver, leaves.cluster, solver_path=leaves.solver_path)
     while True:
         left = time_limit - (time.perf_counter() - started)
         drive(run, time_limit=max(left, 0.0), on_progress=on_progress,
@@ -430,11 +437,14 @@ def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_0
             break
         per_leaf = min(leaves.time_limit * 2.0 ** len(run.leaf_rounds), max(left, 1.0))
         done = solve_leaves(tree, run.state_path.parent, leaves.count, leaves.solver, per_leaf, jobs=leaves.jobs,
-                            bounds_method=tree.options.bounds, solver_path=leaves.solver_path)
-        run.leaf_rounds.append({"round": len(run.leaf_rounds) + 1, "leaves": done.leaves, "seconds": done.seconds,
-                                "leaf_times": done.leaf_times, "time_limit": done.time_limit,
-                                "refused": done.refused, "lower": tree.lower, "upper": tree.upper,
-                                "open": len(tree.heap)})
+                            bounds_method=tree.options.bounds, solver_path=leaves.solver_path, solve=array)
+        record = {"round": len(run.leaf_rounds) + 1, "leaves": done.leaves, "seconds": done.seconds,
+                  "leaf_times": done.leaf_times, "time_limit": done.time_limit, "refused": done.refused,
+                  "lower": tree.lower, "upper": tree.upper, "open": len(tree.heap)}
+        if array is not None and leaves.cluster is not None and array.rounds:
+            record.update(scheduler=leaves.cluster.scheduler, jobs=array.rounds[-1].jobs,
+                          missing=array.rounds[-1].missing)
+        run.leaf_rounds.append(record)
         run.save()
     run.wall = time.perf_counter() - started
     return run

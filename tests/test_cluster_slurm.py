@@ -410,3 +410,54 @@ def test_slurm_faults_resubmission_gives_one_result_per_instance(slurm, tmp_path
     names = [entry.split()[1] for entry in solu]
     assert len(names) == 200 == len(set(names)) and all(entry.startswith("=opt=") for entry in solu)
     print(f"fault scenario: {time.monotonic() - start:.0f} s")
+
+
+# --- split rounds as array jobs (issue 21) ---------------------------------------------------------------------
+def test_split_leaf_rounds_run_as_array_jobs(slurm, tmp_path):
+    """`lipgen split --scheduler slurm`: each round of leaf MIPs is one array job, waited for with squeue; a job
+    cancelled while its solver runs is submitted again, its leaf is counted once, and the result brackets L."""
+    from helpers.networks import oracle_value, tiny_network
+
+    from lipgen.io import save
+
+    save(tmp_path / "net.h5", tiny_network(2))  # 3 inputs: one leaf per round, several rounds
+    exact = oracle_value(2, "inf", "inf")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    wrapper = tmp_path / "scip-slow-once"
+    wrapper.write_text(f"""#!/bin/bash
+if mkdir {shlex.quote(str(marks))}/first 2>/dev/null; then sleep 60; fi
+exec {shlex.quote(str(Path(sys.executable).parent / "lipgen-scip"))} "$@"
+""")
+    wrapper.chmod(0o755)
+    work = tmp_path / "split"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lipgen", "split", str(tmp_path / "net.h5"), "--box=-1,1", "--norm", "inf",
+         "--branching", "input", "--exact-max", "0", "--gap", "1e-4", "--leaf-solver", "scip", "--leaves", "1",
+         "--leaf-time", "20", "--round-nodes", "2", "--time-limit", "300", "--scheduler", "slurm",
+         "--partition", "main", "--solver-path", str(wrapper), "-o", str(work), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slurm.env)
+    try:
+        first = work / "leaves" / "jobs" / "round-0001-1" / "job_id"
+        wait_for(lambda: (marks / "first").exists() and first.is_file(), 120, "the first leaf did not start",
+                 [slurm.root / "slurmctld.log"])
+        cancelled = first.read_text().strip()
+        assert slurm.run("scancel", cancelled).returncode == 0
+        out, errs = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, errs
+    s = json.loads(out)
+    t = s["split"]
+    assert s["upper"] >= exact * (1 - 1e-9) and s["best_lower"] <= exact * (1 + 1e-12)
+    assert s["upper"] == pytest.approx(exact, rel=1e-4)
+    rounds = t["leaf_rounds"]
+    assert len(rounds) >= 2 and all(r["scheduler"] == "slurm" and r["missing"] == 0 for r in rounds)
+    assert len(rounds[0]["jobs"]) == 2 and rounds[0]["jobs"][0] == cancelled  # submitted again once
+    assert all(len(r["jobs"]) == 1 for r in rounds[1:])
+    leaves = sorted((work / "leaves").glob("leaf-*"))
+    results = sorted((work / "leaves" / "runs").glob("*/result.json"))
+    assert len(results) == len(leaves) == sum(r["leaves"] for r in rounds)
+    assert t["leaves_solved"] + t["leaves_tightened"] == len(leaves)  # each leaf's result applied once
+    assert all(not r["refused"] for r in rounds)

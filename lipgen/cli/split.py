@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import pipeline
+from ..errors import LipgenError
 from .options import (FAILED_EXIT, NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, CenterOpt, ClipOpt, MarginOpt,
-                      OutputWeightsOpt, RadiusOpt, resolve_norms)
+                      OutputWeightsOpt, RadiusOpt, SolverPathOpt, resolve_norms)
 from .render import emit_json, err, fmt_num, norm_label, out
 
 
@@ -54,6 +55,19 @@ def split(
     leaves: int = typer.Option(4, "--leaves", help="Leaves per round: the open nodes of largest bound."),
     leaf_time: float = typer.Option(10.0, "--leaf-time", help="Seconds per leaf in the first round, doubling."),
     round_nodes: int = typer.Option(200, "--round-nodes", help="Tree nodes between two rounds of leaves."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run each round of leaves as one array job "
+                                                                       "of this scheduler: slurm, pbs or lsf "
+                                                                       "(waits for it; unfinished tasks are "
+                                                                       "submitted again) [default: locally, "
+                                                                       "--jobs at a time]."),
+    partition: Optional[str] = typer.Option(None, "--partition", help="Partition (SLURM) or queue (PBS, LSF) of "
+                                                                       "the leaf jobs."),
+    account: Optional[str] = typer.Option(None, "--account", help="Account (SLURM, PBS) or project (LSF) of the "
+                                                                   "leaf jobs."),
+    max_parallel: Optional[int] = typer.Option(None, "--max-parallel", help="Array tasks running at once."),
+    solver_path: Optional[str] = SolverPathOpt,
+    resubmits: int = typer.Option(2, "--resubmits", help="Times a round's leaves left without a result "
+                                                          "(cancelled or lost tasks) are submitted again."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -67,7 +81,14 @@ def split(
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)
-    leaf = pipeline.LeafOptions("scip" if leaf_solver is None else leaf_solver, jobs, leaves, leaf_time, round_nodes)
+    if scheduler is None and (partition, account, max_parallel) != (None, None, None):
+        raise LipgenError("--partition, --account and --max-parallel need --scheduler")
+    cluster = pipeline.ClusterOptions("slurm" if scheduler is None else scheduler, partition, account, max_parallel, resubmits=resubmits)
+    cluster.check()  # every option checked, used or not
+    if scheduler is None:
+        cluster = None
+    leaf = pipeline.LeafOptions("scip" if leaf_solver is None else leaf_solver, jobs, leaves, leaf_time, round_nodes,
+                                solver_path=solver_path, cluster=cluster)
     leaf.check()  # every option checked, used or not
     run = pipeline.split_prepare(net, dom, workdir, alpha=alpha, beta=beta, options=options, time_limit=time_limit,
                                  node_limit=node_limit, resume=resume)

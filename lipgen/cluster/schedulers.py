@@ -34,6 +34,8 @@ class Scheduler:
     script_on_stdin: bool  # LSF reads #BSUB lines only from a script given on stdin
     id_pattern: str  # the job id in the submit command's output
     manual: str  # how a person submits the script by hand, from the job folder
+    query_argv: tuple[str, ...] = ()  # lists the job's tasks still queued or running (the job id is appended)
+    active_pattern: str = r"\S"  # a line of the query's output that means a task is still queued or running
 
     @property
     def template(self) -> str:
@@ -65,11 +67,33 @@ class Scheduler:
     def manual_submit(self) -> str:
         return self.manual
 
+    def active(self, job_id: str, timeout: float = 60) -> bool:
+        """Whether any task of the job is still queued or running. A job the scheduler no longer knows has ended
+        (SLURM forgets finished jobs after MinJobAge; `qstat` and `bjobs` fail on them)."""
+        argv = [*self.query_argv, job_id]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except FileNotFoundError:
+            raise LipgenError(f"{argv[0]} not found: wait for {self.name.upper()} jobs on a login node") from None
+        except subprocess.TimeoutExpired:
+            raise LipgenError(f"{argv[0]} did not answer within {timeout:.0f} s") from None
+        if proc.returncode != 0:
+            text = (proc.stderr + proc.stdout).lower()
+            if any(w in text for w in ("invalid job id", "unknown job id", "is not found")):
+                return False
+            last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+            raise LipgenError(f"{argv[0]} failed on job {job_id}: {last}")
+        return re.search(self.active_pattern, proc.stdout, re.MULTILINE) is not None
+
 
 SCHEDULERS = {
-    "slurm": Scheduler("slurm", "job.slurm", ("sbatch", "--parsable"), False, r"^\s*(\d+)", "sbatch job.slurm"),
-    "pbs": Scheduler("pbs", "job.pbs", ("qsub",), False, r"^\s*(\S+)", "qsub job.pbs"),
-    "lsf": Scheduler("lsf", "job.lsf", ("bsub",), True, r"Job <(\d+)>", "bsub < job.lsf"),
+    "slurm": Scheduler("slurm", "job.slurm", ("sbatch", "--parsable"), False, r"^\s*(\d+)", "sbatch job.slurm",
+                       ("squeue", "--noheader", "--format=%i", "--jobs")),
+    # PBS Pro and Torque: `qstat -t` lists the array's subjobs; finished ones show state F (or are gone)
+    "pbs": Scheduler("pbs", "job.pbs", ("qsub",), False, r"^\s*(\S+)", "qsub job.pbs", ("qstat", "-t"),
+                     r"^\S+\s+\S+\s+\S+\s+\S+\s+[QRHWSEB]\b"),
+    "lsf": Scheduler("lsf", "job.lsf", ("bsub",), True, r"Job <(\d+)>", "bsub < job.lsf",
+                     ("bjobs", "-noheader", "-o", "stat"), r"^\s*(PEND|RUN|PSUSP|USUSP|SSUSP|WAIT|PROV)\b"),
 }
 
 

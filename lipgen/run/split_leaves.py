@@ -12,6 +12,7 @@ digest and the ident all match, so a result of another leaf or another tree is r
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -91,14 +92,23 @@ class LeafRound:
     time_limit: float
 
 
+LeafSolver = Callable[[list[Path], Path, float], list[dict]]  # (instances, runs folder, time limit) -> results
+
+
 def solve_leaves(tree: Tree, workdir: Path, count: int, solver: str, time_limit: float, *, jobs: int = 1,
-                 bounds_method: str = "linear", solver_path: str | None = None) -> LeafRound:
-    """Write the `count` open nodes of largest bound as leaves, solve them `jobs` at a time, apply their bounds."""
+                 bounds_method: str = "linear", solver_path: str | None = None,
+                 solve: LeafSolver | None = None) -> LeafRound:
+    """Write the `count` open nodes of largest bound as leaves, solve them `jobs` at a time (or by `solve`, e.g.
+    as an array job: lipgen.cluster.leaf_rounds), apply their bounds. A leaf without a result ({}) stays open."""
     start = time.perf_counter()
     leaves = [write_leaf(tree, workdir, b, node, bounds_method) for b, node in tree.open_nodes(count)]
-    results = solve_all([lf.path for lf in leaves], solver, Path(workdir) / LEAVES / "runs",
-                        SolveOptions(time_limit=time_limit), jobs=jobs, solver_path=solver_path) if leaves else []
-    refused = [why for lf, r in zip(leaves, results) if (why := apply_result(tree, lf, r))]
+    runs = Path(workdir) / LEAVES / "runs"
+    if solve is None:
+        def solve(paths: list[Path], runs_dir: Path, limit: float) -> list[dict]:
+            return solve_all(paths, solver, runs_dir, SolveOptions(time_limit=limit), jobs=jobs,
+                             solver_path=solver_path)
+    results = solve([lf.path for lf in leaves], runs, time_limit) if leaves else []
+    refused = [why for lf, r in zip(leaves, results) if r and (why := apply_result(tree, lf, r))]
     times = [float(t) for r in results if (t := r.get("wall_time") or r.get("time")) is not None
              and np.isfinite(t)]
     return LeafRound(len(leaves), time.perf_counter() - start, times, refused, time_limit)
