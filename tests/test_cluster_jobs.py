@@ -223,3 +223,46 @@ def test_readme_documents_every_template_variable(inst_dir, tmp_path):
     section = readme[readme.index("### Template variables"):]
     for name in variables:
         assert re.search(rf"`{name}`", section), f"README does not document the template variable {name}"
+
+
+@pytest.mark.parametrize("name,stdout,code,stderr,active", [
+    ("slurm", "123_1\n123_2\n", 0, "", True),
+    ("slurm", "", 0, "", False),
+    ("slurm", "", 1, "slurm_load_jobs error: Invalid job id specified", False),
+    ("pbs", "Job id            Name             User              Time Use S Queue\n"
+            "----------------  ---------------- ----------------  -------- - -----\n"
+            "12[1].srv         lipgen-leaves-1  me                00:00:01 R main\n", 0, "", True),
+    ("pbs", "12[1].srv         lipgen-leaves-1  me                00:00:09 F main\n", 0, "", False),
+    ("pbs", "", 153, "qstat: Unknown Job Id 12[].srv", False),
+    ("lsf", "DONE\nPEND\n", 0, "", True),
+    ("lsf", "DONE\nEXIT\n", 0, "", False),
+    ("lsf", "", 255, "Job <12> is not found", False),
+])
+def test_scheduler_query_reads_whether_tasks_remain(monkeypatch, name, stdout, code, stderr, active):
+    """The query commands' outputs as SLURM, PBS and LSF print them: queued or running tasks keep a job active; a
+    job the scheduler has forgotten has ended; any other failure is an error, not an ended job."""
+    import subprocess
+
+    from lipgen.cluster.schedulers import get_scheduler
+
+    seen = []
+
+    def fake(argv, **kw):
+        seen.append(argv)
+        return subprocess.CompletedProcess(argv, code, stdout, stderr)
+
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert get_scheduler(name).active("12") is active
+    assert seen[0][-1] == "12"
+
+
+def test_scheduler_query_failure_is_an_error(monkeypatch):
+    import subprocess
+
+    from lipgen.cluster.schedulers import get_scheduler
+    from lipgen.errors import LipgenError
+
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(
+        argv, 1, "", "squeue: error: Unable to contact slurm controller (connect failure)"))
+    with pytest.raises(LipgenError, match="connect failure"):
+        get_scheduler("slurm").active("12")
