@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipgen import shell
-from lipgen.cluster.jobs import JobRequest, make_job, submit_job
+from lipgen.cluster.jobs import JobRequest, make_job, select_instances, submit_job
 from lipgen.cluster.schedulers import get_scheduler
 from lipgen.errors import LipgenError
 from lipgen.run.batch import RESULT, REUSABLE, run_dir
@@ -97,12 +97,9 @@ def array_round_solver(workdir: Path, solver: str, cfg: ClusterOptions, *, solve
                              solver_path=solver_path, partition=cfg.partition, account=cfg.account,
                              max_parallel=cfg.max_parallel, job_name=f"lipgen-leaves-{number}",
                              lipgen_command=cfg.lipgen_command, only_unfinished=True)
-            try:
-                job = make_job(req)
-            except LipgenError as exc:
-                if "no instance left" in str(exc) and "finished" in str(exc):
-                    break  # every leaf of the round has its result already (a resumed round)
-                raise
+            if not select_instances(req, Path(runs_dir))[0]:
+                break  # every leaf of the round has its result already (a resumed round)
+            job = make_job(req)
             job_id = submit_job(job)
             record.jobs.append(job_id)
             if log is not None:
