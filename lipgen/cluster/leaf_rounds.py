@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lipgen import shell
 from lipgen.cluster.jobs import JobRequest, make_job, select_instances, submit_job
 from lipgen.cluster.schedulers import get_scheduler
 from lipgen.errors import LipgenError
-from lipgen.run.batch import RESULT, REUSABLE, run_dir
+from lipgen.run.batch import RESULT, ended_by_itself, run_dir
 
 JOBS = "jobs"
 
@@ -67,11 +66,6 @@ def _read_result(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _ended(result: dict) -> bool:
-    """A run that ended by itself (the runs `lipgen solve` reuses), not one cancelled, killed or lost."""
-    return result.get("status") in REUSABLE and not result.get("killed") and result.get("returncode") == 0
-
-
 def wait_for_job(scheduler: str, job_id: str, poll_seconds: float) -> None:
     """Until no task of the job is queued or running."""
     sched = get_scheduler(scheduler)
@@ -79,8 +73,7 @@ def wait_for_job(scheduler: str, job_id: str, poll_seconds: float) -> None:
         time.sleep(poll_seconds)
 
 
-def array_round_solver(workdir: Path, solver: str, cfg: ClusterOptions, *, solver_path: str | None = None,
-                       log: Callable[[str], None] | None = None):
+def array_round_solver(workdir: Path, solver: str, cfg: ClusterOptions, *, solver_path: str | None = None):
     """A `solve(paths, runs_dir, time_limit) -> list[dict]` for lipgen.run.split_leaves that runs each round as an
     array job; `solve.rounds` lists what each round submitted."""
     rounds: list[ArrayRound] = []
@@ -99,16 +92,13 @@ def array_round_solver(workdir: Path, solver: str, cfg: ClusterOptions, *, solve
                              lipgen_command=cfg.lipgen_command, only_unfinished=True)
             if not select_instances(req, Path(runs_dir))[0]:
                 break  # every leaf of the round has its result already (a resumed round)
-            job = make_job(req)
-            job_id = submit_job(job)
+            job_id = submit_job(make_job(req))
             record.jobs.append(job_id)
-            if log is not None:
-                log(f"leaf round {number}: job {job_id} ({len(job.instances)} leaves, attempt {attempt})")
             wait_for_job(cfg.scheduler, job_id, cfg.poll_seconds)
             results = [_read_result(run_dir(runs_dir, p, solver) / RESULT) for p in paths]
-            if all(map(_ended, results)):
+            if all(map(ended_by_itself, results)):
                 break
-        record.missing = sum(1 for r in results if not _ended(r))
+        record.missing = sum(1 for r in results if not ended_by_itself(r))
         return results  # a leaf whose run was cut short keeps what it proved (its dual bound is still valid)
 
     solve.rounds = rounds  # type: ignore[attr-defined]

@@ -138,10 +138,14 @@ def settings_record(solver: str, exe: Executable, opts: SolveOptions, warm_start
     return json.loads(json.dumps(settings))  # as it reads back from result.json
 
 
+def ended_by_itself(old: dict) -> bool:
+    """A stored run that ended normally (optimal, a limit, ...), not one cancelled, killed or lost."""
+    return old.get("status") in REUSABLE and not old.get("killed") and old.get("returncode") == 0
+
+
 def reusable(old: dict, settings: dict) -> bool:
     """Whether a stored result may stand for a run with `settings`."""
-    return (old.get("settings") == settings and old.get("status") in REUSABLE and not old.get("killed")
-            and old.get("returncode") == 0)
+    return old.get("settings") == settings and ended_by_itself(old)
 
 
 def finished_result(rdir: Path, settings: dict) -> dict | None:
