@@ -36,7 +36,7 @@ from .parsers.highs import parse_log as highs_log
 from .parsers.verify import log_problem, record_problem
 from .paths import check_output_dir, no_leftovers
 from .report import collect as collect_runs
-from .results.bounds import UNVERIFIED, combine, lipschitz_quantities
+from .results.bounds import GAP_NOISE, UNVERIFIED, clean_gap, combine, lipschitz_quantities
 from .results.check import check_record
 from .results.records import Result, RunSummary, Sidecar
 from .rounding import format_number
@@ -44,6 +44,10 @@ from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .run.ladder import climb, rung_value, wanted
 from .run.race import RACE, RaceJudge, pick_upper, race_record
+from .run.split_first import SPLIT_CHOICES, FirstSplit, run_first, split_data
+from .run.split_first import merge as merge_split_first
+from .run.split_first import proved_summary as split_first_summary
+from .run.split_first import split_summary as split_summary_of
 from .run.split_leaves import LEAVES, solve_leaves
 from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
@@ -51,7 +55,7 @@ from .solvers.runner import stop_all
 from .split.driver import Drive, Progress, drive, prepare
 from .split.tree import BRANCHINGS, TreeOptions
 
-__all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
+__all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "FirstSplit", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
@@ -61,15 +65,7 @@ __all__ = ["BOUND_KINDS", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest"
 
 BOUND_KINDS = {"both": ("upper", "lower"), "upper": ("upper",), "lower": ("lower",)}
 FORMATS = ("mps", "lp")
-GAP_NOISE = 1e-9  # a relative gap this far below zero is rounding, not a contradiction
 PREMISE_OPTIONS = ("warm_start", "force", "wait", "solver_defaults")  # solve options the premise check reuses
-
-
-def clean_gap(gap: float | None) -> float | None:
-    """A relative gap without its rounding noise (-3.8e-16 is 0)."""
-    if gap is None:
-        return None
-    return 0.0 if -GAP_NOISE < gap <= 0 else gap
 
 
 def load_network(weights: str | os.PathLike, *, box: str | None = None, box_file: str | None = None,
@@ -246,24 +242,40 @@ def summarize(net: Network, written: list[Generated], results: list[Result], *, 
 
 def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: str = "scip",
         opts: SolveOptions | None = None, jobs: int | None = None, workdir: str | os.PathLike | None = None,
-        generate_options: dict | None = None, eps_ladder: bool = True, **solve_options: Any) -> RunSummary:
+        generate_options: dict | None = None, eps_ladder: bool = True, split: str = "auto",
+        **solve_options: Any) -> RunSummary:
     """The main job: generate the upper- and lower-bound problems, solve them, combine the certified bounds.
 
     generate_options: lipgen.instance.generate's, with mode `race` for both modes' upper problems at once (the
     first proof stops the rest). jobs: solver processes at once (None: one per problem). eps_ladder: re-solve the
-    strict problem with smaller eps when its certified value stays below a solved upper problem's."""
+    strict problem with smaller eps when its certified value stays below a solved upper problem's. split: auto
+    (the split tree first when lipgen/run/split_first.py's rule says it pays; when it proves L no MIP runs),
+    always or never."""
     opts = opts or SolveOptions()
     check_setup(solver, opts, 1 if jobs is None else jobs, solve_options.get("solver_path"))  # all of it before anything is written
     work = run_workdir(net, workdir)
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
+    first = run_split_first(net, box, work, alpha=alpha, beta=beta, split=split, opts=opts,
+                            bounds_method=(generate_options or {}).get("bounds_method", "linear"))
+    if first is not None and first.closed:
+        return split_first_summary(first, work, written[0].sidecar["anchors"])
     results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
                           judge=race_judge(written, opts), **solve_options)
     premise = run_premise(written, results, work / "runs", opts,
                           **{k: v for k, v in solve_options.items() if k in PREMISE_OPTIONS})
     ladder = run_eps_ladder(net, box, work, written, results, premise, alpha=alpha, beta=beta, solver=solver,
                             opts=opts, **solve_options) if eps_ladder else None
-    return summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise,
-                     ladder=ladder)
+    summary = summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise,
+                        ladder=ladder)
+    return summary if first is None else merge_split_first(summary, first)
+
+
+def run_split_first(net: Network, box: Box, work: Path, *, alpha: str, beta: str, split: str, opts: SolveOptions,
+                    bounds_method: str = "linear",
+                    on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | None:
+    """`run`'s split tree before its MIPs (lipgen/run/split_first.py), or None when the rule does not take it."""
+    return run_first(net, box, work, alpha=alpha, beta=beta, choice=split, time_limit=opts.time_limit,
+                     gap=opts.gap if opts.gap is not None else 1e-6, bounds=bounds_method, on_progress=on_progress)
 
 
 def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:
@@ -453,33 +465,9 @@ def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_0
 def split_summary(net: Network, box: Box, run: Drive) -> RunSummary:
     """`split`'s result in `run`'s schema (upper, best_lower, gap, status, network, norms, domain, ...) plus the
     tree's statistics under `split`; written to <workdir>/result.json."""
-    tree = run.tree
-    res = tree.result()
-    closed = res.status == "closed"
-    status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT}.get(
-        res.status, res.status)
-    best_lower = res.lower if res.lower_point is not None or res.lower > 0 else None  # certified values only
-    gap = clean_gap(None if best_lower is None else res.gap)
-    work = run.state_path.parent
-    data = {"status": status, "consistency": "ok", "upper": res.upper, "upper_source": "split tree (max over leaves)",
-            "upper_mip": None, "lower": None, "certified_lower": best_lower, "best_lower": best_lower,
-            "lower_source": None if best_lower is None else "split tree (certified point)", "gap": gap,
-            "sampled_certified": None, "sampled_estimate": None, "search_lower": None, "naive_upper": None,
-            "premise": {"established": True, "reasons": []}, "network": net.name,
-            "norms": {"input": tree.alpha, "output": tree.beta}, "domain": box.tag(),
-            "domain_bounds": {"kind": box.kind, "lower": box.lower.tolist(), "upper": box.upper.tolist()},
-            "eps": None, "mode": "split", "bounds_method": tree.options.bounds, "solver": "split",
-            "solver_requested": "split", "solver_version": None, "workdir": str(work), "reused": False,
-            "problems": {},
-            "split": {**res.to_dict(), "closed": closed, "options": tree.options.to_dict(),
-                      "leaves_solved": tree.stats["leaves_solved"], "leaves_tightened": tree.stats["leaves_tightened"],
-                      "network_digest": net.digest(), "rounds": run.rounds, "resumed": run.resumed,
-                      "wall_time": run.wall, "leaf_rounds": run.leaf_rounds, "state_file": str(run.state_path),
-                      "state_bytes": run.state_bytes, "state_write_seconds": run.state_write_seconds}}
-    summary = RunSummary(network=net.name, norms=(tree.alpha, tree.beta), status=status, consistency="ok",
-                         upper=res.upper, best_lower=best_lower, gap=gap, workdir=str(work), problems={}, data=data)
-    atomic.write_json(work / "result.json", data)
-    return summary
+    data = split_data(net, box, run)
+    atomic.write_json(run.state_path.parent / "result.json", data)
+    return split_summary_of(data)
 
 
 def split(net: Network, box: Box, workdir: str | os.PathLike, *, alpha: str = "2", beta: str = "2",

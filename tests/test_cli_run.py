@@ -50,6 +50,7 @@ def fake_run(monkeypatch, tmp_path):
         monkeypatch.setattr(pipeline, "load_network", lambda *a, **k: (Net(), None))
         monkeypatch.setattr(pipeline, "run_workdir", lambda net, workdir: Path(tmp_path))
         monkeypatch.setattr(pipeline, "run_instances", lambda *a, **k: [])
+        monkeypatch.setattr(pipeline, "run_split_first", lambda *a, **k: None)
         monkeypatch.setattr(run_cmd, "solve_with_progress", lambda *a, **k: list(s.problems.values()))
         monkeypatch.setattr(pipeline, "run_premise", lambda *a, **k: s.data["premise"])
         monkeypatch.setattr(pipeline, "run_eps_ladder", lambda *a, **k: None)

@@ -47,7 +47,8 @@ def test_the_ladder_runs_only_when_both_problems_were_solved_apart(up_status, lo
 
 
 def _run(tmp_path, width: float, **kw) -> dict:
-    return pipeline.run(thin_strip(width), BOX, workdir=tmp_path / "work", opts=SolveOptions(gap=1e-6), **kw).data
+    return pipeline.run(thin_strip(width), BOX, workdir=tmp_path / "work", opts=SolveOptions(gap=1e-6), split="never",
+                        **kw).data
 
 
 @pytest.mark.solver
@@ -74,10 +75,10 @@ def test_without_the_ladder_the_gap_stays(tmp_path):
 
 @pytest.mark.solver
 def test_a_region_thinner_than_every_rung_is_reported(tmp_path, net_file):
-    r = run_cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "-o", tmp_path / "work")
+    r = run_cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
     assert r.returncode == 0, r.stderr  # sound bounds: not a failure
     assert "thin region suspected" in r.stdout and "thin region suspected" in r.stderr
-    s = json.loads(run_cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "-o", tmp_path / "work",
+    s = json.loads(run_cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work",
                            "--json").stdout)
     assert s["thin_region_suspected"] and s["lower_eps"] is None
     assert [r["eps"] for r in s["eps_ladder"]] == [1e-4, 1e-5, 1e-6] and s["gap"] > 0.1
@@ -85,7 +86,7 @@ def test_a_region_thinner_than_every_rung_is_reported(tmp_path, net_file):
 
 @pytest.mark.solver
 def test_the_table_says_which_rung_gave_the_lower_bound(tmp_path, net_file):
-    r = run_cli("run", net_file(thin_strip(5e-5)), "--box=-1,1", "-o", tmp_path / "work")
+    r = run_cli("run", net_file(thin_strip(5e-5)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
     assert r.returncode == 0, r.stderr
     assert "at eps=1e-05" in r.stdout and "eps=1e-05" in r.stderr
     assert "thin region suspected" not in r.stdout

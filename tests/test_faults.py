@@ -363,21 +363,22 @@ def test_no_negative_zero_and_labelled_run_json(net_file, tmp_path):
     net = tiny_network(1)
     net.weights[-1][:] = 0.0  # a constant network: L = 0, the objective's -0 must not show
     weights = net_file(net, name="flat")
-    r = run_cli("run", weights, "--box=-1,1", "-o", tmp_path / "work", "--json")
+    r = run_cli("run", weights, "--box=-1,1", "--split", "never", "-o", tmp_path / "work", "--json")
     assert r.returncode == 0, r.stderr
     assert "-0.0" not in r.stdout
     res = json.loads(r.stdout)
     assert res["upper"] == 0 and res["gap"] == 0
     assert res["eps"] > 0 and res["solver_version"] and res["reused"] is False
     assert res["domain_bounds"] == {"kind": "box", "lower": [-1.0, -1.0], "upper": [1.0, 1.0]}
-    r = run_cli("run", weights, "--box=-1,1", "-o", tmp_path / "work")
+    r = run_cli("run", weights, "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
     assert r.returncode == 0 and not re.search(r"(^|[\s│])-0(\.0*)?([\s│]|$)", r.stdout) and "(reused)" in r.stdout
 
 
 def test_run_status_names_each_problem(net_file, tmp_path):
     net = tiny_network(1)
     # a margin far larger than the box: the strict problem is infeasible, the upper problem is not
-    r = run_cli("run", net_file(net, name="wide"), "--box=-1,1", "-o", tmp_path / "work", "--eps", "100", "--json")
+    r = run_cli("run", net_file(net, name="wide"), "--box=-1,1", "--split", "never", "-o", tmp_path / "work", "--eps", "100",
+                "--json")
     assert r.returncode == 0, r.stderr  # the upper problem's certified point still gives a lower bound
     res = json.loads(r.stdout)
     assert res["upper"] is not None and res["best_lower"] is not None

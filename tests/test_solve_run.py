@@ -106,7 +106,8 @@ def test_scip_through_a_real_executable_path(tmp_path):
 def test_run_main_job_json(tmp_path):
     path = tmp_path / "tiny.h5"
     save(path, tiny_network(0))
-    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "--json", "-o", tmp_path / "work")
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "--split", "never", "--json", "-o",
+                tmp_path / "work")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     for key in ("lower", "upper", "certified_lower", "gap", "status"):
@@ -118,13 +119,14 @@ def test_run_main_job_json(tmp_path):
     assert res["reused"] is False and not any(p["reused"] for p in res["problems"].values())
     logs = {p: p.stat().st_mtime_ns for p in (tmp_path / "work" / "runs").glob("*/run.log")}
     assert len(logs) == 2
-    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "-o", tmp_path / "work", "--json")  # reuses both runs
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "--split", "never", "-o", tmp_path / "work",
+                "--json")  # reuses both runs
     assert r.returncode == 0, r.stderr
     again = json.loads(r.stdout)
     assert again["reused"] is True and all(p["reused"] for p in again["problems"].values())
     assert {p: p.stat().st_mtime_ns for p in logs} == logs
     assert (again["upper"], again["certified_lower"]) == (res["upper"], res["certified_lower"])
-    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "-o", tmp_path / "work")
+    r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "--split", "never", "-o", tmp_path / "work")
     assert r.returncode == 0 and "lower bound (certified)" in r.stdout and "(reused)" in r.stdout
 
 

@@ -14,6 +14,7 @@ from .options import (FAILED_EXIT, NORM_HELP, BoundsOpt, BoxFileOpt, BoxOpt, Cen
                       SolverPathOpt, SolveSolverOpt, ThreadsOpt, TimeOpt, WaitOpt, WarmOpt, resolve_norms,
                       solve_options)
 from .progress import status_after_a_second
+from ..errors import LipgenError
 from .render import emit_json, err, fmt_num, norm_label, out, stage_log
 from .solve import solve_with_progress
 
@@ -56,6 +57,11 @@ def run(
     wait: bool = WaitOpt,
     workdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Working directory for instances and runs "
                                                                        "[default: lipgen-runs/<network>]."),
+    split: str = typer.Option("auto", "--split", help="auto: with an l2 norm and at most 16 unstable neurons, the "
+                                                      "split tree (as `lipgen split`, no solver) runs first, for a "
+                                                      "quarter of --time-limit (at most 30 s); when it proves L, no "
+                                                      "MIP is written or solved. always: the tree first whatever "
+                                                      "the problem. never: the MIPs only."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -65,6 +71,8 @@ def run(
     by SIGINT/SIGTERM (the solvers are stopped and their runs redone next time).
     """
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
+    if split not in pipeline.SPLIT_CHOICES:
+        raise LipgenError(f"--split {split!r} is not supported: use {', '.join(pipeline.SPLIT_CHOICES)}")
     opts = solve_options(time_limit, threads, gap, mem_limit, seed)
     pipeline.check_setup(solver, opts, 1 if jobs is None else jobs, solver_path)  # all of it before anything is written
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
@@ -75,6 +83,14 @@ def run(
         written = pipeline.run_instances(net, dom, work, alpha=alpha, beta=beta, eps=eps, encoding=encoding,
                                          mode=mode, bounds_method=bounds, jacobian_bounds=jacobian,
                                          log=stage_log(net, quiet=as_json))
+    with status_after_a_second(err, f"splitting {net.name} first (--split {split})",
+                               enabled=not as_json and err.is_terminal):
+        first = pipeline.run_split_first(net, dom, work, alpha=alpha, beta=beta, split=split, opts=opts,
+                                         bounds_method=bounds)
+    if first is not None and first.closed:
+        _render_split_proved(pipeline.split_first_summary(first, work, written[0].sidecar["anchors"]), net.name,
+                             alpha, beta, as_json)
+        return
     race = mode == pipeline.RACE
 
     def label(state: dict) -> str:
@@ -94,6 +110,8 @@ def run(
                                      log=note) if eps_ladder else None
     summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work,
                                  premise=premise, ladder=ladder)
+    if first is not None:
+        summary = pipeline.merge_split_first(summary, first)
     s = summary.data
     up, lo = summary.problems["upper"], summary.problems["lower"]
     if as_json:
@@ -127,6 +145,10 @@ def run(
         if not s.get("eps_ladder"):
             t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
                       fmt_num(lo.time, 3), "strict MIP")
+        if first is not None:
+            f = s["split_first"]
+            t.add_row("split tree, first (upper / lower)", f"{fmt_num(f['upper'], 8)} / {fmt_num(f['lower'], 8)}",
+                      f["status"], fmt_num(f["seconds"], 3), f"{f['nodes']} nodes, no solver")
         t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
         t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",
                   "estimate, not a bound")
@@ -160,6 +182,35 @@ def run(
         err.print(f"unverified: the upper-bound problem's dual bound is not certified: {premise['reason']} (the upper "
                   "bound shown is the naive one)", markup=False, soft_wrap=True)
     if not summary.ok:  # a bound missing, the two contradicting each other, or the upper one unverified
+        raise typer.Exit(FAILED_EXIT)
+
+
+def _render_split_proved(summary: pipeline.RunSummary, name: str, alpha: str, beta: str, as_json: bool) -> None:
+    """`run`'s output when the split tree proved L before any MIP."""
+    s, f = summary.data, summary.data["split_first"]
+    if as_json:
+        emit_json(s)
+        if not summary.ok:
+            raise typer.Exit(FAILED_EXIT)
+        return
+    t = Table(title=f"Lipschitz constant of {name}, {norm_label(alpha, beta)}, domain {s['domain']}, split tree "
+                    "(no solver)")
+    for c in ("quantity", "value", "status", "time (s)", "from"):
+        t.add_column(c)
+    t.add_row("lower bound (certified)", fmt_num(s["best_lower"], 8), "", "", s["lower_source"] or "")
+    t.add_row("upper bound", fmt_num(s["upper"], 8), "", "", s["upper_source"] or "")
+    t.add_row("relative gap", fmt_num(s["gap"], 3), s["consistency"], "", "")
+    t.add_row("split tree", f"{f['nodes']} nodes, {f['regions']} regions, {f['lps']} LPs", s["status"],
+              fmt_num(f["seconds"], 3), "resumed" if f["resumed"] else "")
+    t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
+    t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
+    t.add_row("Jacobian bound", fmt_num(s.get("jacobian_upper"), 8), "", "", "anchor")
+    t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
+    out.print(t)
+    out.print(f"files in {summary.workdir}")
+    err.print(f"note: the split tree proved L, no MIP was solved ({f['reason']}); the instances are written, "
+              "--split never solves them", markup=False, soft_wrap=True)
+    if not summary.ok:  # cannot happen for a closed tree; never exit 0 on a bracket that is not certified
         raise typer.Exit(FAILED_EXIT)
 
 

@@ -284,6 +284,16 @@ def best_anchor_upper(anchors: dict) -> tuple[float | None, str | None]:
     return _best(anchor_uppers(anchors), min)
 
 
+GAP_NOISE = 1e-9  # a relative gap this far below zero is rounding, not a contradiction
+
+
+def clean_gap(gap: float | None) -> float | None:
+    """A relative gap without its rounding noise (-3.8e-16 is 0)."""
+    if gap is None:
+        return None
+    return 0.0 if -GAP_NOISE < gap <= 0 else gap
+
+
 def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
     """One line of the main table: the best upper and lower bounds over every source, and which gave each.
 

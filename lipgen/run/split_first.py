@@ -1,0 +1,183 @@
+"""`lipgen run --split auto`: the split tree (lipgen.split, no solver) before the MIPs, when it pays.
+
+Rule (benchmarks/split_first.md, measured on the library's trained nets): with an l2 norm on either side and at
+most `FIRST_MAX_UNSTABLE` unstable neurons at the root (the run's bounds method), the tree runs first, for at most
+`first_seconds(time_limit)`. On such problems the MIP's objective is a nonconvex quadratic that the solvers
+branch on for minutes, while the tree finishes the root by enumerating its few activation regions and takes
+each region's spectral norm (0.05 s against an unsolved minute on digits-64-16-10's 0.01-ball). With l1/l-inf
+norms the MIPs are linear and prove such problems in seconds; the tree's enumeration may take longer (inf->1
+over 679 regions: 22 s against the MIP's 2 s), so `auto` leaves them to the MIPs.
+
+When the tree closes the gap, `run` solves no MIP (its instances are written as always): its result is the tree's,
+certified the same way (`lipgen split`). Otherwise the MIPs run as without it, and the tree's certified bounds join the
+summary's sources: the smaller upper bound and the larger lower bound are reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..domain import Box
+from ..instance.naming import norm_tag
+from ..network import Network
+from ..parsers import record as rec
+from ..results.bounds import clean_gap, combine
+from ..results.records import RunSummary
+from .. import atomic
+from ..bounds.methods import ALIASES
+from ..errors import LipgenError
+from ..split.driver import Drive, Progress, drive, prepare
+from ..split.state import STATE
+from ..split.tree import SplitResult, TreeOptions
+
+SPLIT_CHOICES = ("auto", "always", "never")
+FIRST_MAX_UNSTABLE = 16  # the root is enumerated as one exact leaf up to this many unstable neurons
+FIRST_SECONDS = 30.0
+FIRST_SHARE = 0.25  # of --time-limit
+SPLIT_UPPER = "split tree (max over leaves)"
+SPLIT_LOWER = "split tree (certified point)"
+SPLIT_FOLDER = "split"
+ANCHOR_FIELDS = ("sampled_certified", "sampled_estimate", "search_lower", "naive_upper", "jacobian_upper",
+                 "jacobian_method")
+
+
+def first_seconds(time_limit: float | None) -> float:
+    """The tree's wall-clock budget before the MIPs: a quarter of --time-limit, at most 30 s."""
+    return FIRST_SECONDS if time_limit is None else max(min(FIRST_SECONDS, FIRST_SHARE * time_limit), 0.5)
+
+
+def first_folder(workdir: Path, net: Network, box: Box, alpha: str, beta: str) -> Path:
+    """The tree's folder inside a run's working folder: one per network (by digest), norms and domain."""
+    return Path(workdir) / SPLIT_FOLDER / f"{net.name}-{net.digest()[:12]}__{norm_tag(alpha, beta)}__{box.tag()}"
+
+
+def unstable_count(run: Drive) -> int:
+    return int(sum(int(s.unstable.sum()) for s in run.tree.root_stab))
+
+
+def first_reason(choice: str, alpha: str, beta: str, unstable: int) -> str | None:
+    """Why the tree runs first (None: it does not), by the module's rule."""
+    if choice == "never":
+        return None
+    if choice == "always":
+        return "--split always"
+    if "2" not in (alpha, beta):
+        return None
+    if unstable > FIRST_MAX_UNSTABLE:
+        return None
+    return f"l2 norm and {unstable} unstable neurons (at most {FIRST_MAX_UNSTABLE})"
+
+
+def split_data(net: Network, box: Box, run: Drive) -> dict:
+    """A tree's result in `run`'s schema (upper, best_lower, gap, status, network, norms, domain, ...) plus its
+    statistics under `split`."""
+    tree = run.tree
+    res: SplitResult = tree.result()
+    closed = res.status == "closed"
+    status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT}.get(
+        res.status, res.status)
+    # certified values only: a certified point's, or 0 (L >= 0 always) once the tree proved L = 0
+    best_lower = res.lower if res.lower_point is not None or res.lower > 0 else (0.0 if res.upper == 0 else None)
+    gap = None if best_lower is None else clean_gap(res.gap)
+    return {"status": status, "consistency": "ok", "upper": res.upper, "upper_source": SPLIT_UPPER,
+            "upper_mip": None, "lower": None, "certified_lower": best_lower, "best_lower": best_lower,
+            "lower_source": None if best_lower is None else SPLIT_LOWER, "gap": gap,
+            "sampled_certified": None, "sampled_estimate": None, "search_lower": None, "naive_upper": None,
+            "premise": {"established": True, "reasons": []}, "network": net.name,
+            "norms": {"input": tree.alpha, "output": tree.beta}, "domain": box.tag(),
+            "domain_bounds": {"kind": box.kind, "lower": box.lower.tolist(), "upper": box.upper.tolist()},
+            "eps": None, "mode": "split", "bounds_method": tree.options.bounds, "solver": "split",
+            "solver_requested": "split", "solver_version": None, "workdir": str(run.state_path.parent),
+            "reused": False, "problems": {},
+            "split": {**res.to_dict(), "closed": closed, "options": tree.options.to_dict(),
+                      "leaves_solved": tree.stats["leaves_solved"], "leaves_tightened": tree.stats["leaves_tightened"],
+                      "network_digest": net.digest(), "rounds": run.rounds, "resumed": run.resumed,
+                      "wall_time": run.wall, "leaf_rounds": run.leaf_rounds, "state_file": str(run.state_path),
+                      "state_bytes": run.state_bytes, "state_write_seconds": run.state_write_seconds}}
+
+
+def split_summary(data: dict) -> RunSummary:
+    return RunSummary(network=data["network"], norms=(data["norms"]["input"], data["norms"]["output"]),
+                      status=data["status"], consistency=data["consistency"], upper=data["upper"],
+                      best_lower=data["best_lower"], gap=data["gap"], workdir=data["workdir"], problems={}, data=data)
+
+
+@dataclass(frozen=True)
+class FirstSplit:
+    """The tree that ran before a run's MIPs: its result (split_data's schema) and why it ran."""
+
+    data: dict
+    reason: str
+    unstable: int
+    budget: float
+
+    @property
+    def closed(self) -> bool:
+        """The tree proved L: both bounds certified and met."""
+        return bool(self.data["split"]["closed"]) and self.data["best_lower"] is not None
+
+
+def first_record(first: FirstSplit) -> dict:
+    """What a run's summary says about its tree (`split_first`)."""
+    data, s = first.data, first.data["split"]
+    return {"reason": first.reason, "unstable": first.unstable, "budget": first.budget, "closed": s["closed"],
+            "upper": data["upper"], "lower": data["best_lower"], "status": data["status"], "nodes": s["nodes"],
+            "regions": s["regions"], "lps": s["lps"], "seconds": s["wall_time"], "resumed": s["resumed"],
+            "folder": data["workdir"]}
+
+
+def proved_summary(first: FirstSplit, workdir: Path, anchors: dict) -> RunSummary:
+    """`run`'s summary when the tree closed the gap: the tree's result (no solver ran) beside the anchors of the
+    written instances' sidecar."""
+    shown = {k: v for k, v in combine(None, None, anchors).items() if k in ANCHOR_FIELDS}
+    return split_summary(dict(first.data, **shown, workdir=str(workdir), split_first=first_record(first)))
+
+
+def merge(summary: RunSummary, first: FirstSplit) -> RunSummary:
+    """The MIPs' summary with the tree's certified bounds among its sources (the better of each is reported)."""
+    s, data = dict(summary.data), first.data
+    if data["upper"] is not None and (s["upper"] is None or data["upper"] < s["upper"]):
+        s["upper"], s["upper_source"] = data["upper"], SPLIT_UPPER
+    if data["best_lower"] is not None and (s["best_lower"] is None or data["best_lower"] > s["best_lower"]):
+        s["best_lower"], s["lower_source"] = data["best_lower"], SPLIT_LOWER
+    if s["upper"] is not None and s["best_lower"] is not None:
+        if s["upper"] < s["best_lower"]:
+            s["consistency"], s["gap"] = "inconsistent", None
+        else:
+            s["gap"] = clean_gap((s["upper"] - s["best_lower"]) / s["upper"] if s["upper"] > 0 else 0.0)
+    if s["consistency"] != "ok":
+        s["status"] = s["consistency"]
+    s["split_first"] = first_record(first)
+    return dataclasses.replace(summary, status=s["status"], consistency=s["consistency"], upper=s["upper"],
+                               best_lower=s["best_lower"], gap=s["gap"], data=s)
+
+
+def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, choice: str = "auto",
+              time_limit: float | None = None, gap: float = 1e-6, bounds: str = "linear",
+              on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | None:
+    """The tree before the MIPs when the rule takes it (None: it does not), in its folder of the run's working
+    folder (first_folder); a saved tree of an earlier run is continued, not redone."""
+    if choice not in SPLIT_CHOICES:
+        raise LipgenError(f"--split {choice!r} is not supported: use {', '.join(SPLIT_CHOICES)}")
+    if choice == "never" or (choice == "auto" and "2" not in (alpha, beta)):
+        return None
+    folder = first_folder(workdir, net, box, alpha, beta)
+    options = TreeOptions(rel_gap=gap, exact_max=FIRST_MAX_UNSTABLE, bounds=ALIASES.get(bounds, bounds))
+    try:
+        run = prepare(net, box, alpha, beta, folder, options, resume=(folder / STATE).is_file())
+    except LipgenError:  # a saved tree of other options (another --gap or --bounds): this run's tree replaces it
+        (folder / STATE).unlink()
+        run = prepare(net, box, alpha, beta, folder, options, resume=False)
+    unstable = unstable_count(run)
+    reason = first_reason(choice, alpha, beta, unstable)
+    if reason is None:
+        return None
+    budget = first_seconds(time_limit)
+    folder.mkdir(parents=True, exist_ok=True)
+    drive(run, time_limit=budget, node_limit=1_000_000, on_progress=on_progress)
+    data = split_data(net, box, run)
+    atomic.write_json(folder / "result.json", data)
+    return FirstSplit(data, reason, unstable, budget)

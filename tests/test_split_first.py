@@ -1,0 +1,149 @@
+"""`lipgen run --split auto|always|never` (issue 21: `run` uses splitting when it pays): the rule, the tree's result
+in place of the MIPs when it proves L (equal to the exact oracle, no instance written), the tree's bounds merged into
+the MIPs' summary when it does not, a re-run that continues the saved tree, and bad values refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers.cli import call_main
+from helpers.exact_oracle import exact_lipschitz
+from helpers.hostile import all_nets, thin_strip
+from helpers.networks import oracle_value, tiny_network, unit_box
+
+from lipgen import pipeline
+from lipgen.domain import Box
+from lipgen.io import save
+from lipgen.results.records import RunSummary
+from lipgen.run.split_first import FIRST_MAX_UNSTABLE, FirstSplit, first_reason, first_seconds, merge
+
+pytestmark = pytest.mark.fast
+
+
+def test_rule():
+    assert first_reason("never", "2", "2", 0) is None
+    assert first_reason("always", "inf", "inf", 500) == "--split always"
+    assert first_reason("auto", "inf", "inf", 1) is None  # linear MIPs: left to them
+    assert first_reason("auto", "2", "inf", FIRST_MAX_UNSTABLE) is not None
+    assert first_reason("auto", "inf", "2", 3) is not None
+    assert first_reason("auto", "2", "2", FIRST_MAX_UNSTABLE + 1) is None
+    assert first_seconds(None) == 30.0 and first_seconds(60) == 15.0 and first_seconds(1000) == 30.0
+    assert first_seconds(1) == 0.5
+
+
+@pytest.mark.parametrize("alpha,beta", [("2", "2"), ("2", "inf"), ("1", "2"), ("2", "1")])
+def test_run_proved_by_the_tree_equals_L_and_solves_no_mip(tmp_path, alpha, beta):
+    net = tiny_network(4)
+    exact = oracle_value(4, alpha, beta)
+    s = pipeline.run(net, Box(*unit_box(net.n_inputs)), alpha=alpha, beta=beta, workdir=tmp_path / "w")
+    assert s.ok and s.data["split_first"]["closed"] and s.data["mode"] == "split"
+    assert s.best_lower <= exact * (1 + 1e-9) and s.upper >= exact * (1 - 1e-9)
+    assert s.gap <= 1e-6 and s.problems == {}
+    assert len(list((tmp_path / "w" / "instances").glob("*.mps"))) == 2 and not (tmp_path / "w" / "runs").exists()
+    assert s.data["naive_upper"] >= s.upper and s.data["search_lower"] <= s.best_lower
+    saved = list((tmp_path / "w" / "split").glob("*/result.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["upper"] == s.upper
+
+
+@pytest.mark.parametrize("index", range(len(all_nets())))
+def test_run_split_first_brackets_L_on_hostile_nets(tmp_path, index):
+    """--split always on every hostile net: a closed tree's bracket, when it closes, holds the exact L."""
+    net = all_nets()[index]
+    lo, hi = unit_box(net.n_inputs)
+    exact_lo, exact_hi = exact_lipschitz(net, lo, hi, "2", "2")
+    first = pipeline.run_split_first(net, Box(lo, hi), tmp_path, alpha="2", beta="2", split="always",
+                                     opts=pipeline.SolveOptions(time_limit=20))
+    assert first is not None
+    d = first.data
+    assert d["upper"] >= exact_lo * (1 - 1e-12)
+    if d["best_lower"] is not None:
+        assert d["best_lower"] <= exact_hi * (1 + 1e-12) + 1e-300
+
+
+def test_a_rerun_continues_the_saved_tree(tmp_path):
+    net = tiny_network(4)
+    box = Box(*unit_box(net.n_inputs))
+    a = pipeline.run(net, box, workdir=tmp_path)
+    b = pipeline.run(net, box, workdir=tmp_path)
+    assert a.upper == b.upper and a.best_lower == b.best_lower
+    assert a.data["split_first"]["resumed"] == 0 and b.data["split_first"]["resumed"] == 1
+    c = pipeline.run(net, box, workdir=tmp_path, opts=pipeline.SolveOptions(gap=1e-3))  # other options: redone
+    assert c.data["split_first"]["resumed"] == 0 and c.best_lower <= a.upper
+
+
+def test_never_and_linear_norms_take_no_tree(tmp_path):
+    net = tiny_network(4)
+    box = Box(*unit_box(net.n_inputs))
+    assert pipeline.run_split_first(net, box, tmp_path, alpha="2", beta="2", split="never",
+                                    opts=pipeline.SolveOptions()) is None
+    assert pipeline.run_split_first(net, box, tmp_path, alpha="inf", beta="1", split="auto",
+                                    opts=pipeline.SolveOptions()) is None
+    assert not (tmp_path / "split").exists()
+
+
+def _summary(upper, lower) -> RunSummary:
+    data = {"upper": upper, "upper_source": "MIP", "best_lower": lower, "lower_source": "strict MIP",
+            "consistency": "ok", "status": "time_limit", "gap": None}
+    return RunSummary(network="n", norms=("2", "2"), status="time_limit", consistency="ok", upper=upper,
+                      best_lower=lower, gap=None, workdir=".", problems={}, data=data)
+
+
+def _first(upper, lower) -> FirstSplit:
+    split = {"closed": False, "nodes": 3, "regions": 0, "lps": 0, "wall_time": 1.0, "resumed": 0}
+    return FirstSplit({"upper": upper, "best_lower": lower, "status": "time_limit", "workdir": "w", "split": split},
+                      "r", 20, 15.0)
+
+
+def test_merge_takes_the_better_bound_of_each_source():
+    m = merge(_summary(10.0, 5.0), _first(8.0, 4.0))
+    assert (m.upper, m.best_lower) == (8.0, 5.0) and m.data["upper_source"].startswith("split tree")
+    assert m.gap == pytest.approx(3 / 8) and m.data["lower_source"] == "strict MIP"
+    m = merge(_summary(10.0, None), _first(12.0, 6.0))
+    assert (m.upper, m.best_lower) == (10.0, 6.0) and m.data["lower_source"].startswith("split tree")
+    m = merge(_summary(10.0, 5.0), _first(4.0, None))  # a contradiction is reported, never a negative gap
+    assert m.consistency == "inconsistent" and m.gap is None and m.status == "inconsistent"
+
+
+def test_cli_run_proved_by_the_tree(tmp_path, capsys):
+    net = tiny_network(4)
+    save(tmp_path / "net.h5", net)
+    code, out, err = call_main(["run", str(tmp_path / "net.h5"), "--box", "-1,1", "-o", str(tmp_path / "w"),
+                                "--json"], capsys)
+    assert code == 0
+    s = json.loads(out)
+    assert s["mode"] == "split" and s["split_first"]["closed"] and s["split_first"]["reason"].startswith("l2 norm")
+    exact = oracle_value(4, "2", "2")
+    assert s["best_lower"] <= exact * (1 + 1e-9) <= s["upper"] * (1 + 2e-9)
+    code, out, err = call_main(["run", str(tmp_path / "net.h5"), "--box", "-1,1", "-o", str(tmp_path / "w")], capsys)
+    assert code == 0 and "split tree (no solver)" in out and "proved L, no MIP was solved" in err
+
+
+def test_cli_run_refuses_a_bad_split_value(tmp_path, capsys):
+    save(tmp_path / "net.h5", tiny_network(4))
+    code, out, err = call_main(["run", str(tmp_path / "net.h5"), "--box", "-1,1", "--split", "sometimes", "-o",
+                                str(tmp_path / "w")], capsys)
+    assert code == 2 and "--split 'sometimes'" in err and not (tmp_path / "w").exists()
+
+
+def test_the_tree_proves_a_region_too_thin_for_every_eps(tmp_path):
+    """A strip of width 1e-8 carries L: the strict MIP cannot enter it at any eps of the ladder ("thin region
+    suspected" with --split never), the tree's enumeration finds it."""
+    net = thin_strip(1e-8)
+    box = Box(-np.ones(2), np.ones(2))
+    lo, hi = exact_lipschitz(net, box.lower, box.upper, "2", "2")
+    s = pipeline.run(net, box, workdir=tmp_path)
+    assert s.ok and s.data["split_first"]["closed"]
+    assert lo * (1 - 1e-9) <= s.best_lower <= hi * (1 + 1e-12) and lo * (1 - 1e-12) <= s.upper <= hi * (1 + 1e-8)
+
+
+def test_a_constant_network_is_proved_zero(tmp_path, capsys):
+    net = tiny_network(1)
+    net.weights[-1][:] = 0.0
+    save(tmp_path / "flat.h5", net)
+    code, out, err = call_main(["run", str(tmp_path / "flat.h5"), "--box=-1,1", "-o", str(tmp_path / "w"), "--json"],
+                               capsys)
+    assert code == 0 and "-0.0" not in out
+    s = json.loads(out)
+    assert (s["upper"], s["best_lower"], s["gap"]) == (0, 0, 0) and s["split_first"]["closed"]
