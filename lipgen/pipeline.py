@@ -452,7 +452,7 @@ def split_run(run: Drive, *, time_limit: float = 60.0, node_limit: int = 1_000_0
                             bounds_method=tree.options.bounds, solver_path=leaves.solver_path, solve=array)
         record = {"round": len(run.leaf_rounds) + 1, "leaves": done.leaves, "seconds": done.seconds,
                   "leaf_times": done.leaf_times, "time_limit": done.time_limit, "refused": done.refused,
-                  "lower": tree.lower, "upper": tree.upper, "open": len(tree.heap)}
+                  "lower": tree.lower, "upper": tree.upper, "open": len(tree.heap), "ended_at": time.time()}
         if array is not None and leaves.cluster is not None and array.rounds:
             record.update(scheduler=leaves.cluster.scheduler, jobs=array.rounds[-1].jobs,
                           missing=array.rounds[-1].missing)

@@ -147,3 +147,25 @@ def test_a_constant_network_is_proved_zero(tmp_path, capsys):
     assert code == 0 and "-0.0" not in out
     s = json.loads(out)
     assert (s["upper"], s["best_lower"], s["gap"]) == (0, 0, 0) and s["split_first"]["closed"]
+
+
+def test_collect_takes_the_tree_of_a_run(tmp_path):
+    net = tiny_network(4)
+    s = pipeline.run(net, Box(*unit_box(net.n_inputs)), workdir=tmp_path / "w")
+    report = pipeline.collect([tmp_path / "w"], tmp_path / "report", plots=True)
+    assert [(r.solver, r.status, r.upper) for r in report.rows] == [("split", "solved", s.upper)]
+    assert report.leaves == [] and not (tmp_path / "report" / "results.leaves.csv").exists()
+    assert len(list((tmp_path / "report" / "plots").glob("split-*.png"))) == 1
+
+
+def test_progress_without_timestamps_follows_the_tree_rounds():
+    from lipgen.report.leaves import progress
+
+    d = {"split": {"rounds": [{"seconds": 1.0, "lower": 1.0, "upper": 3.0}, {"seconds": 2.0, "lower": 2.0,
+                                                                            "upper": 2.5}],
+                   "leaf_rounds": [{"seconds": 5.0, "lower": 2.0, "upper": 2.2}]}}
+    assert progress(d) == [(1.0, 1.0, 3.0), (3.0, 2.0, 2.5)]
+    for i, r in enumerate(d["split"]["rounds"]):
+        r["ended_at"] = 100.0 + 10 * i
+    d["split"]["leaf_rounds"][0]["ended_at"] = 105.0
+    assert progress(d) == [(1.0, 1.0, 3.0), (6.0, 2.0, 2.2), (11.0, 2.0, 2.5)]

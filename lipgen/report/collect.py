@@ -6,8 +6,11 @@
                                               (lipgen.report.metadata)
     NAME.compare.csv                          with a known .solu (`--solu`): per instance ok / consistent / better /
                                               fail / unknown (lipgen.report.solu.compare)
+    NAME.leaves.csv                           split runs' leaf MIP runs, one row each (also a section of NAME.md);
+                                              they are not rows of the main table (lipgen.report.leaves)
     plots/bounds-<benchmark>.png              with --plots (lipgen.report.plots)
     plots/profile-<benchmark>.png
+    plots/split-<group>.png                   a split run's certified bounds over wall time
 
 When one instance was solved by the same solver more than once (runs folders from several machines),
 the row uses the best run (solved before limit before fail, then the better bound) and says so.
@@ -23,6 +26,7 @@ from lipgen import __version__, atomic
 from lipgen.errors import LipgenError
 from lipgen.report.gather import Run, gather
 from lipgen.report.metadata import metadata_rows, render_rows_csv
+from lipgen.report.leaves import LEAF_COLUMNS, is_leaf, leaf_rows, render_leaves_markdown
 from lipgen.report.plots import require_matplotlib, write_plots
 from lipgen.report.rows import FAIL, LIMIT, SOLVED, Row, best_solvers, group_key, make_rows, outcome, solver_summary, split_rows
 from lipgen.report.solu import FAIL as SOLU_FAIL
@@ -45,6 +49,7 @@ class Report:
     runs: list[Run] = field(default_factory=list)  # every accepted run
     metadata: list[dict] = field(default_factory=list)  # one row per instance (lipgen.report.metadata)
     comparison: list[dict] | None = None  # against a known .solu (lipgen.report.solu.compare)
+    leaves: list[dict] = field(default_factory=list)  # split runs' leaf MIP runs (lipgen.report.leaves)
 
     @property
     def contradictions(self) -> list[dict]:
@@ -54,7 +59,7 @@ class Report:
         return {"lipgen_version": __version__, "runs_folders": self.runs_folders, "results": self.n_results,
                 "rows": [r.to_dict() for r in self.rows], "solvers": self.summary, "best": self.best,
                 "solu": [e.to_dict() for e in self.solu], "metadata": self.metadata, "compare": self.comparison,
-                "refused": self.refused,
+                "refused": self.refused, "leaves": self.leaves,
                 "messages": self.messages}
 
 
@@ -99,7 +104,9 @@ def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs
     if not gathered.runs and not gathered.splits:
         raise LipgenError("no usable result: " + "; ".join(gathered.messages[:3]))
     messages = list(gathered.messages)
-    rows = make_rows(pair_runs(gathered.runs, messages)) + split_rows(gathered.splits)
+    leaf_runs = [r for r in gathered.runs if is_leaf(r)]
+    leaves = leaf_rows(leaf_runs, gathered.splits)
+    rows = make_rows(pair_runs([r for r in gathered.runs if not is_leaf(r)], messages)) + split_rows(gathered.splits)
     summary = solver_summary(rows)
     entries, solu_messages = solu_entries(gathered.runs)
     messages += solu_messages
@@ -108,9 +115,13 @@ def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs
                     metadata=metadata_rows(gathered.runs, entries))
     report.text_table = render_text(rows, summary)
     out = Path(output)
-    contents = {out / f"{name}.csv": render_csv(rows), out / f"{name}.md": render_markdown(rows, summary),
+    report.leaves = leaves
+    contents = {out / f"{name}.csv": render_csv(rows),
+                out / f"{name}.md": render_markdown(rows, summary) + render_leaves_markdown(leaves),
                 out / f"{name}.txt": report.text_table, out / f"{name}.solu": render_solu(entries),
                 out / f"{name}.metadata.csv": render_rows_csv(report.metadata)}
+    if leaves:
+        contents[out / f"{name}.leaves.csv"] = render_rows_csv(leaves, LEAF_COLUMNS)
     if known is not None:
         report.comparison = compare(entries, known)
         contents[out / f"{name}.compare.csv"] = render_rows_csv(report.comparison, COMPARE_COLUMNS)
@@ -120,7 +131,7 @@ def collect(runs_folders: list[str | Path], output: str | Path, *, instance_dirs
         atomic.write_text(path, text)
     report.files = list(contents)
     if plots:
-        report.files += write_plots(rows, out / "plots")
+        report.files += write_plots(rows, out / "plots", gathered.splits)
     atomic.write_json(out / f"{name}.json", report.to_json())
     report.files.append(out / f"{name}.json")
     return report

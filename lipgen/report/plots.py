@@ -2,6 +2,7 @@
 
 - bounds-<benchmark>.png: per network (and domain, and mode where both were run) and solver, the certified lower bound (up triangle) and
   the upper bound (down triangle) joined by a bar, with the relative gap written above;
+- split-<network>__<norms>__<domain>__split.png: a split run's certified bounds after every round over wall time;
 - profile-<benchmark>.png: a performance profile of solve times (Dolan and More): for each solver the
   fraction of problems (network x domain, both bounds) it solved within a factor tau of the fastest
   solver's time. Unsolved problems never count; times below 0.01 s count as 0.01 s.
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from lipgen import atomic
 from lipgen.errors import LipgenError
-from lipgen.report.rows import SOLVED, Row
+from lipgen.report.leaves import progress
+from lipgen.report.rows import SOLVED, Row, norms_tag, split_group
 
 MIN_TIME = 0.01
 DPI = 120
@@ -218,9 +220,34 @@ def _describe(benchmark: str) -> str:
     return (f"l{a} -> l{b}" if sep else f"l{a} norm") + f", {encoding} encoding"
 
 
-def write_plots(rows: list[Row], folder: Path) -> list[Path]:
-    """Both plots for every benchmark; returns the files written."""
+def plot_split_progress(d: dict, path: Path) -> None:
+    """A split run's certified lower and upper bound after every round (tree and leaf rounds) over wall time."""
+    series = progress(d)
+    fig = _figure(7.0, 4.2)
+    ax = fig.subplots()
+    xs = [0.0] + [p[0] for p in series]
+    first = series[0] if series else (0.0, 0.0, 0.0)
+    for k, (name, marker, color) in enumerate((("certified lower", "^", "#2ca02c"), ("upper", "v", "#d62728")), 1):
+        ys = [first[k]] + [p[k] for p in series]
+        ax.step(xs, ys, where="post", color=color, label=name)
+        ax.plot(xs[1:], ys[1:], marker=marker, linestyle="none", color=color, markersize=4)
+    gap = (d.get("split") or {}).get("gap")
+    ax.set_xlabel("wall time (s)")
+    ax.set_ylabel("bound of L")
+    ax.set_title(f"{d.get('network')}, {norms_tag(d.get('norms'))}, {d.get('domain')}: split tree\n"
+                 f"final gap {gap_text(d.get('gap', gap))}, {len(series)} rounds", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    _save(fig, path)
+
+
+def write_plots(rows: list[Row], folder: Path, splits: list[tuple[Path, dict]] | None = None) -> list[Path]:
+    """Both plots for every benchmark, and the bounds over wall time of every split run; returns the files written."""
     written = []
+    for _, d in splits or []:
+        path = folder / f"split-{split_group(d).replace('/', '_')}.png"
+        plot_split_progress(d, path)
+        written.append(path)
     benchmarks = sorted({r.benchmark for r in rows})
     for b in benchmarks:
         sub = [r for r in rows if r.benchmark == b]

@@ -218,13 +218,17 @@ def solver_summary(rows: list[Row]) -> list[dict]:
     return out
 
 
+def split_group(d: dict) -> str:
+    """The row group of a `lipgen split` result: network, norms, domain, `split`."""
+    return "__".join((str(d["network"]), norms_tag(d["norms"]), str(d["domain"]), "split"))
+
+
 def split_rows(splits: list[tuple[Path, dict]]) -> list[Row]:
     """One row per `lipgen split` result (network x norms x domain): its certified bounds, `solved` when the tree
     closed its gap, `limit` otherwise; solver and encoding `split`. The latest file wins for one group."""
     by_group: dict[str, tuple[Path, dict]] = {}
     for path, d in sorted(splits, key=lambda s: str(s[0])):
-        group = "__".join((str(d["network"]), norms_tag(d["norms"]), str(d["domain"]), "split"))
-        by_group[group] = (path, d)
+        by_group[split_group(d)] = (path, d)
     rows = []
     for group, (path, d) in sorted(by_group.items()):
         t = d["split"]

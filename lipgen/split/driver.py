@@ -92,7 +92,7 @@ def drive(run: Drive, *, time_limit: float, node_limit: int, round_seconds: floa
         status = tree.run(node_limit, max(min(round_seconds, left), 0.0), on_tick=tick)
         run.rounds.append({"round": len(run.rounds) + 1, "seconds": time.perf_counter() - t0,
                            "nodes": tree.stats["nodes"] - n0, "lower": tree.lower, "upper": tree.upper,
-                           "open": len(tree.heap)})
+                           "open": len(tree.heap), "ended_at": time.time()})  # epoch: orders tree and leaf rounds
         run.save()
         if on_progress is not None:
             on_progress(run.snapshot(started))
