@@ -1,6 +1,7 @@
 """The solver-free split core (lipgen/split, issue 21) on the library's trained networks and catalog balls.
 
     python benchmarks/split_core.py [--cases digits-64-16-10:test0-r0.01:2:2 ...] [--time 60] [--nodes 5000]
+        [--exact-max 12] [--bounds linear|obbt|interval] [--branching auto|input|phase]
 
 Each case is NETWORK:BALL:ALPHA:BETA (BALL a label of instances/networks/catalog.json). Prints one JSON line per
 case: certified lower and upper, gap, status, tree counts and seconds.
@@ -40,14 +41,18 @@ def main() -> None:
     ap.add_argument("--time", type=float, default=60.0)
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--exact-max", type=int, default=12)
+    ap.add_argument("--bounds", default="linear", help="the nodes' bounds: interval, linear or obbt (with the "
+                                                        "node's phases)")
+    ap.add_argument("--branching", default="auto")
     args = ap.parse_args()
     for case in args.cases:
         name, label, alpha, beta = case.split(":")
         net = load(ROOT / "instances/networks" / f"{name}.h5")
         box = ball(name, label)
         unstable = sum(int(s.unstable.sum()) for s in stabilities(net, compute_bounds(net, box.lower, box.upper)))
-        r = split(net, box, alpha, beta, node_budget=args.nodes, time_budget=args.time, exact_max=args.exact_max)
-        out = {"case": case, "unstable": unstable, **r.to_dict()}
+        r = split(net, box, alpha, beta, node_budget=args.nodes, time_budget=args.time, exact_max=args.exact_max,
+                  bounds=args.bounds, branching=args.branching)
+        out = {"case": case, "bounds": args.bounds, "unstable": unstable, **r.to_dict()}
         out.pop("lower_point")
         print(json.dumps(out), flush=True)
 

@@ -38,6 +38,16 @@ def compute_bounds(network, lower, upper, method: str = "linear") -> list[LayerB
     return obbt_bounds(network, lower, upper, bounds, scales, halfwidth, center)
 
 
+def region_obbt(network, lower, upper, start: list[LayerBounds],
+                fixed: dict[tuple[int, int], int]) -> list[LayerBounds]:
+    """OBBT on the part of the box [lower, upper] where the neurons of `fixed` have their phase ({(hidden layer,
+    neuron): 1 active / 0 inactive}); `start`: sound bounds on that region (e.g. clamped linear bounds)."""
+    lower, upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    center, halfwidth = input_map(lower, upper)
+    scales = layer_scales(network, halfwidth, stabilities(network, start))
+    return obbt_bounds(network, lower, upper, start, scales, halfwidth, center, fixed)
+
+
 def hidden_stability(bounds: list[LayerBounds], network=None) -> list[Stability]:
     """Classification of the hidden layers; with the network, constant neurons are detected too."""
     if network is not None:

@@ -118,11 +118,17 @@ class _LP:
 
 
 def obbt_bounds(network: Network, lower: np.ndarray, upper: np.ndarray, start: list[LayerBounds],
-                scales: list[np.ndarray], halfwidth: np.ndarray, center: np.ndarray) -> list[LayerBounds]:
+                scales: list[np.ndarray], halfwidth: np.ndarray, center: np.ndarray,
+                fixed: dict[tuple[int, int], int] | None = None) -> list[LayerBounds]:
     """Tighten `start` (sound bounds of z_1..z_K) neuron by neuron; returns new sound bounds.
 
     scales: sigma_k per hidden layer (powers of two), halfwidth/center: the input map x = center + h x'.
+    fixed: {(hidden layer, neuron): 1 active / 0 inactive}, phases imposed on the region (a split node's): an active
+    neuron's z >= 0 and a = z, an inactive one's z <= 0 (its row kept: it constrains the layers before) and a = 0.
+    `start` must hold on that region, and so do the bounds returned (a phase against the bounds ends the tightening
+    early; the caller's clamp then finds the region empty).
     """
+    fixed = fixed or {}
     lp = _LP(network.n_inputs)
     out = [LayerBounds(b.lower.copy(), b.upper.copy()) for b in start]
     # x' lives in [-1, 1] only up to the box's own extent within it
@@ -157,10 +163,14 @@ def obbt_bounds(network: Network, lower: np.ndarray, upper: np.ndarray, start: l
             break
         # add layer k's relaxation: z' (non-inactive neurons), a' for unstable ones
         zl, zu = lb.lower / sigma, lb.upper / sigma
-        active, inactive = (zl >= 0) & (zu > 0), zu <= 0
+        on = np.array([fixed.get((k, j), -1) for j in range(w.shape[0])])
+        zl, zu = np.where(on == 1, np.maximum(zl, 0.0), zl), np.where(on == 0, np.minimum(zu, 0.0), zu)
+        if np.any(zl > zu):  # a phase against the bounds: no point of the region
+            return out
+        active, inactive = ((zl >= 0) & (zu > 0)) | ((on == 1) & (zu >= 0)), (zu <= 0) & (on != 1)
         unstable = ~(active | inactive)
         new_cols = np.full(w.shape[0], -1)
-        keep = np.flatnonzero(~inactive)
+        keep = np.flatnonzero(~inactive | (on == 0))  # a fixed inactive neuron's z row constrains the layers before
         zc = lp.add_cols(zl[keep], zu[keep])
         # z' - W' a' = b' up to the rounding of the centred offset b' (a range keeps every real point)
         slack = gamma(len(cols) + 8) * (np.abs(offset) / sigma + np.abs(rows) @ np.ones(len(cols)) * 4)
@@ -168,6 +178,7 @@ def obbt_bounds(network: Network, lower: np.ndarray, upper: np.ndarray, start: l
             rhs = offset[j] / sigma[j]
             lp.add_row(np.append(cols, col), np.append(-rows[j], 1.0), rhs - slack[j], rhs + slack[j])
         new_cols[keep] = zc
+        new_cols[on == 0] = -1  # a = 0: nothing of it reaches the next layer
         un = np.flatnonzero(unstable)
         if un.size:
             ac = lp.add_cols(np.zeros(un.size), zu[un])

@@ -18,6 +18,9 @@ Bounding (`bound_node`), and why it is sound:
   (where z = 0 on a set with interior its row is zero and either value gives the same Jacobian). Fixing D to the
   phase therefore only removes Clarke-Jacobian elements outside the node, and `jacobian_bounds(...).norm_upper`
   with this stability bounds ||J|| on every region of the node;
+- with `bounds="obbt"` and fixed phases, the clamped linear bounds are tightened by OBBT over the LP relaxation of
+  the region itself (bounds/obbt.py: each fixed neuron's phase as a constraint, a = z or a = 0), then clamped
+  again: every point of the region is feasible for that LP, so its safe dual bounds hold there;
 - a child's bound is also capped by its parent's (its region is a subset).
 
 The certified lower bound (`sample_lower`) is `certify_point` with the *root* box and the root's stability: a
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..bounds import LayerBounds, Stability, compute_bounds, jacobian_bounds, stabilities
+from ..bounds.methods import region_obbt
 from ..lower.certificate import certify_point
 from ..domain import Box
 from ..network import Network, operator_norm
@@ -123,12 +127,15 @@ def bound_node(network: Network, node: Node, alpha: str, beta: str, *, bounds: s
                jacobian: str = "linear") -> NodeBound:
     """Pre-activation and Jacobian bounds of a node (module docstring); no lower bound yet."""
     fixed = node.fixed()
-    raw = compute_bounds(network, node.lower, node.upper, bounds)
+    phased_obbt = bounds == "obbt" and bool(fixed)  # OBBT under the node's phases, after the clamp below
+    raw = compute_bounds(network, node.lower, node.upper, "linear" if phased_obbt else bounds)
     box_stab = stabilities(network, raw)
     for (k, i), s in fixed.items():  # a phase against the sub-box's own sign: no interior (see docstring)
         if (s and raw[k].upper[i] < 0) or (not s and raw[k].lower[i] > 0):
             return NodeBound(node, 0.0, empty=True)
     clamped = clamp_bounds(network, raw, fixed)
+    if clamped is not None and phased_obbt:
+        clamped = clamp_bounds(network, region_obbt(network, node.lower, node.upper, clamped, fixed), fixed)
     if clamped is None:
         return NodeBound(node, 0.0, empty=True)
     stab = fix_stability(stabilities(network, clamped), fixed)
