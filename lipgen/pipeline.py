@@ -44,7 +44,8 @@ from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .run.ladder import climb, rung_value, wanted
 from .run.race import RACE, RaceJudge, pick_upper, race_record
-from .run.split_first import SPLIT_CHOICES, FirstSplit, run_first, split_data
+from .run.split_first import SPLIT_CHOICES, Beside, FirstSplit, run_first, split_data
+from .run.split_first import finish as finish_split
 from .run.split_first import merge as merge_split_first
 from .run.split_first import proved_summary as split_first_summary
 from .run.split_first import split_summary as split_summary_of
@@ -55,7 +56,7 @@ from .solvers.runner import stop_all
 from .split.driver import Drive, Progress, drive, prepare
 from .split.tree import BRANCHINGS, TreeOptions
 
-__all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "FirstSplit", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
+__all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "Beside", "FirstSplit", "finish_split", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
@@ -257,23 +258,27 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
     first = run_split_first(net, box, work, alpha=alpha, beta=beta, split=split, opts=opts,
                             bounds_method=(generate_options or {}).get("bounds_method", "linear"))
-    if first is not None and first.closed:
+    if isinstance(first, FirstSplit) and first.closed:
         return split_first_summary(first, work, written[0].sidecar["anchors"])
-    results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
-                          judge=race_judge(written, opts), **solve_options)
+    try:
+        results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
+                              judge=race_judge(written, opts), **solve_options)
+    finally:
+        tree = finish_split(first)  # a tree beside the MIPs stops with them
     premise = run_premise(written, results, work / "runs", opts,
                           **{k: v for k, v in solve_options.items() if k in PREMISE_OPTIONS})
     ladder = run_eps_ladder(net, box, work, written, results, premise, alpha=alpha, beta=beta, solver=solver,
                             opts=opts, **solve_options) if eps_ladder else None
     summary = summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise,
                         ladder=ladder)
-    return summary if first is None else merge_split_first(summary, first)
+    return summary if tree is None else merge_split_first(summary, tree)
 
 
 def run_split_first(net: Network, box: Box, work: Path, *, alpha: str, beta: str, split: str, opts: SolveOptions,
                     bounds_method: str = "linear",
-                    on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | None:
-    """`run`'s split tree before its MIPs (lipgen/run/split_first.py), or None when the rule does not take it."""
+                    on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
+    """`run`'s split tree (lipgen/run/split_first.py): driven before the MIPs (FirstSplit), started beside them
+    (Beside: `finish_split` once they are done), or None when the rule takes none."""
     return run_first(net, box, work, alpha=alpha, beta=beta, choice=split, time_limit=opts.time_limit,
                      gap=opts.gap if opts.gap is not None else 1e-6, bounds=bounds_method, on_progress=on_progress)
 

@@ -5,30 +5,34 @@ the MIPs' summary when it does not, a re-run that continues the saved tree, and 
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers.cli import call_main
 from helpers.exact_oracle import exact_lipschitz
 from helpers.hostile import all_nets, thin_strip
-from helpers.networks import oracle_value, tiny_network, unit_box
+from helpers.networks import oracle_value, random_network, tiny_network, unit_box
 
 from lipgen import pipeline
 from lipgen.domain import Box
 from lipgen.io import save
 from lipgen.results.records import RunSummary
-from lipgen.run.split_first import FIRST_MAX_UNSTABLE, FirstSplit, first_reason, first_seconds, merge
+from lipgen.run.split_first import FIRST_MAX_UNSTABLE, Beside, FirstSplit, first_seconds, merge, split_plan
 
 pytestmark = pytest.mark.fast
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_rule():
-    assert first_reason("never", "2", "2", 0) is None
-    assert first_reason("always", "inf", "inf", 500) == "--split always"
-    assert first_reason("auto", "inf", "inf", 1) is None  # linear MIPs: left to them
-    assert first_reason("auto", "2", "inf", FIRST_MAX_UNSTABLE) is not None
-    assert first_reason("auto", "inf", "2", 3) is not None
-    assert first_reason("auto", "2", "2", FIRST_MAX_UNSTABLE + 1) is None
+    assert split_plan("never", "2", "2", 0) is None
+    assert split_plan("always", "inf", "inf", 500) == ("first", "--split always")
+    assert split_plan("auto", "inf", "inf", 1) is None  # linear MIPs: left to them
+    assert split_plan("auto", "2", "inf", FIRST_MAX_UNSTABLE)[0] == "first"
+    assert split_plan("auto", "inf", "2", 3)[0] == "first"
+    assert split_plan("auto", "2", "2", FIRST_MAX_UNSTABLE + 1)[0] == "beside"
+    assert split_plan("auto", "inf", "1", FIRST_MAX_UNSTABLE + 1)[0] == "beside"
     assert first_seconds(None) == 30.0 and first_seconds(60) == 15.0 and first_seconds(1000) == 30.0
     assert first_seconds(1) == 0.5
 
@@ -71,6 +75,40 @@ def test_a_rerun_continues_the_saved_tree(tmp_path):
     assert a.data["split_first"]["resumed"] == 0 and b.data["split_first"]["resumed"] == 1
     c = pipeline.run(net, box, workdir=tmp_path, opts=pipeline.SolveOptions(gap=1e-3))  # other options: redone
     assert c.data["split_first"]["resumed"] == 0 and c.best_lower <= a.upper
+
+
+def wide_net():
+    """17 unstable neurons on [-1, 1]^2 (linear bounds): the rule puts the tree beside the MIPs."""
+    return random_network(2, 2, [10, 10], 1)
+
+
+def test_a_tree_beside_stops_when_asked_and_brackets_L(tmp_path):
+    net = wide_net()
+    lo, hi = unit_box(2)
+    exact_lo, exact_hi = exact_lipschitz(net, lo, hi, "inf", "inf")
+    tree = pipeline.run_split_first(net, Box(lo, hi), tmp_path, alpha="inf", beta="inf", split="auto",
+                                    opts=pipeline.SolveOptions())
+    assert isinstance(tree, Beside)
+    started = time.perf_counter()
+    first = pipeline.finish_split(tree)
+    assert time.perf_counter() - started < 5.0
+    assert first.when == "beside" and first.unstable == 17 and "beside" in first.reason
+    d = first.data
+    assert d["upper"] >= exact_lo * (1 - 1e-12)
+    assert d["best_lower"] is None or d["best_lower"] <= exact_hi * (1 + 1e-12)
+    assert json.loads((tmp_path / "split").glob("*/result.json").__next__().read_text())["upper"] == d["upper"]
+
+
+@pytest.mark.solver
+def test_run_with_a_tree_beside_the_mips(tmp_path):
+    net = wide_net()
+    lo, hi = unit_box(2)
+    exact_lo, exact_hi = exact_lipschitz(net, lo, hi, "inf", "inf")
+    s = pipeline.run(net, Box(lo, hi), alpha="inf", beta="inf", workdir=tmp_path)
+    f = s.data["split_first"]
+    assert s.ok and f["when"] == "beside" and set(s.problems) == {"upper", "lower"}
+    assert s.best_lower <= exact_hi * (1 + 1e-12) and s.upper >= exact_lo * (1 - 1e-12)
+    assert s.upper <= min(f["upper"], s.data["upper_mip"] or float("inf")) and s.gap < 1e-4
 
 
 def test_never_and_linear_norms_take_no_tree(tmp_path):
@@ -169,3 +207,18 @@ def test_progress_without_timestamps_follows_the_tree_rounds():
         r["ended_at"] = 100.0 + 10 * i
     d["split"]["leaf_rounds"][0]["ended_at"] = 105.0
     assert progress(d) == [(1.0, 1.0, 3.0), (6.0, 2.0, 2.2), (11.0, 2.0, 2.5)]
+
+
+def test_the_tree_keeps_its_budget_inside_one_enumeration(tmp_path):
+    """digits-64-16-10 on its data box has 16 unstable neurons: the root alone is one long enumeration (about two
+    minutes). With --time-limit 4 the tree gets 1 s, and stops inside the enumeration."""
+    from lipgen.io import load
+
+    net = load(ROOT / "instances" / "networks" / "digits-64-16-10.h5")
+    box = Box(np.asarray(net.domain_lower, float), np.asarray(net.domain_upper, float))
+    started = time.perf_counter()
+    first = pipeline.run_split_first(net, box, tmp_path, alpha="2", beta="2", split="auto",
+                                     opts=pipeline.SolveOptions(time_limit=4))
+    assert time.perf_counter() - started < 6.0
+    assert first.budget == 1.0 and not first.closed and first.data["split"]["status"] == "time_budget"
+    assert first.data["upper"] >= first.data["best_lower"] > 0

@@ -59,9 +59,11 @@ def run(
                                                                        "[default: lipgen-runs/<network>]."),
     split: str = typer.Option("auto", "--split", help="auto: with an l2 norm and at most 16 unstable neurons, the "
                                                       "split tree (as `lipgen split`, no solver) runs first, for a "
-                                                      "quarter of --time-limit (at most 30 s); when it proves L, no "
-                                                      "MIP is written or solved. always: the tree first whatever "
-                                                      "the problem. never: the MIPs only."),
+                                                      "quarter of --time-limit (at most 30 s), and when it proves L "
+                                                      "no MIP is solved; with more than 16 unstable neurons it runs "
+                                                      "beside the MIPs until they end. Its certified bounds join the "
+                                                      "table. always: the tree first whatever the problem. never: "
+                                                      "the MIPs only."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -87,7 +89,7 @@ def run(
                                enabled=not as_json and err.is_terminal):
         first = pipeline.run_split_first(net, dom, work, alpha=alpha, beta=beta, split=split, opts=opts,
                                          bounds_method=bounds)
-    if first is not None and first.closed:
+    if isinstance(first, pipeline.FirstSplit) and first.closed:
         _render_split_proved(pipeline.split_first_summary(first, work, written[0].sidecar["anchors"]), net.name,
                              alpha, beta, as_json)
         return
@@ -101,8 +103,11 @@ def run(
                                    quiet=as_json, wait=wait, label=label, solver_defaults=solver_defaults, judge=judge)
 
     note = None if as_json else (lambda line: err.print(line, markup=False, soft_wrap=True))
-    results = solve([g.path for g in written], work / "runs", pipeline.run_jobs(written, jobs),
-                    pipeline.race_judge(written, opts))
+    try:
+        results = solve([g.path for g in written], work / "runs", pipeline.run_jobs(written, jobs),
+                        pipeline.race_judge(written, opts))
+    finally:
+        tree = pipeline.finish_split(first)  # a tree beside the MIPs stops with them
     premise = pipeline.run_premise(written, results, work / "runs", opts, warm_start=warm_start, force=force, wait=wait,
                                    solver_defaults=solver_defaults, log=note)
     ladder = pipeline.run_eps_ladder(net, dom, work, written, results, premise, alpha=alpha, beta=beta,
@@ -110,8 +115,8 @@ def run(
                                      log=note) if eps_ladder else None
     summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work,
                                  premise=premise, ladder=ladder)
-    if first is not None:
-        summary = pipeline.merge_split_first(summary, first)
+    if tree is not None:
+        summary = pipeline.merge_split_first(summary, tree)
     s = summary.data
     up, lo = summary.problems["upper"], summary.problems["lower"]
     if as_json:
@@ -145,9 +150,9 @@ def run(
         if not s.get("eps_ladder"):
             t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
                       fmt_num(lo.time, 3), "strict MIP")
-        if first is not None:
+        if tree is not None:
             f = s["split_first"]
-            t.add_row("split tree, first (upper / lower)", f"{fmt_num(f['upper'], 8)} / {fmt_num(f['lower'], 8)}",
+            t.add_row(f"split tree, {f['when']} (upper / lower)", f"{fmt_num(f['upper'], 8)} / {fmt_num(f['lower'], 8)}",
                       f["status"], fmt_num(f["seconds"], 3), f"{f['nodes']} nodes, no solver")
         t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
         t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",

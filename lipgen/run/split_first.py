@@ -1,4 +1,4 @@
-"""`lipgen run --split auto`: the split tree (lipgen.split, no solver) before the MIPs, when it pays.
+"""`lipgen run --split auto`: the split tree (lipgen.split, no solver) before or beside the MIPs, when it pays.
 
 Rule (benchmarks/split_first.md, measured on the library's trained nets): with an l2 norm on either side and at
 most `FIRST_MAX_UNSTABLE` unstable neurons at the root (the run's bounds method), the tree runs first, for at most
@@ -8,14 +8,20 @@ each region's spectral norm (0.05 s against an unsolved minute on digits-64-16-1
 norms the MIPs are linear and prove such problems in seconds; the tree's enumeration may take longer (inf->1
 over 679 regions: 22 s against the MIP's 2 s), so `auto` leaves them to the MIPs.
 
-When the tree closes the gap, `run` solves no MIP (its instances are written as always): its result is the tree's,
-certified the same way (`lipgen split`). Otherwise the MIPs run as without it, and the tree's certified bounds join the
-summary's sources: the smaller upper bound and the larger lower bound are reported.
+With more than `FIRST_MAX_UNSTABLE` unstable neurons (any norms), the tree runs *beside* the MIPs, in a thread of
+the lipgen process, from their start until they end (or --time-limit): on such nets the MIPs' dual bounds move
+slowly and the tree's Jacobian bounds over sub-boxes and phases move faster (digits-64-32-32-10 on [0,1]^64, l-inf:
+upper 418 after 120 s against the MIP's 646; benchmarks/split_first.md). It costs the solvers a share of the CPU.
+
+When the tree closes the gap first, `run` solves no MIP (its instances are written as always): its result is the
+tree's, certified the same way (`lipgen split`). Otherwise the MIPs run as without it, and the tree's certified bounds
+join the summary's sources: the smaller upper bound and the larger lower bound are reported.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +43,7 @@ SPLIT_CHOICES = ("auto", "always", "never")
 FIRST_MAX_UNSTABLE = 16  # the root is enumerated as one exact leaf up to this many unstable neurons
 FIRST_SECONDS = 30.0
 FIRST_SHARE = 0.25  # of --time-limit
+BESIDE_SECONDS = 1e7  # a tree beside MIPs without a time limit runs until they end
 SPLIT_UPPER = "split tree (max over leaves)"
 SPLIT_LOWER = "split tree (certified point)"
 SPLIT_FOLDER = "split"
@@ -58,17 +65,21 @@ def unstable_count(run: Drive) -> int:
     return int(sum(int(s.unstable.sum()) for s in run.tree.root_stab))
 
 
-def first_reason(choice: str, alpha: str, beta: str, unstable: int) -> str | None:
-    """Why the tree runs first (None: it does not), by the module's rule."""
+FIRST, BESIDE = "first", "beside"
+
+
+def split_plan(choice: str, alpha: str, beta: str, unstable: int) -> tuple[str, str] | None:
+    """(when, why) the tree runs, `first` (before the MIPs) or `beside` (a thread while they run), by the module's
+    rule; None: not at all."""
     if choice == "never":
         return None
     if choice == "always":
-        return "--split always"
-    if "2" not in (alpha, beta):
-        return None
+        return FIRST, "--split always"
     if unstable > FIRST_MAX_UNSTABLE:
-        return None
-    return f"l2 norm and {unstable} unstable neurons (at most {FIRST_MAX_UNSTABLE})"
+        return BESIDE, f"{unstable} unstable neurons (more than {FIRST_MAX_UNSTABLE}): the tree runs beside the MIPs"
+    if "2" in (alpha, beta):
+        return FIRST, f"l2 norm and {unstable} unstable neurons (at most {FIRST_MAX_UNSTABLE})"
+    return None
 
 
 def split_data(net: Network, box: Box, run: Drive) -> dict:
@@ -77,8 +88,8 @@ def split_data(net: Network, box: Box, run: Drive) -> dict:
     tree = run.tree
     res: SplitResult = tree.result()
     closed = res.status == "closed"
-    status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT}.get(
-        res.status, res.status)
+    status = rec.OPTIMAL if closed else {"time_budget": rec.TIME_LIMIT, "node_budget": rec.NODE_LIMIT,
+                                         "stopped": rec.TIME_LIMIT}.get(res.status, res.status)
     # certified values only: a certified point's, or 0 (L >= 0 always) once the tree proved L = 0
     best_lower = res.lower if res.lower_point is not None or res.lower > 0 else (0.0 if res.upper == 0 else None)
     gap = None if best_lower is None else clean_gap(res.gap)
@@ -113,6 +124,7 @@ class FirstSplit:
     reason: str
     unstable: int
     budget: float
+    when: str = "first"  # or "beside" (split_plan)
 
     @property
     def closed(self) -> bool:
@@ -123,7 +135,7 @@ class FirstSplit:
 def first_record(first: FirstSplit) -> dict:
     """What a run's summary says about its tree (`split_first`)."""
     data, s = first.data, first.data["split"]
-    return {"reason": first.reason, "unstable": first.unstable, "budget": first.budget, "closed": s["closed"],
+    return {"when": first.when, "reason": first.reason, "unstable": first.unstable, "budget": first.budget, "closed": s["closed"],
             "upper": data["upper"], "lower": data["best_lower"], "status": data["status"], "nodes": s["nodes"],
             "regions": s["regions"], "lps": s["lps"], "seconds": s["wall_time"], "resumed": s["resumed"],
             "folder": data["workdir"]}
@@ -155,14 +167,46 @@ def merge(summary: RunSummary, first: FirstSplit) -> RunSummary:
                                best_lower=s["best_lower"], gap=s["gap"], data=s)
 
 
+class Beside:
+    """The tree in a thread while the MIPs run: `finish()` stops it (within one node) and gives its result."""
+
+    def __init__(self, net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float):
+        self.net, self.box, self.run, self.reason, self.unstable, self.budget = net, box, run, reason, unstable, budget
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="lipgen-split-beside", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            drive(self.run, time_limit=self.budget, node_limit=1_000_000, stop=self._stop.is_set)
+        except BaseException as exc:  # handed to finish(): the main thread reports it
+            self._error = exc
+
+    def finish(self) -> FirstSplit:
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return finished(self.net, self.box, self.run, self.reason, self.unstable, self.budget, BESIDE)
+
+
+def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float,
+             when: str = FIRST) -> FirstSplit:
+    data = split_data(net, box, run)
+    atomic.write_json(run.state_path.parent / "result.json", data)
+    return FirstSplit(data, reason, unstable, budget, when)
+
+
 def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, choice: str = "auto",
               time_limit: float | None = None, gap: float = 1e-6, bounds: str = "linear",
-              on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | None:
-    """The tree before the MIPs when the rule takes it (None: it does not), in its folder of the run's working
-    folder (first_folder); a saved tree of an earlier run is continued, not redone."""
+              on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
+    """The tree of a run when the rule takes it, in its folder of the run's working folder (first_folder); a saved
+    tree of an earlier run is continued, not redone. `first`: driven here, its result returned; `beside`: started
+    in a thread (Beside) for the caller to finish once the MIPs are done; None: no tree."""
     if choice not in SPLIT_CHOICES:
         raise LipgenError(f"--split {choice!r} is not supported: use {', '.join(SPLIT_CHOICES)}")
-    if choice == "never" or (choice == "auto" and "2" not in (alpha, beta)):
+    if choice == "never":
         return None
     folder = first_folder(workdir, net, box, alpha, beta)
     options = TreeOptions(rel_gap=gap, exact_max=FIRST_MAX_UNSTABLE, bounds=ALIASES.get(bounds, bounds))
@@ -172,12 +216,18 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
         (folder / STATE).unlink()
         run = prepare(net, box, alpha, beta, folder, options, resume=False)
     unstable = unstable_count(run)
-    reason = first_reason(choice, alpha, beta, unstable)
-    if reason is None:
+    plan = split_plan(choice, alpha, beta, unstable)
+    if plan is None:
         return None
-    budget = first_seconds(time_limit)
+    when, reason = plan
     folder.mkdir(parents=True, exist_ok=True)
+    if when == BESIDE:
+        return Beside(net, box, run, reason, unstable, BESIDE_SECONDS if time_limit is None else time_limit)
+    budget = first_seconds(time_limit)
     drive(run, time_limit=budget, node_limit=1_000_000, on_progress=on_progress)
-    data = split_data(net, box, run)
-    atomic.write_json(folder / "result.json", data)
-    return FirstSplit(data, reason, unstable, budget)
+    return finished(net, box, run, reason, unstable, budget)
+
+
+def finish(tree: FirstSplit | Beside | None) -> FirstSplit | None:
+    """A run's tree once its MIPs are done: a thread beside them stopped and its result taken."""
+    return tree.finish() if isinstance(tree, Beside) else tree

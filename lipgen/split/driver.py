@@ -81,15 +81,15 @@ def prepare(network: Network, box: Box, alpha: str, beta: str, workdir: Path, op
 
 
 def drive(run: Drive, *, time_limit: float, node_limit: int, round_seconds: float = ROUND_SECONDS,
-          on_progress: Callable[[Progress], None] | None = None) -> Drive:
-    """Rounds until the tree closes or a budget ends: the state is saved after every round."""
+          on_progress: Callable[[Progress], None] | None = None, stop: Callable[[], bool] | None = None) -> Drive:
+    """Rounds until the tree closes, a budget ends or `stop()` is true: the state is saved after every round."""
     started = time.perf_counter()
     tree = run.tree
     tick = (lambda t: on_progress(run.snapshot(started))) if on_progress is not None else None
     while True:
         left = time_limit - (time.perf_counter() - started)
         t0, n0 = time.perf_counter(), tree.stats["nodes"]
-        status = tree.run(node_limit, max(min(round_seconds, left), 0.0), on_tick=tick)
+        status = tree.run(node_limit, max(min(round_seconds, left), 0.0), on_tick=tick, stop=stop)
         run.rounds.append({"round": len(run.rounds) + 1, "seconds": time.perf_counter() - t0,
                            "nodes": tree.stats["nodes"] - n0, "lower": tree.lower, "upper": tree.upper,
                            "open": len(tree.heap), "ended_at": time.time()})  # epoch: orders tree and leaf rounds

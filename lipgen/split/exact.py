@@ -23,6 +23,8 @@ possible for weights not in general position.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -133,7 +135,8 @@ class ExactResult:
 
 def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box, root_stab: list[Stability],
                       best_lower: float = 0.0, max_regions: int = 100_000, prune_rel: float = 0.0,
-                      prune: bool = True, prune_method: str = "interval") -> ExactResult:
+                      prune: bool = True, prune_method: str = "interval",
+                      halt: Callable[[], bool] | None = None) -> ExactResult:
     """All regions with interior of a node (a `NodeBound`), depth first in layer order, one LP per branch.
 
     The neurons unstable in the node's (clamped) stability are branched; neurons unstable on the plain sub-box but
@@ -141,7 +144,8 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
     exactly the node's part of the region. A branch whose interval Jacobian bound (remaining neurons d in [0, 1])
     is <= the best certified value so far times (1 + prune_rel) is pruned and counts with that bound (unless
     `prune` is False: every region is then visited, as the tests compare with the oracle). `prune_method`: the
-    Jacobian bounds method of that test (interval or linear).
+    Jacobian bounds method of that test (interval or linear). `halt()` true (a time budget spent, a stop asked)
+    ends the enumeration early, incomplete, like `max_regions`; its certified lower value stays valid.
     """
     node = nb.node
     lower, upper = np.asarray(node.lower, float), np.asarray(node.upper, float)
@@ -219,7 +223,7 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
             return
         i = todo[j]
         for sign in (1.0, 0.0):
-            if res.regions >= max_regions:
+            if res.regions >= max_regions or (halt is not None and halt()):
                 res.complete = False
                 return
             out = add_row(rows, consts, zA[i], zC[i], err[i], 1.0 if sign else -1.0)

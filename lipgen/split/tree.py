@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,6 +146,7 @@ class Tree:
         self.lower, self.point, self.closed_upper, self.ident = 0.0, None, 0.0, 0
         self.heap: list = []
         self.started, self.status, self.seconds = False, "open", 0.0
+        self._halt: Callable[[], bool] | None = None
 
     # ------------------------------------------------------------------------------------------ bookkeeping
     def offer_lower(self, value: float, x) -> None:
@@ -204,7 +206,8 @@ class Tree:
             return
         if nb.n_unstable <= o.exact_max:
             ex = enumerate_regions(self.network, nb, self.alpha, self.beta, self.box, self.root_stab,
-                                   best_lower=self.lower, max_regions=o.max_regions, prune_rel=o.rel_gap)
+                                   best_lower=self.lower, max_regions=o.max_regions, prune_rel=o.rel_gap,
+                                   halt=self._halt)
             st["regions"] += ex.regions
             st["lps"] += ex.lps
             self.offer_lower(ex.lower, ex.lower_point)
@@ -237,10 +240,14 @@ class Tree:
         self.heap = []
 
     # ------------------------------------------------------------------------------------------ the loop
-    def run(self, node_budget: int = 10_000, time_budget: float = 60.0, on_tick=None, tick: float = 0.5) -> str:
-        """Branch until closed, `node_budget` nodes in all (counted over every run of this tree) or `time_budget`
-        seconds of this call; returns and records the status. `on_tick(tree)` is called every `tick` seconds."""
+    def run(self, node_budget: int = 10_000, time_budget: float = 60.0, on_tick=None, tick: float = 0.5,
+            stop=None) -> str:
+        """Branch until closed, `node_budget` nodes in all (counted over every run of this tree), `time_budget`
+        seconds of this call or `stop()` true (status "stopped"); returns and records the status. `on_tick(tree)` is
+        called every `tick` seconds."""
         start = last = time.perf_counter()
+        # an enumeration inside one node obeys the budget too (it is left incomplete, the node stays open)
+        self._halt = lambda: time.perf_counter() - start >= time_budget or (stop is not None and stop())
         try:
             if not self.started:
                 self.started = True
@@ -256,6 +263,9 @@ class Tree:
                 now = time.perf_counter()
                 if now - start >= time_budget:
                     self.status = "time_budget"
+                    break
+                if stop is not None and stop():
+                    self.status = "stopped"
                     break
                 if on_tick is not None and now - last >= tick:
                     last = now
