@@ -222,3 +222,15 @@ def test_the_tree_keeps_its_budget_inside_one_enumeration(tmp_path):
     assert time.perf_counter() - started < 6.0
     assert first.budget == 1.0 and not first.closed and first.data["split"]["status"] == "time_budget"
     assert first.data["upper"] >= first.data["best_lower"] > 0
+
+
+def test_inspect_says_when_run_uses_the_tree(tmp_path, capsys):
+    save(tmp_path / "few.h5", tiny_network(4))
+    save(tmp_path / "many.h5", wide_net())
+    code, out, _ = call_main(["inspect", str(tmp_path / "few.h5"), "--box=-1,1", "--json"], capsys)
+    b = json.loads(out)["bounds"]
+    assert code == 0 and (b["2"]["split"], b["inf"]["split"], b["1"]["split"]) == ("first", "no", "no")
+    code, out, _ = call_main(["inspect", str(tmp_path / "many.h5"), "--box=-1,1", "--json"], capsys)
+    assert {v["split"] for v in json.loads(out)["bounds"].values()} == {"beside"}
+    code, out, _ = call_main(["inspect", str(tmp_path / "few.h5"), "--box=-1,1"], capsys)
+    assert "run --split auto" in out and "first: l2 norm" in out

@@ -1,4 +1,5 @@
-"""What `lipgen inspect` reports: layers, domain, neuron stability, the cheap anchors and the mode `auto` takes."""
+"""What `lipgen inspect` reports: layers, domain, neuron stability, the cheap anchors, the mode `auto` takes and when
+`run --split auto` uses the split tree."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..formulation import choose_mode
 from ..lower.certificate import certify_point
 from ..lower.sampling import sampled_lower_bound
 from ..network import NORMS, Network
+from ..split.plan import split_plan
 from .degeneracy import general_position_warnings
 
 
@@ -80,9 +82,12 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         # the float64 value is an estimate; its certificate (rounding error bound subtracted) is a lower bound
         cert = certify_point(net, box, p, p, s.x, s.v, stab).value or 0.0
         shown_norm = per_method[shown]["norms"][p]
+        plan = split_plan("auto", p, p, per_method[shown]["unstable_total"])
         per_norm[p] = {"sampled_certified": cert, "sampled_estimate": s.value,
                        "naive_upper": shown_norm["naive_upper"], "jacobian_upper": shown_norm["jacobian_upper"],
-                       "auto_mode": shown_norm["auto_mode"], "auto_why": shown_norm["auto_why"]}
+                       "auto_mode": shown_norm["auto_mode"], "auto_why": shown_norm["auto_why"],
+                       "split": plan[0] if plan else "no", "split_why": plan[1] if plan else
+                       "l1/l-inf norm with few unstable neurons: the linear MIPs are faster"}
     return {
         "name": net.name,
         "layout": net.meta.get("layout", "?"),

@@ -35,12 +35,11 @@ from ..results.records import RunSummary
 from .. import atomic
 from ..bounds.methods import ALIASES
 from ..errors import LipgenError
+from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, split_plan
 from ..split.driver import Drive, Progress, drive, prepare
 from ..split.state import STATE
 from ..split.tree import SplitResult, TreeOptions
 
-SPLIT_CHOICES = ("auto", "always", "never")
-FIRST_MAX_UNSTABLE = 16  # the root is enumerated as one exact leaf up to this many unstable neurons
 FIRST_SECONDS = 30.0
 FIRST_SHARE = 0.25  # of --time-limit
 BESIDE_SECONDS = 1e7  # a tree beside MIPs without a time limit runs until they end
@@ -63,23 +62,6 @@ def first_folder(workdir: Path, net: Network, box: Box, alpha: str, beta: str) -
 
 def unstable_count(run: Drive) -> int:
     return int(sum(int(s.unstable.sum()) for s in run.tree.root_stab))
-
-
-FIRST, BESIDE = "first", "beside"
-
-
-def split_plan(choice: str, alpha: str, beta: str, unstable: int) -> tuple[str, str] | None:
-    """(when, why) the tree runs, `first` (before the MIPs) or `beside` (a thread while they run), by the module's
-    rule; None: not at all."""
-    if choice == "never":
-        return None
-    if choice == "always":
-        return FIRST, "--split always"
-    if unstable > FIRST_MAX_UNSTABLE:
-        return BESIDE, f"{unstable} unstable neurons (more than {FIRST_MAX_UNSTABLE}): the tree runs beside the MIPs"
-    if "2" in (alpha, beta):
-        return FIRST, f"l2 norm and {unstable} unstable neurons (at most {FIRST_MAX_UNSTABLE})"
-    return None
 
 
 def split_data(net: Network, box: Box, run: Drive) -> dict:
