@@ -26,17 +26,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import atomic
+from ..bounds.methods import ALIASES
 from ..domain import Box
+from ..errors import LipgenError
 from ..instance.naming import norm_tag
 from ..network import Network
 from ..parsers import record as rec
 from ..results.bounds import clean_gap, combine
 from ..results.records import RunSummary
-from .. import atomic
-from ..bounds.methods import ALIASES
-from ..errors import LipgenError
-from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, split_plan
 from ..split.driver import Drive, Progress, drive, prepare
+from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, split_plan
 from ..split.state import STATE
 from ..split.tree import SplitResult, TreeOptions
 
