@@ -464,8 +464,12 @@ def report(rows: list[dict], oracle: dict | None = None) -> str:
                     note.append(f"global {short(r['global_upper'])}")
                 if r.get("late_upper") is not None:
                     note.append(f"upper {short(r['late_upper'])} after the budget")
-                if r.get("solver"):
+                if r.get("tool") == "lipgen" and r.get("mode") == "split":
+                    note.append("proved by the split tree, no MIP solved")
+                elif r.get("solver"):
                     note.append(str(r["solver"]))
+                if r.get("upper_source") and r.get("tool") == "lipgen" and r.get("mode") != "split":
+                    note.append(f"upper from {r['upper_source']}")
                 if r.get("reused_from_budget") is not None:
                     note.append(f"as at {r['reused_from_budget']:g} s")
                 line = [r["net"], r["domain"], LABEL.get(r["tool"], r["tool"]), short(up), lo_txt,

@@ -283,6 +283,8 @@ def cmd_ladder(args) -> None:
             cfgs = ladder_configs(net, alpha, beta)
             if args.lipmip is None:
                 cfgs = [c for c in cfgs if c[1] == "lipgen"]
+            if args.configs:
+                cfgs = [c for c in cfgs if c[0] in args.configs]
             base = {"exp": args.name, "shape": label, "net": name, "norm": alpha if alpha == beta else f"{alpha}to{beta}",
                     "time_limit": args.time_limit, "gap_tol": GAP,
                     "auto_mode": resolve_mode(Spec(alpha=alpha, beta=beta), net.n_inputs, net.n_outputs)}
@@ -717,6 +719,7 @@ def main() -> None:
     lad = sub.choices["ladder"]
     lad.add_argument("--lipmip", default=None, help="a checkout of revbucket/lipMIP (omit: no LipMIP runs)")
     lad.add_argument("--lipmip-python", default=sys.executable, help="a Python with torch and gurobipy")
+    lad.add_argument("--configs", nargs="*", default=None, help="only these configurations (e.g. lipmip/gurobi)")
     st = sub.choices["settings"]
     st.add_argument("--solvers", nargs="+", default=["scip", "gurobi", "cplex"])
     st.add_argument("--rounds", type=int, default=1)

@@ -8,8 +8,8 @@ each region's spectral norm (0.05 s against an unsolved minute on digits-64-16-1
 norms the MIPs are linear and prove such problems in seconds; the tree's enumeration may take longer (inf->1
 over 679 regions: 22 s against the MIP's 2 s), so `auto` leaves them to the MIPs.
 
-With more than `FIRST_MAX_UNSTABLE` unstable neurons (any norms), the tree runs *beside* the MIPs, in a thread of
-the lipgen process, from their start until they end (or --time-limit): on such nets the MIPs' dual bounds move
+With more than `FIRST_MAX_UNSTABLE` unstable neurons (any norms), the tree runs *beside* the MIPs, in a process of
+its own, from their start until they end (or --time-limit): on such nets the MIPs' dual bounds move
 slowly and the tree's Jacobian bounds over sub-boxes and phases move faster (digits-64-32-32-10 on [0,1]^64, l-inf:
 upper 418 after 120 s against the MIP's 646; benchmarks/split_first.md). It costs the solvers a share of the CPU.
 
@@ -21,7 +21,9 @@ join the summary's sources: the smaller upper bound and the larger lower bound a
 from __future__ import annotations
 
 import dataclasses
-import threading
+import json
+import multiprocessing
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ from ..network import Network
 from ..parsers import record as rec
 from ..results.bounds import clean_gap, combine
 from ..results.records import RunSummary
+from ..solvers.runner import die_with_parent
 from ..split.driver import Drive, Progress, drive, prepare
 from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, split_plan
 from ..split.state import STATE
@@ -149,35 +152,52 @@ def merge(summary: RunSummary, first: FirstSplit) -> RunSummary:
                                best_lower=s["best_lower"], gap=s["gap"], data=s)
 
 
+def _beside(net: Network, box: Box, alpha: str, beta: str, folder: Path, options: TreeOptions, budget: float,
+            stop) -> None:
+    """The tree beside the MIPs, in its own process: it rounds until `stop` is set or its budget ends, then writes its
+    result.json. SIGINT is the parent's to handle (it sets `stop`); the process dies with its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    run = prepare(net, box, alpha, beta, folder, options, resume=(folder / STATE).is_file())
+    drive(run, time_limit=budget, node_limit=1_000_000, stop=stop.is_set)
+    atomic.write_json(folder / "result.json", split_data(net, box, run))
+
+
 class Beside:
-    """The tree in a thread while the MIPs run: `finish()` stops it (within one node) and gives its result."""
+    """The tree in a process of its own while the MIPs run (a fresh interpreter: a thread doing BLAS work while the
+    main thread forks a solver can deadlock OpenBLAS's fork handler). `finish()` stops it and gives its result."""
+
+    JOIN_SECONDS = 60.0  # a node being bounded when asked to stop finishes first
 
     def __init__(self, net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float):
-        self.net, self.box, self.run, self.reason, self.unstable, self.budget = net, box, run, reason, unstable, budget
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="lipgen-split-beside", daemon=True)
-        self._thread.start()
+        self.net, self.box, self.reason, self.unstable, self.budget = net, box, reason, unstable, budget
+        self.folder = run.state_path.parent
+        (self.folder / "result.json").unlink(missing_ok=True)  # what finish() reads is this run's
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        self._proc = ctx.Process(target=_beside, name="lipgen-split-beside", daemon=True,
+                                 args=(net, box, run.tree.alpha, run.tree.beta, self.folder, run.tree.options, budget,
+                                       self._stop))
+        self._proc.start()
 
-    def _work(self) -> None:
-        try:
-            drive(self.run, time_limit=self.budget, node_limit=1_000_000, stop=self._stop.is_set)
-        except BaseException as exc:  # handed to finish(): the main thread reports it
-            self._error = exc
-
-    def finish(self) -> FirstSplit:
+    def finish(self) -> FirstSplit | None:
+        """Stop the tree and take its result; None when it left none (it failed: the MIPs' result stands alone)."""
         self._stop.set()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return finished(self.net, self.box, self.run, self.reason, self.unstable, self.budget, BESIDE)
+        self._proc.join(self.JOIN_SECONDS)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        path = self.folder / "result.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        return FirstSplit(data, self.reason, self.unstable, self.budget, BESIDE)
 
 
-def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float,
-             when: str = FIRST) -> FirstSplit:
+def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float) -> FirstSplit:
     data = split_data(net, box, run)
     atomic.write_json(run.state_path.parent / "result.json", data)
-    return FirstSplit(data, reason, unstable, budget, when)
+    return FirstSplit(data, reason, unstable, budget, FIRST)
 
 
 def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, choice: str = "auto",
@@ -185,7 +205,7 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
               on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
     """The tree of a run when the rule takes it, in its folder of the run's working folder (first_folder); a saved
     tree of an earlier run is continued, not redone. `first`: driven here, its result returned; `beside`: started
-    in a thread (Beside) for the caller to finish once the MIPs are done; None: no tree."""
+    in a process of its own (Beside) for the caller to finish once the MIPs are done; None: no tree."""
     if choice not in SPLIT_CHOICES:
         raise LipgenError(f"--split {choice!r} is not supported: use {', '.join(SPLIT_CHOICES)}")
     if choice == "never":

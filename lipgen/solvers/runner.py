@@ -79,6 +79,12 @@ def _die_with_parent_hook():
     return hook
 
 
+def die_with_parent() -> None:
+    """This process gets SIGKILL when its parent dies (Linux; elsewhere nothing): for lipgen's own helper processes."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 # -- the registry of live solver process groups ----------------------------------------------------------
 
 _live: dict[int, SolverProcess] = {}
