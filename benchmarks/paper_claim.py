@@ -3,7 +3,7 @@
     python benchmarks/paper_claim.py setup                  # each tool's venv + the fetched repos, outside the repo
     python benchmarks/paper_claim.py smoke [--budget 5]     # every tool on tiny nets, checked against tests/oracle.py
     python benchmarks/paper_claim.py run [--budgets 10,60,600] [--nets ..] [--domains ..] [--norms 2,inf] [--tools ..]
-    python benchmarks/paper_claim.py report > benchmarks/paper_claim_tables.md
+    python benchmarks/paper_claim.py report > benchmarks/paper_claim_tables.md   # tables + the claim row by row
     python benchmarks/paper_claim.py cases                  # list the cases `run` would measure
 
 Run with lipgen's venv Python. Every tool runs in a subprocess with a hard timeout; the fetched tools (LipMIP,
@@ -483,8 +483,56 @@ def report(rows: list[dict], oracle: dict | None = None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+CERTIFIED_UPPERS = ("lipmip", "lipbab", "lipsdp", "autolirpa")  # the compared tools whose upper bounds are certified
+REL = 1e-5  # uppers this close count as equal (lipgen widens a dual bound by 1e-6 absolute and relative)
+
+
+def claim(rows: list[dict]) -> str:
+    """The claim, row by row: per norm and budget, how lipgen's upper bound compares with each tool's on the cases both
+    bounded (tighter, equal within 1e-5 relative, looser), and how often lipgen's two bounds met (gap <= 1e-4)."""
+    latest = {r["key"]: r for r in rows}
+    by = {}
+    for r in latest.values():
+        by.setdefault((r["norm"], r["budget"], case_key(r)), {})[r["tool"]] = r
+    lines = ["| norm | budget s | lipgen | against | cases | lipgen tighter | equal | lipgen looser | looser on |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    proved = []
+    for norm in sorted({k[0] for k in by}):
+        for b in sorted({k[1] for k in by if k[0] == norm}):
+            group = {k[2]: v for k, v in by.items() if k[0] == norm and k[1] == b}
+            for label, ours in (("run", ("lipgen",)), ("best of run and split", ("lipgen", "lipgen-split"))):
+                for tool in CERTIFIED_UPPERS:
+                    n = tighter = equal = looser = 0
+                    worse = []
+                    for case, tools in sorted(group.items()):
+                        mine = [tools[t]["upper"] for t in ours if t in tools and tools[t].get("upper") is not None]
+                        other = tools.get(tool, {}).get("upper")
+                        if not mine or other is None:
+                            continue
+                        n += 1
+                        up = min(mine)
+                        if up < other * (1 - REL):
+                            tighter += 1
+                        elif up <= other * (1 + REL):
+                            equal += 1
+                        else:
+                            looser += 1
+                            worse.append(f"{case.rsplit('|', 1)[0].replace('|', ' ')} ({up:.5g} vs {other:.5g})")
+                    if n:
+                        lines.append(f"| {norm} | {b:g} | {label} | {LABEL[tool]} | {n} | {tighter} | {equal} | "
+                                     f"{looser} | {'; '.join(worse) or '-'} |")
+            runs = [v["lipgen"] for v in group.values() if "lipgen" in v]
+            met = sum(1 for r in runs if r.get("gap") is not None and r["gap"] <= 1e-4)
+            proved.append(f"- norm {norm}, {b:g} s: lipgen's certified bounds met (gap <= 1e-4) on {met} of {len(runs)} "
+                          "cases")
+    return "\n".join(lines) + "\n\n" + "\n".join(proved) + "\n"
+
+
 def cmd_report(args) -> None:
-    print(report(read_rows(Path(args.out))))
+    rows = read_rows(Path(args.out))
+    print(report(rows))
+    print("### The claim, row by row\n")
+    print(claim(rows))
 
 
 # -- smoke: every tool on tiny nets, against the exact oracle -----------------------------------------------
