@@ -257,7 +257,8 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     work = run_workdir(net, workdir)
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
     first = run_split_first(net, box, work, alpha=alpha, beta=beta, split=split, opts=opts,
-                            bounds_method=(generate_options or {}).get("bounds_method", "linear"))
+                            bounds_method=(generate_options or {}).get("bounds_method", "linear"),
+                            fresh=bool(solve_options.get("force")))
     if isinstance(first, FirstSplit) and first.closed:
         return split_first_summary(first, work, written[0].sidecar["anchors"])
     try:
@@ -275,12 +276,13 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
 
 
 def run_split_first(net: Network, box: Box, work: Path, *, alpha: str, beta: str, split: str, opts: SolveOptions,
-                    bounds_method: str = "linear",
+                    bounds_method: str = "linear", fresh: bool = False,
                     on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
     """`run`'s split tree (lipgen/run/split_first.py): driven before the MIPs (FirstSplit), started beside them
     (Beside: `finish_split` once they are done), or None when the rule takes none."""
     return run_first(net, box, work, alpha=alpha, beta=beta, choice=split, time_limit=opts.time_limit,
-                     gap=opts.gap if opts.gap is not None else 1e-6, bounds=bounds_method, on_progress=on_progress)
+                     gap=opts.gap if opts.gap is not None else 1e-6, bounds=bounds_method, fresh=fresh,
+                     on_progress=on_progress)
 
 
 def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:

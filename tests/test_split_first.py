@@ -75,6 +75,8 @@ def test_a_rerun_continues_the_saved_tree(tmp_path):
     assert a.data["split_first"]["resumed"] == 0 and b.data["split_first"]["resumed"] == 1
     c = pipeline.run(net, box, workdir=tmp_path, opts=pipeline.SolveOptions(gap=1e-3))  # other options: redone
     assert c.data["split_first"]["resumed"] == 0 and c.best_lower <= a.upper
+    d = pipeline.run(net, box, workdir=tmp_path, opts=pipeline.SolveOptions(gap=1e-3), force=True)  # started over
+    assert d.data["split_first"]["resumed"] == 0 and (d.upper, d.best_lower) == (c.upper, c.best_lower)
 
 
 def wide_net():

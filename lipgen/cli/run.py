@@ -88,7 +88,7 @@ def run(
     with status_after_a_second(err, f"splitting {net.name} first (--split {split})",
                                enabled=not as_json and err.is_terminal):
         first = pipeline.run_split_first(net, dom, work, alpha=alpha, beta=beta, split=split, opts=opts,
-                                         bounds_method=bounds)
+                                         bounds_method=bounds, fresh=force)
     if isinstance(first, pipeline.FirstSplit) and first.closed:
         _render_split_proved(pipeline.split_first_summary(first, work, written[0].sidecar["anchors"]), net.name,
                              alpha, beta, as_json)

@@ -201,10 +201,10 @@ def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, bud
 
 
 def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, choice: str = "auto",
-              time_limit: float | None = None, gap: float = 1e-6, bounds: str = "linear",
+              time_limit: float | None = None, gap: float = 1e-6, bounds: str = "linear", fresh: bool = False,
               on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
     """The tree of a run when the rule takes it, in its folder of the run's working folder (first_folder); a saved
-    tree of an earlier run is continued, not redone. `first`: driven here, its result returned; `beside`: started
+    tree of an earlier run is continued, not redone (`fresh`, as `run --force`: started over). `first`: driven here, its result returned; `beside`: started
     in a process of its own (Beside) for the caller to finish once the MIPs are done; None: no tree."""
     if choice not in SPLIT_CHOICES:
         raise LipgenError(f"--split {choice!r} is not supported: use {', '.join(SPLIT_CHOICES)}")
@@ -212,6 +212,8 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
         return None
     folder = first_folder(workdir, net, box, alpha, beta)
     options = TreeOptions(rel_gap=gap, exact_max=FIRST_MAX_UNSTABLE, bounds=ALIASES.get(bounds, bounds))
+    if fresh:
+        (folder / STATE).unlink(missing_ok=True)
     try:
         run = prepare(net, box, alpha, beta, folder, options, resume=(folder / STATE).is_file())
     except LipgenError:  # a saved tree of other options (another --gap or --bounds): this run's tree replaces it
