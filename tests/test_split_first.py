@@ -57,8 +57,8 @@ def test_run_split_first_brackets_L_on_hostile_nets(tmp_path, index):
     net = all_nets()[index]
     lo, hi = unit_box(net.n_inputs)
     exact_lo, exact_hi = exact_lipschitz(net, lo, hi, "2", "2")
-    first = pipeline.run_split_first(net, Box(lo, hi), tmp_path, alpha="2", beta="2", split="always",
-                                     opts=pipeline.SolveOptions(time_limit=20))
+    first = pipeline.finish_split(pipeline.run_split_first(net, Box(lo, hi), tmp_path, alpha="2", beta="2",
+                                                           split="always", opts=pipeline.SolveOptions(time_limit=20)))
     assert first is not None
     d = first.data
     assert d["upper"] >= exact_lo * (1 - 1e-12)
@@ -219,10 +219,13 @@ def test_the_tree_keeps_its_budget_inside_one_enumeration(tmp_path):
     net = load(ROOT / "instances" / "networks" / "digits-64-16-10.h5")
     box = Box(np.asarray(net.domain_lower, float), np.asarray(net.domain_upper, float))
     started = time.perf_counter()
-    first = pipeline.run_split_first(net, box, tmp_path, alpha="2", beta="2", split="auto",
-                                     opts=pipeline.SolveOptions(time_limit=4))
+    tree = pipeline.run_split_first(net, box, tmp_path, alpha="2", beta="2", split="auto",
+                                    opts=pipeline.SolveOptions(time_limit=4))
     assert time.perf_counter() - started < 6.0
-    assert first.budget == 1.0 and not first.closed and first.data["split"]["status"] == "time_budget"
+    assert isinstance(tree, Beside)  # not closed first: it goes on beside the MIPs, for --time-limit
+    first = pipeline.finish_split(tree)
+    assert first.when == "first, then beside" and first.budget == 4 and not first.closed
+    assert first.data["split"]["status"] in ("time_budget", "stopped") and first.data["status"] == "time_limit"
     assert first.data["upper"] >= first.data["best_lower"] > 0
 
 

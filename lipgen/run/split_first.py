@@ -14,16 +14,20 @@ slowly and the tree's Jacobian bounds over sub-boxes and phases move faster (dig
 upper 418 after 120 s against the MIP's 646; benchmarks/split_first.md). It costs the solvers a share of the CPU.
 
 When the tree closes the gap first, `run` solves no MIP (its instances are written as always): its result is the
-tree's, certified the same way (`lipgen split`). Otherwise the MIPs run as without it, and the tree's certified bounds
-join the summary's sources: the smaller upper bound and the larger lower bound are reported.
+tree's, certified the same way (`lipgen split`). Otherwise the MIPs run as without it while the tree goes on beside
+them from its saved state (wine-13-16-3 on its data box, l2: not closed in the first 15 s, closed by the tree at 14 s
+of a 60 s budget while the MIPs stayed at the Jacobian bound), and the tree's certified bounds join the summary's
+sources: the smaller upper bound and the larger lower bound are reported.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
-import signal
+import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +41,6 @@ from ..network import Network
 from ..parsers import record as rec
 from ..results.bounds import clean_gap, combine
 from ..results.records import RunSummary
-from ..solvers.runner import die_with_parent
 from ..split.driver import Drive, Progress, drive, prepare
 from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, split_plan
 from ..split.state import STATE
@@ -46,6 +49,8 @@ from ..split.tree import SplitResult, TreeOptions
 FIRST_SECONDS = 30.0
 FIRST_SHARE = 0.25  # of --time-limit
 BESIDE_SECONDS = 1e7  # a tree beside MIPs without a time limit runs until they end
+FIRST_THEN_BESIDE = "first, then beside"
+STOP = "beside.stop"  # the parent's "stop" to lipgen/run/split_beside.py: a file, which a child still starting misses not
 SPLIT_UPPER = "split tree (max over leaves)"
 SPLIT_LOWER = "split tree (certified point)"
 SPLIT_FOLDER = "split"
@@ -152,46 +157,39 @@ def merge(summary: RunSummary, first: FirstSplit) -> RunSummary:
                                best_lower=s["best_lower"], gap=s["gap"], data=s)
 
 
-def _beside(net: Network, box: Box, alpha: str, beta: str, folder: Path, options: TreeOptions, budget: float,
-            stop) -> None:
-    """The tree beside the MIPs, in its own process: it rounds until `stop` is set or its budget ends, then writes its
-    result.json. SIGINT is the parent's to handle (it sets `stop`); the process dies with its parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-    run = prepare(net, box, alpha, beta, folder, options, resume=(folder / STATE).is_file())
-    drive(run, time_limit=budget, node_limit=1_000_000, stop=stop.is_set)
-    atomic.write_json(folder / "result.json", split_data(net, box, run))
-
-
 class Beside:
-    """The tree in a process of its own while the MIPs run (a fresh interpreter: a thread doing BLAS work while the
-    main thread forks a solver can deadlock OpenBLAS's fork handler). `finish()` stops it and gives its result."""
+    """The tree in a process of its own while the MIPs run (lipgen/run/split_beside.py). `finish()` stops it and
+    gives its result."""
 
     JOIN_SECONDS = 60.0  # a node being bounded when asked to stop finishes first
 
-    def __init__(self, net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float):
+    def __init__(self, net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float,
+                 when: str = BESIDE):
         self.net, self.box, self.reason, self.unstable, self.budget = net, box, reason, unstable, budget
+        self.when = when
         self.folder = run.state_path.parent
-        (self.folder / "result.json").unlink(missing_ok=True)  # what finish() reads is this run's
-        ctx = multiprocessing.get_context("spawn")
-        self._stop = ctx.Event()
-        self._proc = ctx.Process(target=_beside, name="lipgen-split-beside", daemon=True,
-                                 args=(net, box, run.tree.alpha, run.tree.beta, self.folder, run.tree.options, budget,
-                                       self._stop))
-        self._proc.start()
+        for stale in ("result.json", STOP):  # what finish() reads is this run's
+            (self.folder / stale).unlink(missing_ok=True)
+        job = self.folder / "beside.pickle"
+        atomic.write_bytes(job, pickle.dumps({"net": net, "box": box, "alpha": run.tree.alpha, "beta": run.tree.beta,
+                                              "folder": str(self.folder), "options": run.tree.options,
+                                              "budget": budget}))
+        with open(self.folder / "beside.log", "wb") as log:  # the child's errors, if any
+            self._proc = subprocess.Popen([sys.executable, "-m", "lipgen.run.split_beside", str(job),
+                                           str(os.getpid())], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
     def finish(self) -> FirstSplit | None:
         """Stop the tree and take its result; None when it left none (it failed: the MIPs' result stands alone)."""
-        self._stop.set()
-        self._proc.join(self.JOIN_SECONDS)
-        if self._proc.is_alive():
+        (self.folder / STOP).touch()
+        try:
+            self._proc.wait(timeout=self.JOIN_SECONDS)
+        except subprocess.TimeoutExpired:
             self._proc.kill()
-            self._proc.join()
+            self._proc.wait()
         path = self.folder / "result.json"
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
-        return FirstSplit(data, self.reason, self.unstable, self.budget, BESIDE)
+        return FirstSplit(json.loads(path.read_text()), self.reason, self.unstable, self.budget, self.when)
 
 
 def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float) -> FirstSplit:
@@ -204,8 +202,9 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
               time_limit: float | None = None, gap: float = 1e-6, bounds: str = "linear", fresh: bool = False,
               on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
     """The tree of a run when the rule takes it, in its folder of the run's working folder (first_folder); a saved
-    tree of an earlier run is continued, not redone (`fresh`, as `run --force`: started over). `first`: driven here, its result returned; `beside`: started
-    in a process of its own (Beside) for the caller to finish once the MIPs are done; None: no tree."""
+    tree of an earlier run is continued, not redone (`fresh`, as `run --force`: started over). `first`: driven
+    here, its result returned when it closed the gap, else continued beside the MIPs; `beside`: started in a process
+    of its own (Beside) for the caller to finish once the MIPs are done; None: no tree."""
     if choice not in SPLIT_CHOICES:
         raise LipgenError(f"--split {choice!r} is not supported: use {', '.join(SPLIT_CHOICES)}")
     if choice == "never":
@@ -229,7 +228,12 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
         return Beside(net, box, run, reason, unstable, BESIDE_SECONDS if time_limit is None else time_limit)
     budget = first_seconds(time_limit)
     drive(run, time_limit=budget, node_limit=1_000_000, on_progress=on_progress)
-    return finished(net, box, run, reason, unstable, budget)
+    first = finished(net, box, run, reason, unstable, budget)
+    if first.closed:
+        return first
+    # not closed in its share of the time: it goes on beside the MIPs (its saved state is continued)
+    return Beside(net, box, run, reason + "; not closed first, continued beside the MIPs", unstable,
+                  BESIDE_SECONDS if time_limit is None else time_limit, FIRST_THEN_BESIDE)
 
 
 def finish(tree: FirstSplit | Beside | None) -> FirstSplit | None:
