@@ -46,6 +46,7 @@ from .run.ladder import climb, rung_value, wanted
 from .run.race import RACE, RaceJudge, pick_upper, race_record
 from .run.split_first import SPLIT_CHOICES, Beside, FirstSplit, run_first, split_data
 from .run.split_first import finish as finish_split
+from .run.split_first import judge_with
 from .run.split_first import merge as merge_split_first
 from .run.split_first import proved_summary as split_first_summary
 from .run.split_first import split_summary as split_summary_of
@@ -56,7 +57,7 @@ from .solvers.runner import stop_all
 from .split.driver import Drive, Progress, drive, prepare
 from .split.tree import BRANCHINGS, TreeOptions
 
-__all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "Beside", "FirstSplit", "finish_split", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
+__all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "Beside", "FirstSplit", "finish_split", "judge_with", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
@@ -262,8 +263,9 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     if isinstance(first, FirstSplit) and first.closed:
         return split_first_summary(first, work, written[0].sidecar["anchors"])
     try:
+        judge = judge_with(first, [g.path.name for g in written], race_judge(written, opts))
         results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
-                              judge=race_judge(written, opts), **solve_options)
+                              judge=judge, **solve_options)
     finally:
         tree = finish_split(first)  # a tree beside the MIPs stops with them
     premise = run_premise(written, results, work / "runs", opts,

@@ -19,7 +19,8 @@ from lipgen import pipeline
 from lipgen.domain import Box
 from lipgen.io import save
 from lipgen.results.records import RunSummary
-from lipgen.run.split_first import FIRST_MAX_UNSTABLE, Beside, FirstSplit, first_seconds, merge, split_plan
+from lipgen.run.split_first import READY, Beside, FirstSplit, first_seconds, merge
+from lipgen.split.plan import FIRST_MAX_UNSTABLE, split_plan
 
 pytestmark = pytest.mark.fast
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +85,13 @@ def wide_net():
     return random_network(2, 2, [10, 10], 1)
 
 
+def _ready(tree: Beside, seconds: float = 60.0) -> None:
+    end = time.perf_counter() + seconds
+    while not (tree.folder / READY).exists():
+        assert time.perf_counter() < end, "the tree's process never started"
+        time.sleep(0.05)
+
+
 def test_a_tree_beside_stops_when_asked_and_brackets_L(tmp_path):
     net = wide_net()
     lo, hi = unit_box(2)
@@ -91,6 +99,8 @@ def test_a_tree_beside_stops_when_asked_and_brackets_L(tmp_path):
     tree = pipeline.run_split_first(net, Box(lo, hi), tmp_path, alpha="inf", beta="inf", split="auto",
                                     opts=pipeline.SolveOptions())
     assert isinstance(tree, Beside)
+    _ready(tree)
+    time.sleep(0.5)
     started = time.perf_counter()
     first = pipeline.finish_split(tree)
     assert time.perf_counter() - started < 5.0
@@ -98,7 +108,48 @@ def test_a_tree_beside_stops_when_asked_and_brackets_L(tmp_path):
     d = first.data
     assert d["upper"] >= exact_lo * (1 - 1e-12)
     assert d["best_lower"] is None or d["best_lower"] <= exact_hi * (1 + 1e-12)
-    assert json.loads((tmp_path / "split").glob("*/result.json").__next__().read_text())["upper"] == d["upper"]
+    assert json.loads((tree.folder / "result.json").read_text())["upper"] == d["upper"]
+
+
+def test_a_tree_still_starting_is_killed_and_gives_nothing(tmp_path):
+    tree = pipeline.run_split_first(wide_net(), Box(*unit_box(2)), tmp_path, alpha="inf", beta="inf",
+                                    split="auto", opts=pipeline.SolveOptions())
+    started = time.perf_counter()
+    assert pipeline.finish_split(tree) is None and time.perf_counter() - started < 5.0
+
+
+class _Proved:
+    """A tree beside that proves L after `after` seconds."""
+
+    def __init__(self, after: float):
+        self.at = time.perf_counter() + after
+
+    def proved(self) -> bool:
+        return time.perf_counter() >= self.at
+
+
+@pytest.mark.solver
+def test_a_proof_beside_stops_the_mips(tmp_path):
+    """The batch asks its judge every tick: once the tree beside has proved L, the solvers still running stop."""
+    from lipgen.run.batch import solve_all
+    from lipgen.run.split_first import TreeJudge
+
+    net = random_network(8, 2, [24, 24], 1)  # its l2 MIPs take well over the 1 s below
+    written = pipeline.generate(net, Box(*unit_box(2)), tmp_path / "inst", alpha="2", beta="2")
+    names = [g.path.name for g in written]
+    started = time.perf_counter()
+    results = solve_all([g.path for g in written], "scip", tmp_path / "runs", pipeline.SolveOptions(time_limit=60),
+                        jobs=2, judge=TreeJudge(_Proved(1.0), names))
+    assert time.perf_counter() - started < 20
+    assert {r["status"] for r in results} == {"interrupted"}
+    assert all("split tree beside" in r["status_text"] for r in results)
+
+
+def test_merge_says_optimal_when_the_tree_proved_L():
+    first = _first(8.0, 8.0)
+    first.data["split"]["closed"] = True
+    m = merge(_summary(10.0, 5.0), first)
+    assert (m.upper, m.best_lower, m.status, m.gap) == (8.0, 8.0, "optimal", 0.0)
 
 
 @pytest.mark.solver
@@ -107,10 +158,11 @@ def test_run_with_a_tree_beside_the_mips(tmp_path):
     lo, hi = unit_box(2)
     exact_lo, exact_hi = exact_lipschitz(net, lo, hi, "inf", "inf")
     s = pipeline.run(net, Box(lo, hi), alpha="inf", beta="inf", workdir=tmp_path)
-    f = s.data["split_first"]
-    assert s.ok and f["when"] == "beside" and set(s.problems) == {"upper", "lower"}
+    assert s.ok and set(s.problems) == {"upper", "lower"} and s.gap < 1e-4
     assert s.best_lower <= exact_hi * (1 + 1e-12) and s.upper >= exact_lo * (1 - 1e-12)
-    assert s.upper <= min(f["upper"], s.data["upper_mip"] or float("inf")) and s.gap < 1e-4
+    f = s.data.get("split_first")  # absent when the MIPs ended before the tree's process had started
+    if f is not None:
+        assert f["when"] == "beside" and s.upper <= min(f["upper"], s.data["upper_mip"] or float("inf"))
 
 
 def test_never_and_linear_norms_take_no_tree(tmp_path):
@@ -223,6 +275,8 @@ def test_the_tree_keeps_its_budget_inside_one_enumeration(tmp_path):
                                     opts=pipeline.SolveOptions(time_limit=4))
     assert time.perf_counter() - started < 6.0
     assert isinstance(tree, Beside)  # not closed first: it goes on beside the MIPs, for --time-limit
+    assert tree.before is not None and tree.before.budget == 1.0 and not tree.before.closed
+    _ready(tree)
     first = pipeline.finish_split(tree)
     assert first.when == "first, then beside" and first.budget == 4 and not first.closed
     assert first.data["split"]["status"] in ("time_budget", "stopped") and first.data["status"] == "time_limit"

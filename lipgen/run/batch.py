@@ -195,7 +195,8 @@ class _Batch:
     def __init__(self, instances, solver, runs, opts, exe, *, jobs, warm_start, force, wait, kill_grace, on_done,
                  on_live, solver_defaults=False, solver_path=None, verify=True, judge=None):
         self.requested, self.runs, self.opts = solver, Path(runs), opts
-        self.judge = judge  # judge(result) -> {instance name: why} of the runs to stop now (lipgen/run/race.py)
+        self.judge = judge  # judge(result) -> {instance name: why} of the runs to stop now (lipgen/run/race.py);
+        # judge.poll(), when it has one, is asked the same every tick (lipgen/run/split_first.py: a tree beside)
         self.cancelled: dict[int, str] = {}  # task index -> why it was stopped before it started
         self.jobs, self.warm_start, self.force, self.wait = jobs, warm_start, force, wait
         self.kill_grace, self.on_done, self.on_live = kill_grace, on_done, on_live
@@ -240,6 +241,9 @@ class _Batch:
                         result = self._finish(t, outcome)
                         self.running.remove(t)
                         self._done(t, result)
+                if self.judge is not None and hasattr(self.judge, "poll"):  # news from outside the batch
+                    for name, why in self.judge.poll().items():
+                        self._cancel(name, why)
                 for source in (waiting, queue):
                     for _ in range(len(source)):
                         if len(self.running) >= self.jobs:

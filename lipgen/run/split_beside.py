@@ -21,7 +21,7 @@ from .. import atomic
 from ..solvers.runner import die_with_parent
 from ..split.driver import drive, prepare
 from ..split.state import STATE
-from .split_first import STOP, split_data
+from .split_first import READY, STOP, split_data
 
 def main(job: Path, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -32,6 +32,7 @@ def main(job: Path, parent: int) -> None:
     folder = Path(p["folder"])
     run = prepare(p["net"], p["box"], p["alpha"], p["beta"], folder, p["options"], resume=(folder / STATE).is_file())
     stop = folder / STOP
+    (folder / READY).touch()
     drive(run, time_limit=p["budget"], node_limit=1_000_000, stop=stop.exists)
     atomic.write_json(folder / "result.json", split_data(p["net"], p["box"], run))
 

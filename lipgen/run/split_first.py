@@ -51,6 +51,7 @@ FIRST_SHARE = 0.25  # of --time-limit
 BESIDE_SECONDS = 1e7  # a tree beside MIPs without a time limit runs until they end
 FIRST_THEN_BESIDE = "first, then beside"
 STOP = "beside.stop"  # the parent's "stop" to lipgen/run/split_beside.py: a file, which a child still starting misses not
+READY = "beside.ready"  # the child's "started": before it, a stop kills it (it has nothing to give yet)
 SPLIT_UPPER = "split tree (max over leaves)"
 SPLIT_LOWER = "split tree (certified point)"
 SPLIT_FOLDER = "split"
@@ -152,6 +153,8 @@ def merge(summary: RunSummary, first: FirstSplit) -> RunSummary:
             s["gap"] = clean_gap((s["upper"] - s["best_lower"]) / s["upper"] if s["upper"] > 0 else 0.0)
     if s["consistency"] != "ok":
         s["status"] = s["consistency"]
+    elif first.closed and data["upper"] <= s["upper"] and data["best_lower"] >= (s["best_lower"] or 0.0):
+        s["status"] = rec.OPTIMAL  # the tree proved L (the MIPs it stopped say interrupted)
     s["split_first"] = first_record(first)
     return dataclasses.replace(summary, status=s["status"], consistency=s["consistency"], upper=s["upper"],
                                best_lower=s["best_lower"], gap=s["gap"], data=s)
@@ -164,11 +167,11 @@ class Beside:
     JOIN_SECONDS = 60.0  # a node being bounded when asked to stop finishes first
 
     def __init__(self, net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float,
-                 when: str = BESIDE):
+                 when: str = BESIDE, before: FirstSplit | None = None):
         self.net, self.box, self.reason, self.unstable, self.budget = net, box, reason, unstable, budget
-        self.when = when
+        self.when, self.before = when, before  # before: the tree's result when it ran first
         self.folder = run.state_path.parent
-        for stale in ("result.json", STOP):  # what finish() reads is this run's
+        for stale in ("result.json", STOP, READY):  # what finish() reads is this run's
             (self.folder / stale).unlink(missing_ok=True)
         job = self.folder / "beside.pickle"
         atomic.write_bytes(job, pickle.dumps({"net": net, "box": box, "alpha": run.tree.alpha, "beta": run.tree.beta,
@@ -178,9 +181,21 @@ class Beside:
             self._proc = subprocess.Popen([sys.executable, "-m", "lipgen.run.split_beside", str(job),
                                            str(os.getpid())], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
+    def proved(self) -> bool:
+        """The tree ended by itself with the gap closed (its result written): the MIPs may stop."""
+        if self._proc.poll() is None:
+            return False
+        path = self.folder / "result.json"
+        try:
+            return bool(json.loads(path.read_text())["split"]["closed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
     def finish(self) -> FirstSplit | None:
         """Stop the tree and take its result; None when it left none (it failed: the MIPs' result stands alone)."""
         (self.folder / STOP).touch()
+        if not (self.folder / READY).exists():  # still starting up: nothing to wait for
+            self._proc.kill()
         try:
             self._proc.wait(timeout=self.JOIN_SECONDS)
         except subprocess.TimeoutExpired:
@@ -188,8 +203,30 @@ class Beside:
             self._proc.wait()
         path = self.folder / "result.json"
         if not path.is_file():
-            return None
+            return self.before
         return FirstSplit(json.loads(path.read_text()), self.reason, self.unstable, self.budget, self.when)
+
+
+class TreeJudge:
+    """A batch's judge (lipgen/run/batch.py) that stops every run once the tree beside proved L, and otherwise asks
+    `inner` (a race's judge, or nobody)."""
+
+    def __init__(self, beside: Beside, instances: list[str], inner=None):
+        self.beside, self.instances, self.inner, self.fired = beside, instances, inner, False
+
+    def __call__(self, result: dict) -> dict[str, str]:
+        return self.inner(result) if self.inner is not None else {}
+
+    def poll(self) -> dict[str, str]:
+        if self.fired or not self.beside.proved():
+            return {}
+        self.fired = True
+        return {name: "the split tree beside the MIPs proved L" for name in self.instances}
+
+
+def judge_with(tree: FirstSplit | Beside | None, instances: list[str], inner=None):
+    """The judge of a run's MIP batch: `inner`, and with a tree beside, a stop once the tree proves L."""
+    return TreeJudge(tree, instances, inner) if isinstance(tree, Beside) else inner
 
 
 def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, budget: float) -> FirstSplit:
@@ -233,7 +270,7 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
         return first
     # not closed in its share of the time: it goes on beside the MIPs (its saved state is continued)
     return Beside(net, box, run, reason + "; not closed first, continued beside the MIPs", unstable,
-                  BESIDE_SECONDS if time_limit is None else time_limit, FIRST_THEN_BESIDE)
+                  BESIDE_SECONDS if time_limit is None else time_limit, FIRST_THEN_BESIDE, first)
 
 
 def finish(tree: FirstSplit | Beside | None) -> FirstSplit | None:
