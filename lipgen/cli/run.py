@@ -59,9 +59,10 @@ def run(
                                                                        "[default: lipgen-runs/<network>]."),
     split: str = typer.Option("auto", "--split", help="auto: with an l2 norm and at most 16 unstable neurons, the "
                                                       "split tree (as `lipgen split`, no solver) runs first, for a "
-                                                      "quarter of --time-limit (at most 30 s), and when it proves L "
-                                                      "no MIP is solved; with more than 16 unstable neurons it runs "
-                                                      "beside the MIPs until they end. Its certified bounds join the "
+                                                      "quarter of --time-limit (at most 30 s): when it proves L no "
+                                                      "MIP is solved, else it goes on beside the MIPs; with more "
+                                                      "than 16 unstable neurons it runs beside the MIPs until they "
+                                                      "end, and its proof stops them. Its certified bounds join the "
                                                       "table. always: the tree first whatever the problem. never: "
                                                       "the MIPs only."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
