@@ -163,7 +163,10 @@ def obbt_bounds(network: Network, lower: np.ndarray, upper: np.ndarray, start: l
             break
         # add layer k's relaxation: z' (non-inactive neurons), a' for unstable ones
         zl, zu = lb.lower / sigma, lb.upper / sigma
-        on = np.array([fixed.get((k, j), -1) for j in range(w.shape[0])])
+        on = np.full(w.shape[0], -1)  # this layer's fixed phases: 1 active, 0 inactive, -1 free
+        for (kk, j), phase in fixed.items():
+            if kk == k:
+                on[j] = phase
         zl, zu = np.where(on == 1, np.maximum(zl, 0.0), zl), np.where(on == 0, np.minimum(zu, 0.0), zu)
         if np.any(zl > zu):  # a phase against the bounds: no point of the region
             return out

@@ -231,11 +231,10 @@ def plot_split_progress(d: dict, path: Path) -> None:
         ys = [first[k]] + [p[k] for p in series]
         ax.step(xs, ys, where="post", color=color, label=name)
         ax.plot(xs[1:], ys[1:], marker=marker, linestyle="none", color=color, markersize=4)
-    gap = (d.get("split") or {}).get("gap")
     ax.set_xlabel("wall time (s)")
     ax.set_ylabel("bound of L")
     ax.set_title(f"{d.get('network')}, {norms_tag(d.get('norms'))}, {d.get('domain')}: split tree\n"
-                 f"final gap {gap_text(d.get('gap', gap))}, {len(series)} rounds", fontsize=10)
+                 f"final gap {gap_text(d.get('gap'))}, {len(series)} rounds", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=9)
     _save(fig, path)

@@ -115,7 +115,7 @@ class FirstSplit:
     reason: str
     unstable: int
     budget: float
-    when: str = "first"  # or "beside" (split_plan)
+    when: str = "first"  # "beside" or "first, then beside" (run_first)
 
     @property
     def closed(self) -> bool:
@@ -126,8 +126,8 @@ class FirstSplit:
 def first_record(first: FirstSplit) -> dict:
     """What a run's summary says about its tree (`split_first`)."""
     data, s = first.data, first.data["split"]
-    return {"when": first.when, "reason": first.reason, "unstable": first.unstable, "budget": first.budget, "closed": s["closed"],
-            "upper": data["upper"], "lower": data["best_lower"], "status": data["status"], "nodes": s["nodes"],
+    return {"when": first.when, "reason": first.reason, "unstable": first.unstable, "budget": first.budget,
+            "closed": s["closed"], "upper": data["upper"], "lower": data["best_lower"], "status": data["status"], "nodes": s["nodes"],
             "regions": s["regions"], "lps": s["lps"], "seconds": s["wall_time"], "resumed": s["resumed"],
             "folder": data["workdir"]}
 
