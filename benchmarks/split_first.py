@@ -2,6 +2,7 @@
 `lipgen run --json` process per case and configuration, wall time from outside, the machine's load recorded.
 
     python benchmarks/split_first.py run [--only balls|library] [--all] [--time-limit 60] [--work /tmp/lipgen-split-first]
+        [--busy N --tag loaded]   # N busy-looping processes beside each run (a loaded machine); tag: a new key
     python benchmarks/split_first.py report > benchmarks/split_first_tables.md
 
 Cases:
@@ -108,7 +109,12 @@ def record(row: dict) -> None:
           flush=True)
 
 
-def run(only: str | None, limit: float, work: Path, all_library: bool = False) -> None:
+def busy_loops(n: int) -> list[subprocess.Popen]:
+    """n processes that only burn CPU: the load of a machine shared with other work, made on purpose."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def run(only: str | None, limit: float, work: Path, all_library: bool = False, busy: int = 0, tag: str = "") -> None:
     done = done_keys()
     label = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                            text=True).stdout.strip()
@@ -135,11 +141,17 @@ def run(only: str | None, limit: float, work: Path, all_library: bool = False) -
                         "label": label, **{k: c.get(k) for k in ("v1_status", "v1_time")}})
             continue
         for cfg in configs:
-            key = f"{c['set']}|{c['case']}|{cfg}|{limit:g}"
+            key = f"{c['set']}|{c['case']}|{cfg}|{limit:g}" + (f"|{tag}" if tag else "")
             if key in done:
                 continue
-            res = lipgen_run(c, cfg, limit, work)
+            loops = busy_loops(busy)
+            try:
+                res = lipgen_run(c, cfg, limit, work)
+            finally:
+                for p in loops:
+                    p.kill()
             record({"key": key, "set": c["set"], "case": c["case"], "split": cfg, "time_limit": limit, "unstable": n,
+                    "busy": busy, "tag": tag,
                     "label": label, **{k: c.get(k) for k in ("v1_status", "v1_time")}, **res})
 
 
@@ -151,16 +163,17 @@ def fmt(x, digits=6) -> str:
 
 def report() -> None:
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
-    print("| set | case | unstable | --split | exit | status | lower | upper | gap | wall s | tree s | load |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| set | case | unstable | --split | exit | status | lower | upper | gap | wall s | tree s | load | busy |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         if r.get("skipped"):
             print(f"| {r['set']} | {r['case']} | {r['unstable']} | (not run: > {MAX_UNSTABLE} unstable) | | "
-                  f"v1: {r.get('v1_status')} | | | | | | |")
+                  f"v1: {r.get('v1_status')} | | | | | | | |")
             continue
         print(f"| {r['set']} | {r['case']} | {r['unstable']} | {r['split']} | {r.get('exit')} | {r.get('status')} | "
               f"{fmt(r.get('lower'), 10)} | {fmt(r.get('upper'), 10)} | {fmt(r.get('gap'), 3)} | "
-              f"{fmt(r.get('wall'), 3)} | {fmt(r.get('split_seconds'), 3)} | {fmt(r.get('load1'), 2)} |")
+              f"{fmt(r.get('wall'), 3)} | {fmt(r.get('split_seconds'), 3)} | {fmt(r.get('load1'), 2)} | "
+              f"{r.get('busy', 0)} |")
 
 
 def main() -> None:
@@ -171,10 +184,12 @@ def main() -> None:
     r.add_argument("--time-limit", type=float, default=60.0)
     r.add_argument("--work", type=Path, default=Path("/tmp/lipgen-split-first"))
     r.add_argument("--all", action="store_true", help="library: v1's easy instances too (default: the open ones)")
+    r.add_argument("--busy", type=int, default=0, help="busy-looping processes beside each run (a loaded machine)")
+    r.add_argument("--tag", default="", help="part of each result's key: measure the same cases again")
     sub.add_parser("report")
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.only, a.time_limit, a.work, a.all)
+        run(a.only, a.time_limit, a.work, a.all, a.busy, a.tag)
     else:
         report()
 

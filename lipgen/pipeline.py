@@ -43,7 +43,7 @@ from .rounding import format_number
 from .run.batch import check_premise, check_setup, solve_all
 from .run.interrupts import Interrupted, interrupts_raise
 from .run.ladder import climb, rung_value, wanted
-from .run.race import RACE, RaceJudge, pick_upper, race_record
+from .run.race import RACE, ProofJudge, pick_upper, race_record
 from .run.split_first import SPLIT_CHOICES, Beside, FirstSplit, run_first, split_data
 from .run.split_first import finish as finish_split
 from .run.split_first import judge_with
@@ -61,7 +61,7 @@ __all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "Beside", "FirstSplit", "finish_split
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",
-           "submit_job", "summarize", "RACE", "race_judge", "run_eps_ladder", "run_jobs",
+           "submit_job", "summarize", "RACE", "proof_judge", "run_eps_ladder", "run_jobs",
            "split", "split_prepare", "split_run", "split_summary", "SplitOptions",
            "Progress", "LeafOptions", "ClusterOptions"]
 
@@ -164,11 +164,11 @@ def run_jobs(written: list[Generated], jobs: int | None) -> int:
     return jobs if jobs is not None else len(written)
 
 
-def race_judge(written: list[Generated], opts: SolveOptions) -> RaceJudge | None:
-    """The judge that stops a race's losers (None: not a race, every run goes to its end)."""
-    if sum(g.sidecar["bound"] == "upper" for g in written) < 2:
+def proof_judge(written: list[Generated], opts: SolveOptions) -> ProofJudge | None:
+    """The judge that stops a race's losers and the strict problem once the bounds meet (None: nothing to stop)."""
+    if len({g.sidecar["bound"] for g in written}) < 2 and sum(g.sidecar["bound"] == "upper" for g in written) < 2:
         return None
-    return RaceJudge([g.sidecar for g in written], opts.gap)
+    return ProofJudge([g.sidecar for g in written], opts.gap)
 
 
 def run_eps_ladder(net: Network, box: Box, workdir: Path, written: list[Generated], results: list[Result],
@@ -190,6 +190,11 @@ def run_eps_ladder(net: Network, box: Box, workdir: Path, written: list[Generate
                  best_lower=first.data["best_lower"], gap_tol=opts.gap, solve=solve, log=log,
                  generate_options={"encoding": sc["encoding"], "mode": sc["mode"], "fmt": sc["format"],
                                    "gzip": bool(sc.get("gzip")), "bounds_method": sc["bounds_method"]})
+
+
+def nothing_solved(results: list[Result]) -> bool:
+    """True when a run solved nothing again: every run reused, or not needed (stopped by lipgen) beside one reused."""
+    return any(r.reused for r in results) and all(r.reused or r.data.get("stopped_by") == "lipgen" for r in results)
 
 
 def summarize(net: Network, written: list[Generated], results: list[Result], *, alpha: str, beta: str, solver: str,
@@ -223,7 +228,7 @@ def summarize(net: Network, written: list[Generated], results: list[Result], *, 
                    eps=sidecars[lo.instance]["eps"], mode=sidecars[up.instance]["mode"],
                    bounds_method=sidecars[up.instance]["bounds_method"], solver=ran, solver_requested=solver,
                    solver_version=up.data.get("solver_version") or lo.data.get("solver_version"),
-                   workdir=str(workdir), reused=all(r.reused for r in results),
+                   workdir=str(workdir), reused=nothing_solved(results),
                    problems={k: {"status": r.status, "status_text": r.status_text, "time": r.time,
                                  "wall_time": r.data.get("wall_time"), "run_dir": r.data.get("run_dir"),
                                  "instance": r.instance, "solver": r.solver,
@@ -263,7 +268,7 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     if isinstance(first, FirstSplit) and first.closed:
         return split_first_summary(first, work, written[0].sidecar["anchors"])
     try:
-        judge = judge_with(first, [g.path.name for g in written], race_judge(written, opts))
+        judge = judge_with(first, [g.path.name for g in written], proof_judge(written, opts))
         results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
                               judge=judge, **solve_options)
     finally:

@@ -1,6 +1,10 @@
 """The eps ladder of `lipgen run` (issue 20, item 3): a region thinner than the strict problem's margin carries L;
 the ladder closes the gap with a smaller eps and says which rung; a region too thin for every rung is reported as
-"thin region suspected"."""
+"thin region suspected".
+
+The upper problem's solution, certified at the centre of its region (lipgen/lower/region_lp.py), now closes such
+gaps before any ladder: the ladder stays for a region whose centre certifies nothing, which the tests of the ladder
+stand for by turning that certificate off (`no_centre`)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ import json
 
 import numpy as np
 import pytest
-from helpers.cli import run_cli
+from typer.testing import CliRunner
 from helpers.exact_oracle import exact_lipschitz
 from helpers.hostile import thin_strip
 
 from lipgen import pipeline
+from lipgen.cli.app import app
 from lipgen.domain import Box
 from lipgen.results.records import Result
 from lipgen.run.ladder import EPS_FLOOR, rungs, wanted
@@ -46,13 +51,33 @@ def test_the_ladder_runs_only_when_both_problems_were_solved_apart(up_status, lo
                   1e-6) is expected
 
 
+@pytest.fixture
+def no_centre(monkeypatch):
+    """Solutions on a region's boundary certify nothing (as before the region-centre certificate)."""
+    monkeypatch.setattr("lipgen.results.bounds.region_centre", lambda *args, **kw: None)
+
+
+def _cli(*args) -> tuple[int, str, str]:
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("width", [5e-5, 1e-8])
+def test_the_upper_solution_certified_in_its_region_closes_a_thin_region_without_a_ladder(tmp_path, width):
+    lo, hi = exact_lipschitz(thin_strip(width), BOX.lower, BOX.upper, "2", "2")
+    s = _run(tmp_path, width)
+    assert s["best_lower"] <= hi and lo <= s["upper"] and s["gap"] < 1e-4 and s["best_lower"] > 0.949
+    assert s["lower_source"] == "certified (upper problem)" and "eps_ladder" not in s
+
+
 def _run(tmp_path, width: float, **kw) -> dict:
     return pipeline.run(thin_strip(width), BOX, workdir=tmp_path / "work", opts=SolveOptions(gap=1e-6), split="never",
                         **kw).data
 
 
 @pytest.mark.solver
-def test_the_ladder_closes_a_thin_region_gap_and_names_the_rung(tmp_path):
+def test_the_ladder_closes_a_thin_region_gap_and_names_the_rung(tmp_path, no_centre):
     lo, hi = exact_lipschitz(thin_strip(5e-5), BOX.lower, BOX.upper, "2", "2")
     s = _run(tmp_path, 5e-5)
     assert s["best_lower"] <= hi and lo <= s["upper"]
@@ -67,26 +92,27 @@ def test_the_ladder_closes_a_thin_region_gap_and_names_the_rung(tmp_path):
 
 
 @pytest.mark.solver
-def test_without_the_ladder_the_gap_stays(tmp_path):
+def test_without_the_ladder_the_gap_stays(tmp_path, no_centre):
     s = _run(tmp_path, 5e-5, eps_ladder=False)
     assert "eps_ladder" not in s and "thin_region_suspected" not in s
     assert s["best_lower"] < 0.842 and s["gap"] > 0.1
 
 
 @pytest.mark.solver
-def test_a_region_thinner_than_every_rung_is_reported(tmp_path, net_file):
-    r = run_cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
-    assert r.returncode == 0, r.stderr  # sound bounds: not a failure
-    assert "thin region suspected" in r.stdout and "thin region suspected" in r.stderr
-    s = json.loads(run_cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work",
-                           "--json").stdout)
+def test_a_region_thinner_than_every_rung_is_reported(tmp_path, net_file, no_centre):
+    code, out, err = _cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
+    assert code == 0, err  # sound bounds: not a failure
+    assert "thin region suspected" in out and "thin region suspected" in err
+    code, out, err = _cli("run", net_file(thin_strip(1e-8)), "--box=-1,1", "--split", "never", "-o",
+                          tmp_path / "work", "--json")
+    s = json.loads(out)
     assert s["thin_region_suspected"] and s["lower_eps"] is None
     assert [r["eps"] for r in s["eps_ladder"]] == [1e-4, 1e-5, 1e-6] and s["gap"] > 0.1
 
 
 @pytest.mark.solver
-def test_the_table_says_which_rung_gave_the_lower_bound(tmp_path, net_file):
-    r = run_cli("run", net_file(thin_strip(5e-5)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
-    assert r.returncode == 0, r.stderr
-    assert "at eps=1e-05" in r.stdout and "eps=1e-05" in r.stderr
-    assert "thin region suspected" not in r.stdout
+def test_the_table_says_which_rung_gave_the_lower_bound(tmp_path, net_file, no_centre):
+    code, out, err = _cli("run", net_file(thin_strip(5e-5)), "--box=-1,1", "--split", "never", "-o", tmp_path / "work")
+    assert code == 0, err
+    assert "at eps=1e-05" in out and "eps=1e-05" in err
+    assert "thin region suspected" not in out

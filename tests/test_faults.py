@@ -15,12 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers.cli import run_cli
 from helpers.networks import random_network, tiny_network, unit_box
 
 from lipgen.domain import Box
+from lipgen.network import Network
 from lipgen.instance import generate
 from lipgen.io import save
 
@@ -375,10 +377,13 @@ def test_no_negative_zero_and_labelled_run_json(net_file, tmp_path):
 
 
 def test_run_status_names_each_problem(net_file, tmp_path):
-    net = tiny_network(1)
+    # z1 = x_0 and z2 = -x_0: the pattern (1, 1) has J = (2, 0) on the line x_0 = 0 only, where the non-strict
+    # problem finds its optimum 2 and nothing certifies it (L = 1): the bounds stay apart, the strict problem runs
+    net = Network([np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([[1.0, -1.0]])], [np.zeros(2), np.zeros(1)],
+                  name="wide")
     # a margin far larger than the box: the strict problem is infeasible, the upper problem is not
-    r = run_cli("run", net_file(net, name="wide"), "--box=-1,1", "--split", "never", "-o", tmp_path / "work", "--eps", "100",
-                "--json")
+    r = run_cli("run", net_file(net), "--box=-1,1", "--split", "never", "-o", tmp_path / "work", "--eps", "100",
+                "--no-eps-ladder", "--json")
     assert r.returncode == 0, r.stderr  # the upper problem's certified point still gives a lower bound
     res = json.loads(r.stdout)
     assert res["upper"] is not None and res["best_lower"] is not None

@@ -17,7 +17,7 @@ from lipgen import pipeline
 from lipgen.cli.app import app
 from lipgen.domain import Box
 from lipgen.results.records import Result
-from lipgen.run.race import RaceJudge, pick_upper
+from lipgen.run.race import ProofJudge, pick_upper
 from lipgen.solvers import SolveOptions
 
 NET = random_network(7, 3, [5], 2, name="race7")
@@ -47,14 +47,14 @@ def _done(name: str, bound: str, status: str, upper=None, certified=None) -> dic
 
 
 def test_the_judge_stops_the_other_upper_run_then_the_lower_one_once_the_bounds_meet():
-    judge = RaceJudge([_sidecar("f", "upper", "forward"), _sidecar("b", "upper", "backward"),
+    judge = ProofJudge([_sidecar("f", "upper", "forward"), _sidecar("b", "upper", "backward"),
                        _sidecar("l", "lower", "forward")], gap_tol=1e-6)
     assert judge(_done("f", "upper", "time_limit", upper=3.0)) == {}  # a time limit proves nothing
-    judge = RaceJudge([_sidecar("f", "upper", "forward"), _sidecar("b", "upper", "backward"),
+    judge = ProofJudge([_sidecar("f", "upper", "forward"), _sidecar("b", "upper", "backward"),
                        _sidecar("l", "lower", "forward")], gap_tol=1e-6)
     stop = judge(_done("b", "upper", "optimal", upper=2.0))
     assert set(stop) == {"f"} and "backward" in stop["f"]  # the region walk's 1.0 is far from 2.0: lower runs on
-    judge = RaceJudge([_sidecar("f", "upper", "forward"), _sidecar("b", "upper", "backward"),
+    judge = ProofJudge([_sidecar("f", "upper", "forward"), _sidecar("b", "upper", "backward"),
                        _sidecar("l", "lower", "forward")], gap_tol=1e-6)
     assert set(judge(_done("f", "upper", "optimal", upper=2.0, certified=2.0 * (1 - 1e-6)))) == {"b", "l"}
 

@@ -106,7 +106,7 @@ def run(
     note = None if as_json else (lambda line: err.print(line, markup=False, soft_wrap=True))
     try:
         results = solve([g.path for g in written], work / "runs", pipeline.run_jobs(written, jobs),
-                        pipeline.judge_with(first, [g.path.name for g in written], pipeline.race_judge(written, opts)))
+                        pipeline.judge_with(first, [g.path.name for g in written], pipeline.proof_judge(written, opts)))
     finally:
         tree = pipeline.finish_split(first)  # a tree beside the MIPs stops with them
     premise = pipeline.run_premise(written, results, work / "runs", opts, warm_start=warm_start, force=force, wait=wait,
@@ -129,6 +129,8 @@ def run(
             t.add_column(c)
 
         def status_of(r: pipeline.Result) -> str:
+            if r.data.get("stopped_by") == "lipgen":  # not a failure: the bounds had met, or a racer had won
+                return "stopped"
             return r.status + (" (reused)" if r.reused else "")
 
         t.add_column("from")

@@ -18,6 +18,7 @@ from lipgen.instance import norm_tag
 from lipgen.parsers import record as rec
 from lipgen.report.gather import Run
 from lipgen.results.bounds import combine
+from lipgen.run.race import closed
 
 SOLVED, LIMIT, FAIL = "solved", "limit", "fail"
 SOLVED_STATUSES = (rec.OPTIMAL, rec.GAP_LIMIT, rec.INFEASIBLE)
@@ -134,8 +135,10 @@ def make_rows(pairs: dict[tuple[str, str], dict[str, Run]]) -> list[Row]:
         sidecar = next((r.sidecar for r in runs if r.sidecar), None) or {}
         summary = combine(_quantities(by_kind.get("upper")), _quantities(by_kind.get("lower")),
                           sidecar.get("anchors") or {})
-        outcomes = [outcome(r) for r in runs]
         consistency = summary.get("consistency", "ok")
+        proved = consistency == "ok" and closed(summary.get("gap"), None)
+        # a strict problem lipgen stopped once the bounds met (lipgen/run/race.py) did its part
+        outcomes = [SOLVED if proved and r.result.get("stopped_by") == "lipgen" else outcome(r) for r in runs]
         status = FAIL if FAIL in outcomes or consistency != "ok" else \
             SOLVED if all(o == SOLVED for o in outcomes) else LIMIT
         times = [r.result.get("time") if rec.finite(r.result.get("time")) else r.result.get("wall_time") for r in runs]

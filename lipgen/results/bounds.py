@@ -18,6 +18,7 @@ from ..domain import Box
 from ..formulation import lipschitz_from_objective
 from ..io.covector import fold_error_norm
 from ..lower.certificate import Certificate, certify_point, directional_lower, jacobian_rounding
+from ..lower.region_lp import region_centre
 from ..network import Network, dual_norm, vector_norm
 from ..parsers import record as rec
 
@@ -83,11 +84,34 @@ def solution_point(sidecar: dict, values: dict) -> tuple[np.ndarray, np.ndarray]
 
 
 def certify(network: Network, sidecar: dict, values: dict) -> Certificate:
-    """Certified lower bound of L from a solution's input point and direction."""
+    """Certified lower bound of L from a solution's input point and direction; when the point certifies no region
+    (it lies on a boundary of its pattern's region, as optimal points of the non-strict problem often do), from the
+    interior point of the region its binaries name (lipgen/lower/region_lp.py)."""
     x, v = solution_point(sidecar, values)
-    return certify_point(network, Box.from_json(sidecar["domain"]), sidecar["norms"]["input"],
-                         sidecar["norms"]["output"], x, v if len(v) else None, sidecar_stability(sidecar),
-                         covector=sidecar["network"].get("covector"))
+    box, stability = Box.from_json(sidecar["domain"]), sidecar_stability(sidecar)
+    alpha, beta, covector = sidecar["norms"]["input"], sidecar["norms"]["output"], sidecar["network"].get("covector")
+    cert = certify_point(network, box, alpha, beta, x, v if len(v) else None, stability, covector=covector)
+    if cert.value is not None:
+        return cert
+    centre = region_centre(network, box, solution_pattern(sidecar, values, stability), stability)
+    if centre is None:
+        return cert
+    moved = certify_point(network, box, alpha, beta, centre, v if len(v) else None, stability, covector=covector)
+    if moved.value is None:
+        return cert
+    moved.reason += (f" (at the centre of the region the solution's binaries name: its own point failed, {cert.reason})")
+    return moved
+
+
+def solution_pattern(sidecar: dict, values: dict, stability: list[Stability]) -> list[np.ndarray]:
+    """The activation pattern a solution's binaries name (stable neurons as classified)."""
+    out = []
+    for k, st in enumerate(stability, start=1):
+        unst = np.flatnonzero(st.unstable)
+        p = st.active.astype(float)
+        p[unst] = np.round(_vector(values, [f"s{k}_{i}" for i in unst.tolist()]))
+        out.append(p)
+    return out
 
 
 def solution_covector(sidecar: dict, values: dict) -> np.ndarray:
@@ -124,13 +148,14 @@ def _realised_direction(network: Network, sidecar: dict, values: dict,
     alpha, beta = sidecar["norms"]["input"], sidecar["norms"]["output"]
     if cert.pattern is None:
         return None, f"the solution's point certifies no region: {cert.reason}"
-    for k, (st, certified) in enumerate(zip(sidecar_stability(sidecar), cert.pattern), start=1):
+    stability = sidecar_stability(sidecar)
+    for k, (st, s, certified) in enumerate(zip(stability, solution_pattern(sidecar, values, stability), cert.pattern),
+                                           start=1):
         unst = np.flatnonzero(st.unstable)
-        s = np.round(_vector(values, [f"s{k}_{i}" for i in unst.tolist()]))
-        differ = np.flatnonzero(s != certified[unst])
+        differ = np.flatnonzero(s[unst] != certified[unst])
         if differ.size:
             i = int(unst[differ[0]])
-            return None, (f"the solution sets s{k}_{i} = {int(s[differ[0]])} but its input point lies on the other "
+            return None, (f"the solution sets s{k}_{i} = {int(s[i])} but its input point lies on the other "
                           f"side of that neuron (the solver used its tolerances); {differ.size} binaries of layer "
                           f"{k} disagree")
     j = network.jacobian_of_pattern(cert.pattern)

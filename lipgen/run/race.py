@@ -4,8 +4,8 @@ Both modes' upper problems bound the same L: they share the forward pass (x, z, 
 maximum of ||J_s|| over the same patterns. Once one ends optimal (or at its gap limit), the other cannot
 report a bound better by more than the gap tolerance: it is stopped. The lower (strict) problem runs once, in
 the mode `auto` takes: its optimum is the same in both modes, and a fourth solver on a small machine would slow
-the racers; it is stopped too once the certified bounds meet (a proof). Stopped runs are recorded as
-interrupted (redone, never reused, by a later run).
+the racers; it is stopped too once the certified bounds meet (a proof), as in a plain run. Stopped runs are
+recorded as interrupted (redone, never reused, by a later run).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def best_lower_quantities(results: list[dict | None]) -> dict | None:
     return max(los, key=lambda q: max(q.get("lower") or 0.0, q.get("certified_lower") or 0.0), default=None)
 
 
-class RaceJudge:
-    """`solve_all(..., judge=RaceJudge(sidecars, gap))`: called as each run ends, names the runs to stop."""
+class ProofJudge:
+    """`solve_all(..., judge=ProofJudge(sidecars, gap))`: called as each run ends, names the runs to stop: a race's
+    other upper runs once one ends with the optimum, and in any run the strict (lower) problems once the certified
+    bounds meet (the upper run's own solution, certified in its region, often proves L at once)."""
 
     def __init__(self, sidecars: list[dict], gap_tol: float | None):
         self.modes = {sc["instance"]: sc["mode"] for sc in sidecars if sc["bound"] == "upper"}

@@ -5,7 +5,8 @@
 - `tree`: best-first branch and bound returning a `SplitResult`.
 """
 
-from .exact import ExactResult, enumerate_regions, exact_norm_upper, exact_pattern_value, region_lp
+from ..lower.region_lp import region_lp
+from .exact import ExactResult, enumerate_regions, exact_norm_upper, exact_pattern_value
 from .node import Node, NodeBound, bound_node, clamp_bounds, fix_stability, sample_lower
 from .tree import BRANCHINGS, SplitResult, Tree, TreeOptions, input_split_dim, phase_split_neuron, split
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..bounds import Stability, jacobian_bounds
 from ..lower.certificate import certify_point
+from ..lower.region_lp import region_lp
 from ..domain import Box
 from ..network import Network
 from ..rounding import gamma, round_up
@@ -91,33 +91,6 @@ def best_direction(network: Network, pattern, alpha: str, beta: str) -> np.ndarr
     return np.sign(cand[int(np.argmax(np.abs(cand).sum(axis=1)))])
 
 
-# ------------------------------------------------------------------------------------------------ region LPs
-def region_lp(rows: np.ndarray, consts: np.ndarray, n: int) -> tuple[float, float, np.ndarray]:
-    """max t s.t. rows xi + consts >= t (rows of unit norm), |xi_j| <= 1 - t: (t from HiGHS, safe upper bound of t,
-    the optimal xi). Written as min -t s.t. -rows xi + t <= consts, +-xi + t <= 1."""
-    m = len(rows)
-    a = np.vstack([np.hstack([-rows, np.ones((m, 1))]), np.hstack([-np.eye(n), np.ones((n, 1))]),
-                   np.hstack([np.eye(n), np.ones((n, 1))])])
-    b = np.concatenate([consts, np.ones(2 * n)])
-    t_low = min(float(consts.min()) if m else 0.0, 0.0) - 1.0  # xi = 0, t = t_low is feasible: never infeasible
-    lo = np.concatenate([-np.ones(n), [t_low]])
-    hi = np.concatenate([np.ones(n), [1.0]])
-    c = np.zeros(n + 1)
-    c[-1] = -1.0
-    res = linprog(c, A_ub=a, b_ub=b, bounds=list(zip(lo, hi)), method="highs")
-    if res.status != 0 or res.ineqlin is None:
-        return -np.inf, np.inf, np.zeros(n)  # no answer: nothing proven (the region is kept)
-    mu = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
-    # min -t >= -mu.b + sum_i min(r_i lo_i, r_i hi_i), r = c + A^T mu; every float error bounded and added
-    r = c + a.T @ mu
-    r_err = gamma(len(mu) + 2) * (np.abs(c) + np.abs(a).T @ mu)
-    span = np.maximum(np.abs(lo), np.abs(hi))
-    terms = np.minimum(r * lo, r * hi) - r_err * span
-    mag = float(mu @ np.abs(b) + np.sum((np.abs(r) + r_err) * span))
-    safe = float(mu @ b - np.sum(terms)) + 2 * gamma(len(mu) + n + 8) * mag
-    return float(-res.fun), float(np.nextafter(safe, np.inf)), np.clip(res.x[:n], -1.0, 1.0)
-
-
 @dataclass
 class ExactResult:
     """The enumeration's certified bounds over a node: lower <= L(node) ... upper >= L(node)."""
@@ -129,14 +102,17 @@ class ExactResult:
     lps: int = 0
     pruned: int = 0  # branches closed by their Jacobian bound
     empty: int = 0  # branches proven empty
-    complete: bool = True  # False when the region budget stopped it: upper is then not valid
+    complete: bool = True  # False when the region budget stopped it: upper then bounds only the part enumerated
     values: list = field(default_factory=list)  # (upper, lower) per region, in order
+    # where an incomplete enumeration stopped: the branch signs (1 active, 0 inactive) from the root of the
+    # depth-first order down to the first branch not begun; every branch before it is finished and in `upper`
+    resume: list[float] | None = None
 
 
 def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box, root_stab: list[Stability],
                       best_lower: float = 0.0, max_regions: int = 100_000, prune_rel: float = 0.0,
                       prune: bool = True, prune_method: str = "interval",
-                      halt: Callable[[], bool] | None = None) -> ExactResult:
+                      halt: Callable[[], bool] | None = None, resume: list[float] | None = None) -> ExactResult:
     """All regions with interior of a node (a `NodeBound`), depth first in layer order, one LP per branch.
 
     The neurons unstable in the node's (clamped) stability are branched; neurons unstable on the plain sub-box but
@@ -145,7 +121,9 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
     is <= the best certified value so far times (1 + prune_rel) is pruned and counts with that bound (unless
     `prune` is False: every region is then visited, as the tests compare with the oracle). `prune_method`: the
     Jacobian bounds method of that test (interval or linear). `halt()` true (a time budget spent, a stop asked)
-    ends the enumeration early, incomplete, like `max_regions`; its certified lower value stays valid.
+    ends the enumeration early, incomplete, like `max_regions`; its certified lower value stays valid, and
+    `resume` (an earlier result's) continues it: the branches before that path are skipped, so the maximum of both
+    results' `upper` bounds the node once the second is complete.
     """
     node = nb.node
     lower, upper = np.asarray(node.lower, float), np.asarray(node.upper, float)
@@ -157,6 +135,8 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
     res = ExactResult(lower=best_lower)
     pattern = [np.where(s.active, 1.0, 0.0) for s in stab]
     unstable = [s.unstable.copy() for s in stab]
+    path: list[float] = []  # the signs of the branches being descended, root first
+    skip = list(resume or [])  # while `path` follows it, the branches it passed are finished: skipped
 
     def partial_bound() -> float:
         st = [Stability(np.array(p > 0.5) & ~u, np.array(p < 0.5) & ~u, u.copy()) for p, u in zip(pattern, unstable)]
@@ -222,9 +202,16 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
             layer(k + 1, d[:, None] * zA, d * zC, d[:, None] * zmag, d * zcmag, rows, consts)
             return
         i = todo[j]
+        d = len(path)
+        following = d < len(skip) and path == skip[:d]
         for sign in (1.0, 0.0):
-            if res.regions >= max_regions or (halt is not None and halt()):
+            if following and sign > skip[d]:  # 1 comes before 0: finished before the resumed stop
+                continue
+            back = following and sign == skip[d]  # back into the branch of the stop: no check, so it progresses
+            if not back and (res.regions >= max_regions or (halt is not None and halt())):
                 res.complete = False
+                if res.resume is None:  # the deepest call stops first: its path is the precise one
+                    res.resume = path + [sign]
                 return
             out = add_row(rows, consts, zA[i], zC[i], err[i], 1.0 if sign else -1.0)
             if out is None:
@@ -243,8 +230,12 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
                 if lp[1] < 0:
                     res.empty += 1
                 else:
+                    path.append(sign)
                     branch(k, todo, j + 1, zA, zC, zmag, zcmag, err, *out)
+                    path.pop()
             pattern[k][i], unstable[k][i] = 0.0, True
+            if not res.complete:
+                return
 
     layer(0, np.diag(half), center.copy(), np.diag(np.abs(half)), np.abs(center), np.zeros((0, n)), np.zeros(0))
     return res

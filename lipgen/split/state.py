@@ -51,7 +51,8 @@ def state_bytes(tree: Tree, extra: dict | None = None) -> bytes:
     meta = {"version": VERSION, **identity(tree.network, tree.box, tree.alpha, tree.beta, tree.options),
             "stats": tree.stats, "lower": tree.lower, "closed_upper": tree.closed_upper, "ident": tree.ident,
             "started": tree.started, "status": tree.status, "seconds": tree.seconds, "mode": tree.mode,
-            "point": None if tree.point is None else [float(v) for v in tree.point], "extra": extra or {}}
+            "point": None if tree.point is None else [float(v) for v in tree.point],
+            "partial": {str(k): v for k, v in sorted(tree.partial.items())}, "extra": extra or {}}
     arrays = {
         "meta": np.frombuffer(json.dumps(meta, allow_nan=False).encode(), dtype=np.uint8),
         "lower": np.array([nd.lower for nd in nodes], dtype=np.float64).reshape(-1, n),
@@ -111,6 +112,7 @@ def load_state(path: str | Path, network: Network, box: Box, alpha: str, beta: s
     tree.lower, tree.closed_upper, tree.ident = float(meta["lower"]), float(meta["closed_upper"]), int(meta["ident"])
     tree.started, tree.status, tree.seconds = bool(meta["started"]), str(meta["status"]), float(meta["seconds"])
     tree.point = None if meta["point"] is None else np.array(meta["point"], dtype=np.float64)
+    tree.partial = {int(k): v for k, v in (meta.get("partial") or {}).items()}  # states before it: none
     ends = np.cumsum(a["phase_count"])
     starts = ends - a["phase_count"]
     phases = a["phases"].tolist()

@@ -147,6 +147,9 @@ class Tree:
         self.heap: list = []
         self.started, self.status, self.seconds = False, "open", 0.0
         self._halt: Callable[[], bool] | None = None
+        # open nodes whose region enumeration a budget stopped: ident -> {"resume": path, "upper": the bound of the
+        # part enumerated}; popped again, such a node continues its enumeration instead of being split
+        self.partial: dict[int, dict] = {}
 
     # ------------------------------------------------------------------------------------------ bookkeeping
     def offer_lower(self, value: float, x) -> None:
@@ -204,18 +207,31 @@ class Tree:
             st["pruned"] += 1
             self.close(nb.upper)
             return
-        if nb.n_unstable <= o.exact_max:
-            ex = enumerate_regions(self.network, nb, self.alpha, self.beta, self.box, self.root_stab,
-                                   best_lower=self.lower, max_regions=o.max_regions, prune_rel=o.rel_gap,
-                                   halt=self._halt)
-            st["regions"] += ex.regions
-            st["lps"] += ex.lps
-            self.offer_lower(ex.lower, ex.lower_point)
-            if ex.complete:
-                st["exact_leaves"] += 1
-                self.close(min(ex.upper, nb.upper))  # both bound the node; the least is still an upper bound
-                return
+        if nb.n_unstable <= o.exact_max and self.enumerate(node, nb):
+            return
         self.push(node, nb.upper, nb)
+
+    def enumerate(self, node: Node, nb: NodeBound) -> bool:
+        """Enumerate the node's regions (continuing a stopped enumeration of it): True when it is finished and
+        closed; else the stop is kept in `partial` for the next call."""
+        o, st = self.options, self.stats
+        before = self.partial.pop(node.ident, None)
+        done = before["regions"] if before else 0
+        ex = enumerate_regions(self.network, nb, self.alpha, self.beta, self.box, self.root_stab,
+                               best_lower=self.lower, max_regions=o.max_regions - done, prune_rel=o.rel_gap,
+                               halt=self._halt, resume=before["resume"] if before else None)
+        st["regions"] += ex.regions
+        st["lps"] += ex.lps
+        self.offer_lower(ex.lower, ex.lower_point)
+        upper = max(ex.upper, before["upper"] if before else 0.0)  # the parts enumerated before and now
+        if ex.complete:
+            st["exact_leaves"] += 1
+            self.close(min(upper, nb.upper))  # both bound the node; the least is still an upper bound
+            return True
+        if ex.resume is not None and done + ex.regions < o.max_regions:  # a budget stopped it, not the cap
+            self.partial[node.ident] = {"resume": [float(v) for v in ex.resume], "upper": float(upper),
+                                        "regions": done + ex.regions}
+        return False
 
     def push(self, node: Node, upper: float, nb: NodeBound | None = None) -> None:
         heapq.heappush(self.heap, (-float(upper), node.ident, node, nb))
@@ -273,6 +289,10 @@ class Tree:
                 neg, _, node, nb = heapq.heappop(self.heap)
                 if nb is None:
                     nb = self.bound(node)
+                if node.ident in self.partial:  # its enumeration goes on where a budget stopped it
+                    if not self.enumerate(node, nb):
+                        self.push(node, -neg, nb)
+                    continue
                 for ch in self.children(node, -neg, nb):
                     self.process(ch)
             if self.status == "closed" and self.upper > self.lower * (1 + self.options.rel_gap):
@@ -306,6 +326,7 @@ class Tree:
         if finished or bound <= self.lower * (1 + self.options.rel_gap):
             self.stats["leaves_solved"] += 1
             self.close(bound)
+            self.partial.pop(ident, None)
         else:
             self.stats["leaves_tightened"] += 1
             self.push(node, bound, nb)
