@@ -175,7 +175,13 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
             return (rows, consts) if sg * c_i + e_i >= 0 else None
         return np.vstack([rows, sg * a_i / norm]), np.append(consts, (sg * c_i + e_i) / norm)
 
-    def layer(k, a, c, mag, cmag, rows, consts):
+    def within(inside, rows, consts):
+        """`inside` if it is still strictly inside after the last row was added (else None: an LP must decide)."""
+        if inside is None or not len(rows) or rows[-1] @ inside + consts[-1] > 0:
+            return inside
+        return None
+
+    def layer(k, a, c, mag, cmag, rows, consts, inside):
         if not res.complete:
             return
         if k == n_hidden:
@@ -190,16 +196,19 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
             if out is None:
                 res.empty += 1
                 return
+            inside = within(inside, *out) if out[1] is not consts else inside
             rows, consts = out
         todo = list(np.flatnonzero(stab[k].unstable))
-        branch(k, todo, 0, zA, zC, zmag, zcmag, err, rows, consts)
+        branch(k, todo, 0, zA, zC, zmag, zcmag, err, rows, consts, inside)
 
-    def branch(k, todo, j, zA, zC, zmag, zcmag, err, rows, consts):
+    def branch(k, todo, j, zA, zC, zmag, zcmag, err, rows, consts, inside):
+        """`inside`: a point strictly inside the branch's polyhedron, or None. A child that keeps it inside is not
+        empty, so it needs no LP (one of the two children keeps it, unless it lies on the new hyperplane)."""
         if not res.complete:
             return
         if j == len(todo):
             d = pattern[k]
-            layer(k + 1, d[:, None] * zA, d * zC, d[:, None] * zmag, d * zcmag, rows, consts)
+            layer(k + 1, d[:, None] * zA, d * zC, d[:, None] * zmag, d * zcmag, rows, consts, inside)
             return
         i = todo[j]
         d = len(path)
@@ -224,20 +233,25 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
                 res.pruned += 1
                 res.upper = max(res.upper, bound)
             else:
-                res.lps += 1
-                lp = region_lp(*out, n)
-                last["consts"], last["lp"] = out[1], lp
-                if lp[1] < 0:
+                child = within(inside, *out) if out[1] is not consts else inside
+                empty = False
+                if child is None:
+                    res.lps += 1
+                    lp = region_lp(*out, n)
+                    last["consts"], last["lp"] = out[1], lp
+                    empty, child = lp[1] < 0, (lp[2] if lp[0] > 0 else None)
+                if empty:
                     res.empty += 1
                 else:
                     path.append(sign)
-                    branch(k, todo, j + 1, zA, zC, zmag, zcmag, err, *out)
+                    branch(k, todo, j + 1, zA, zC, zmag, zcmag, err, *out, child)
                     path.pop()
             pattern[k][i], unstable[k][i] = 0.0, True
             if not res.complete:
                 return
 
-    layer(0, np.diag(half), center.copy(), np.diag(np.abs(half)), np.abs(center), np.zeros((0, n)), np.zeros(0))
+    layer(0, np.diag(half), center.copy(), np.diag(np.abs(half)), np.abs(center), np.zeros((0, n)), np.zeros(0),
+          np.zeros(n))  # the box's centre is inside while there is no row
     return res
 
 
