@@ -150,6 +150,7 @@ def run(only: str | None, limit: float, work: Path, all_library: bool = False, b
             finally:
                 for p in loops:
                     p.kill()
+            done.add(key)  # v1 has some network and domain twice (both modes): measured once
             record({"key": key, "set": c["set"], "case": c["case"], "split": cfg, "time_limit": limit, "unstable": n,
                     "busy": busy, "tag": tag,
                     "label": label, **{k: c.get(k) for k in ("v1_status", "v1_time")}, **res})
@@ -163,17 +164,17 @@ def fmt(x, digits=6) -> str:
 
 def report() -> None:
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
-    print("| set | case | unstable | --split | exit | status | lower | upper | gap | wall s | tree s | load | busy |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| set | case | unstable | --split | exit | status | lower | upper | gap | wall s | tree s | load | busy | code |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         if r.get("skipped"):
             print(f"| {r['set']} | {r['case']} | {r['unstable']} | (not run: > {MAX_UNSTABLE} unstable) | | "
-                  f"v1: {r.get('v1_status')} | | | | | | | |")
+                  f"v1: {r.get('v1_status')} | | | | | | | | {r.get('label', '')} |")
             continue
         print(f"| {r['set']} | {r['case']} | {r['unstable']} | {r['split']} | {r.get('exit')} | {r.get('status')} | "
               f"{fmt(r.get('lower'), 10)} | {fmt(r.get('upper'), 10)} | {fmt(r.get('gap'), 3)} | "
               f"{fmt(r.get('wall'), 3)} | {fmt(r.get('split_seconds'), 3)} | {fmt(r.get('load1'), 2)} | "
-              f"{r.get('busy', 0)} |")
+              f"{r.get('busy', 0)} | {r.get('tag') or r.get('label', '')} |")
 
 
 def main() -> None:
