@@ -36,7 +36,7 @@ from .parsers.highs import parse_log as highs_log
 from .parsers.verify import log_problem, record_problem
 from .paths import check_output_dir, no_leftovers
 from .report import collect as collect_runs
-from .results.bounds import GAP_NOISE, UNVERIFIED, clean_gap, combine, lipschitz_quantities
+from .results.bounds import GAP_NOISE, UNVERIFIED, best_anchor_upper, clean_gap, combine, lipschitz_quantities
 from .results.check import check_record
 from .results.records import Result, RunSummary, Sidecar
 from .rounding import format_number
@@ -264,7 +264,7 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
     written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
     first = run_split_first(net, box, work, alpha=alpha, beta=beta, split=split, opts=opts,
                             bounds_method=(generate_options or {}).get("bounds_method", "linear"),
-                            fresh=bool(solve_options.get("force")))
+                            fresh=bool(solve_options.get("force")), anchors=written[0].sidecar["anchors"])
     if isinstance(first, FirstSplit) and first.closed:
         return split_first_summary(first, work, written[0].sidecar["anchors"])
     try:
@@ -284,12 +284,15 @@ def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: st
 
 def run_split_first(net: Network, box: Box, work: Path, *, alpha: str, beta: str, split: str, opts: SolveOptions,
                     bounds_method: str = "linear", fresh: bool = False,
-                    on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
+                    on_progress: Callable[[Progress], None] | None = None,
+                    anchors: dict | None = None) -> FirstSplit | Beside | None:
     """`run`'s split tree (lipgen/run/split_first.py): driven before the MIPs (FirstSplit), started beside them
-    (Beside: `finish_split` once they are done), or None when the rule takes none."""
+    (Beside: `finish_split` once they are done), or None when the rule takes none. `anchors` (the instances'):
+    their best certified upper bound caps the tree, which closes once its lower bound meets it."""
+    cap = best_anchor_upper(anchors)[0] if anchors else None
     return run_first(net, box, work, alpha=alpha, beta=beta, choice=split, time_limit=opts.time_limit,
                      gap=opts.gap if opts.gap is not None else 1e-6, bounds=bounds_method, fresh=fresh,
-                     on_progress=on_progress)
+                     on_progress=on_progress, cap=cap)
 
 
 def solution_inputs(solution: Path, instance: Path, solver: str) -> tuple[Path, dict]:

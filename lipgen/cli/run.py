@@ -89,7 +89,8 @@ def run(
     with status_after_a_second(err, f"splitting {net.name} first (--split {split})",
                                enabled=not as_json and err.is_terminal):
         first = pipeline.run_split_first(net, dom, work, alpha=alpha, beta=beta, split=split, opts=opts,
-                                         bounds_method=bounds, fresh=force)
+                                         bounds_method=bounds, fresh=force,
+                                         anchors=written[0].sidecar["anchors"] if written else None)
     if isinstance(first, pipeline.FirstSplit) and first.closed:
         _render_split_proved(pipeline.split_first_summary(first, work, written[0].sidecar["anchors"]), net.name,
                              alpha, beta, as_json)
@@ -162,6 +163,8 @@ def run(
                   "estimate, not a bound")
         t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
         t.add_row("Jacobian bound", fmt_num(s.get("jacobian_upper"), 8), "", "", "anchor")
+        if s.get("sdp_upper") is not None:
+            t.add_row("SDP bound (LipSDP-Neuron, verified)", fmt_num(s["sdp_upper"], 8), "", "", "anchor")
         t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
         out.print(t)
         out.print(f"files in {work}")

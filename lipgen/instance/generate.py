@@ -22,6 +22,7 @@ from ..bounds import compute_bounds, equilibrate, interval_bounds, naive_upper_b
 from ..domain import Box
 from ..errors import LipgenError
 from ..bounds.jacobian import anchor_bounds
+from ..bounds.sdp import sdp_upper
 from ..formulation import Formulation, JacobianPlan, Spec, build, plan_jacobian, resolve_spec, scale_anchor
 from ..formulation.scaling import conditioning
 from ..io import save
@@ -177,6 +178,9 @@ def compute_anchors(network: Network, box: Box, alpha: str, beta: str, n_samples
         "sampled_x": sampled.x.tolist(),
         "sampled_v": sampled.v.tolist(),
     }
+    if alpha == beta == "2":  # LipSDP-Neuron, verified (lipgen/bounds/sdp.py); only where it takes seconds
+        sdp = sdp_upper(network, stability)
+        out.update(sdp_upper=None if sdp.value is None else widened(sdp.value), sdp_reason=sdp.reason)
     # the region walk from the best sampled points: a certified point for the MIP start and the summary
     found = region_walk(network, box, alpha, beta, stability, given=[sampled.x])
     if found is not None and found.value > 0:

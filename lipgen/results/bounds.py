@@ -295,13 +295,16 @@ def sampled_anchors(anchors: dict) -> tuple[float | None, float | None]:
 
 
 MIP_SOURCE, JACOBIAN_SOURCE, NAIVE_SOURCE = "MIP dual bound", "Jacobian bound", "naive bound"
+SDP_SOURCE = "SDP bound (LipSDP-Neuron, verified)"
 
 
 def anchor_uppers(anchors: dict) -> list[tuple[str, float | None]]:
-    """The certified upper bounds known before any solver, by source: the Jacobian bound (sidecars from issue 20 on)
-    and the naive bound (kept ANCHOR_REL_TOL wider: old sidecars record it as a plain float)."""
+    """The certified upper bounds known before any solver, by source: the SDP bound (l2 constants of small nets),
+    the Jacobian bound (sidecars from issue 20 on) and the naive bound (kept ANCHOR_REL_TOL wider: old sidecars
+    record it as a plain float)."""
     naive, jac = anchors.get("naive_upper"), anchors.get("jacobian_upper")
-    return [(JACOBIAN_SOURCE, jac), (NAIVE_SOURCE, None if naive is None else naive * (1 + ANCHOR_REL_TOL))]
+    return [(SDP_SOURCE, anchors.get("sdp_upper")), (JACOBIAN_SOURCE, jac),
+            (NAIVE_SOURCE, None if naive is None else naive * (1 + ANCHOR_REL_TOL))]
 
 
 def best_anchor_upper(anchors: dict) -> tuple[float | None, str | None]:
@@ -349,7 +352,8 @@ def combine(upper: dict | None, lower: dict | None, anchors: dict) -> dict:
             "lower": realised, "certified_lower": cert, "best_lower": best_lower,
             "lower_source": lower_source, "gap": gap, "consistency": consistency, "sampled_certified": sampled,
             "sampled_estimate": estimate, "search_lower": searched, "naive_upper": naive,
-            "jacobian_upper": anchors.get("jacobian_upper"), "jacobian_method": anchors.get("jacobian_method")}
+            "jacobian_upper": anchors.get("jacobian_upper"), "jacobian_method": anchors.get("jacobian_method"),
+            "sdp_upper": anchors.get("sdp_upper")}
 
 
 def failure_reason(summary: dict) -> str | None:

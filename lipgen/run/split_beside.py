@@ -31,6 +31,7 @@ def main(job: Path, parent: int) -> None:
     p = pickle.loads(job.read_bytes())
     folder = Path(p["folder"])
     run = prepare(p["net"], p["box"], p["alpha"], p["beta"], folder, p["options"], resume=(folder / STATE).is_file())
+    run.tree.cap = float(p.get("cap", float("inf")))
     stop = folder / STOP
     (folder / READY).touch()
     drive(run, time_limit=p["budget"], node_limit=1_000_000, stop=stop.exists)

@@ -176,7 +176,7 @@ class Beside:
         job = self.folder / "beside.pickle"
         atomic.write_bytes(job, pickle.dumps({"net": net, "box": box, "alpha": run.tree.alpha, "beta": run.tree.beta,
                                               "folder": str(self.folder), "options": run.tree.options,
-                                              "budget": budget}))
+                                              "budget": budget, "cap": run.tree.cap}))
         with open(self.folder / "beside.log", "wb") as log:  # the child's errors, if any
             self._proc = subprocess.Popen([sys.executable, "-m", "lipgen.run.split_beside", str(job),
                                            str(os.getpid())], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -237,11 +237,13 @@ def finished(net: Network, box: Box, run: Drive, reason: str, unstable: int, bud
 
 def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, choice: str = "auto",
               time_limit: float | None = None, gap: float = 1e-6, bounds: str = "linear", fresh: bool = False,
-              on_progress: Callable[[Progress], None] | None = None) -> FirstSplit | Beside | None:
+              on_progress: Callable[[Progress], None] | None = None,
+              cap: float | None = None) -> FirstSplit | Beside | None:
     """The tree of a run when the rule takes it, in its folder of the run's working folder (first_folder); a saved
     tree of an earlier run is continued, not redone (`fresh`, as `run --force`: started over). `first`: driven
     here, its result returned when it closed the gap, else continued beside the MIPs; `beside`: started in a process
-    of its own (Beside) for the caller to finish once the MIPs are done; None: no tree."""
+    of its own (Beside) for the caller to finish once the MIPs are done; None: no tree. `cap`: a certified upper
+    bound known before (the instances' best anchor): the tree closes once its lower bound meets it."""
     if choice not in SPLIT_CHOICES:
         raise LipgenError(f"--split {choice!r} is not supported: use {', '.join(SPLIT_CHOICES)}")
     if choice == "never":
@@ -255,6 +257,8 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
     except LipgenError:  # a saved tree of other options (another --gap or --bounds): this run's tree replaces it
         (folder / STATE).unlink()
         run = prepare(net, box, alpha, beta, folder, options, resume=False)
+    if cap is not None:
+        run.tree.cap = float(cap)
     unstable = unstable_count(run)
     plan = split_plan(choice, alpha, beta, unstable)
     if plan is None:

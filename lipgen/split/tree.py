@@ -150,6 +150,9 @@ class Tree:
         # open nodes whose region enumeration a budget stopped: ident -> {"resume": path, "upper": the bound of the
         # part enumerated}; popped again, such a node continues its enumeration instead of being split
         self.partial: dict[int, dict] = {}
+        # a certified upper bound of L known from elsewhere (an SDP bound, the Jacobian bound): the tree's own upper
+        # bound never reports more, and the tree closes once its lower bound meets it; not part of the saved state
+        self.cap = float("inf")
 
     # ------------------------------------------------------------------------------------------ bookkeeping
     def offer_lower(self, value: float, x) -> None:
@@ -169,8 +172,8 @@ class Tree:
 
     @property
     def upper(self) -> float:
-        """The certified upper bound now: every leaf, open or closed, counts (module docstring)."""
-        return max(self.closed_upper, self.open_upper)
+        """The certified upper bound now: every leaf, open or closed, counts (module docstring); at most `cap`."""
+        return min(max(self.closed_upper, self.open_upper), self.cap)
 
     @property
     def gap(self) -> float:
@@ -179,7 +182,7 @@ class Tree:
 
     def closing(self) -> bool:
         """True when the largest open bound is within the gap of the certified lower bound (or nothing is open)."""
-        return not self.heap or -self.heap[0][0] <= self.lower * (1 + self.options.rel_gap)
+        return not self.heap or min(-self.heap[0][0], self.cap) <= self.lower * (1 + self.options.rel_gap)
 
     # ------------------------------------------------------------------------------------------ one node
     def bound(self, node: Node) -> NodeBound:
