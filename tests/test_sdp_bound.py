@@ -46,11 +46,11 @@ def test_the_float64_check_refuses_a_rho_below_the_optimum():
     net = tiny_network(1)
     lo, hi = unit_box(net.n_inputs)
     ws = _kept(net, _stab(net, lo, hi))
-    d, offsets, neurons = _pieces(ws)
-    t, rho = _solve(d, offsets, neurons, ws[-1], 0.0)
-    assert verified(d, offsets, neurons, t, rho * 1.01, ws[-1])
-    assert not verified(d, offsets, neurons, t, rho * 0.9, ws[-1])  # below the optimum no T works
-    assert not verified(d, offsets, neurons, np.zeros_like(t), rho * 10, ws[-1])  # T = 0 leaves F^T F > 0
+    d, offsets, g, v = _pieces(ws)
+    t, rho = _solve(d, offsets, g, v, ws[-1], 0.0)
+    assert verified(d, offsets, g, v, t, rho * 1.01, ws[-1])
+    assert not verified(d, offsets, g, v, t, rho * 0.9, ws[-1])  # below the optimum no T works
+    assert not verified(d, offsets, g, v, np.zeros_like(t), rho * 10, ws[-1])  # T = 0 leaves F^T F > 0
 
 
 def test_too_large_a_matrix_and_an_affine_net_give_no_bound_and_say_why():

@@ -58,53 +58,41 @@ def _kept(network: Network, stability: list[Stability]) -> list[np.ndarray]:
     return ws
 
 
-def _pieces(ws: list[np.ndarray]):
-    """(d, offsets, neurons): the order d of M, each block's offset in z, and per neuron its u row as (columns,
-    values) in z and its v column."""
+def _pieces(ws: list[np.ndarray]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """(d, offsets, g, v): the order d of M, each block's offset in z, the neurons' pre-activation rows in z (one row
+    per kept hidden neuron, g dz = du_i) and each neuron's column of v_i in z."""
     sizes = [ws[0].shape[1]] + [w.shape[0] for w in ws[:-1]]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    neurons = []
-    for k, w in enumerate(ws[:-1]):
-        cols = np.arange(offsets[k], offsets[k + 1])
-        for i in range(w.shape[0]):
-            neurons.append((cols, w[i], int(offsets[k + 1] + i)))
-    return int(offsets[-1]), offsets, neurons
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    d = int(offsets[-1])
+    g = np.zeros((sum(sizes[1:]), d))
+    for k, w in enumerate(ws[:-1]):  # one block per layer
+        g[offsets[k + 1] - offsets[1]:offsets[k + 2] - offsets[1], offsets[k]:offsets[k + 1]] = w
+    return d, offsets, g, np.arange(offsets[1], d)
 
 
-def _q_dense(d: int, cols, row, vi: int) -> np.ndarray:
-    """Q_i: dz^T Q_i dz = dv_i (du_i - dv_i)."""
-    g = np.zeros(d)
-    g[cols] = row
-    e = np.zeros(d)
-    e[vi] = 1.0
-    return (np.outer(g, e) + np.outer(e, g)) / 2 - np.outer(e, e)
-
-
-def _matrix(d: int, offsets, neurons, t: np.ndarray, rho: float, last: np.ndarray):
-    """M(rho, T) in float64 and an entrywise bound of its rounding error."""
-    m = np.zeros((d, d))
-    mag = np.zeros((d, d))
-    for ti, (cols, row, vi) in zip(t, neurons):
-        if ti == 0.0:
-            continue
-        q = _q_dense(d, cols, row, vi)
-        m += ti * q
-        mag += ti * np.abs(q)
+def _matrix(d: int, offsets, g: np.ndarray, v: np.ndarray, t: np.ndarray, rho: float, last: np.ndarray):
+    """M(rho, T) = sum_i T_i Q_i + F^T F - rho P in float64, Q_i = (g_i e_i^T + e_i g_i^T) / 2 - e_i e_i^T, and an
+    entrywise bound of its rounding error."""
+    half = np.zeros((d, d))
+    half[:, v] = g.T * t / 2
+    m = half + half.T
+    mag = np.abs(m)
+    m[v, v] -= t
+    mag[v, v] += t
     lo = offsets[-2]
-    ff = last.T @ last
-    m[lo:, lo:] += ff
+    m[lo:, lo:] += last.T @ last
     mag[lo:, lo:] += np.abs(last).T @ np.abs(last)
-    idx = np.arange(offsets[1])
-    m[idx, idx] -= rho
-    mag[idx, idx] += abs(rho)
-    # every entry is a sum of at most len(neurons) + last.shape[0] + 2 products of float64 numbers
-    terms = len(neurons) + last.shape[0] + 4
+    x = np.arange(offsets[1])
+    m[x, x] -= rho
+    mag[x, x] += abs(rho)
+    # every entry is a sum of at most len(v) + last.shape[0] + 2 products of float64 numbers
+    terms = len(v) + last.shape[0] + 4
     return m, gamma(terms) * mag * (1 + gamma(terms))
 
 
-def verified(d: int, offsets, neurons, t: np.ndarray, rho: float, last: np.ndarray) -> bool:
+def verified(d: int, offsets, g: np.ndarray, v: np.ndarray, t: np.ndarray, rho: float, last: np.ndarray) -> bool:
     """Whether M(rho, T) is negative semidefinite, proven in float64 (module docstring)."""
-    m, err = _matrix(d, offsets, neurons, t, rho, last)
+    m, err = _matrix(d, offsets, g, v, t, rho, last)
     a = -m
     tr = float(np.sum(np.abs(np.diag(a))))
     c = (float(np.linalg.norm(err)) + gamma(2 * d + 2) * tr) * 2 + 4 * UNIT_ROUNDOFF * float(np.max(np.abs(a)))
@@ -115,47 +103,33 @@ def verified(d: int, offsets, neurons, t: np.ndarray, rho: float, last: np.ndarr
     return True
 
 
-def _svec_index(d: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols) of Clarabel's PSD triangle: the upper triangle, column by column."""
-    i, j = np.triu_indices(d)  # row by row
-    order = np.lexsort((i, j))  # column by column, rows ascending within a column
-    return i[order], j[order]
+def _svec(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Position of entry (i, j), i <= j, in Clarabel's PSD triangle (the upper triangle, column by column)."""
+    return j * (j + 1) // 2 + i
 
 
-def _solve(d: int, offsets, neurons, last: np.ndarray, margin: float) -> tuple[np.ndarray, float] | None:
-    """Clarabel: min rho s.t. -M(rho, T) - margin I is PSD, T >= 0. (T, rho) or None."""
-    rows, cols = _svec_index(d)
-    scale = np.where(rows == cols, 1.0, np.sqrt(2.0))
-    pos = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(rows, cols))}
-    nvec, nt = len(rows), len(neurons)
+def _solve(d: int, offsets, g: np.ndarray, v: np.ndarray, last: np.ndarray,
+           margin: float) -> tuple[np.ndarray, float] | None:
+    """Clarabel: min rho s.t. -M(rho, T) - margin I is PSD, T >= 0. (T, rho) or None.
 
-    def svec(mat: np.ndarray) -> np.ndarray:
-        return mat[rows, cols] * scale
-
-    # s = b - A x in the PSD cone, with s = svec(-M - margin I) = svec(-F^T F - margin I) - sum T_i svec(Q_i) + rho svec(P)
-    lo = offsets[-2]
+    Variables (rho, T_1..T_n); s = b - A x with s = svec(-F^T F - margin I) - sum_i T_i svec(Q_i) + rho svec(P) in
+    the PSD cone (off-diagonal entries scaled by sqrt 2), and s = T >= 0."""
+    nvec, nt = d * (d + 1) // 2, len(v)
     base = np.zeros((d, d))
+    lo = offsets[-2]
     base[lo:, lo:] -= last.T @ last
     base -= margin * np.eye(d)
-    b = np.concatenate([svec(base), np.zeros(nt)])
-    data, ri, ci = [], [], []
-    for k, (cin, row, vi) in enumerate(neurons):
-        q = _q_dense(d, cin, row, vi)
-        nz = np.flatnonzero(np.abs(svec(q)) > 0)
-        data.append(svec(q)[nz])
-        ri.append(nz)
-        ci.append(np.full(nz.size, k + 1))
-    p = np.zeros(nvec)
-    for i in range(offsets[1]):
-        p[pos[(i, i)]] = 1.0
-    data.append(-p[p != 0])
-    ri.append(np.flatnonzero(p))
-    ci.append(np.zeros(int((p != 0).sum()), dtype=int))
-    data.append(-np.ones(nt))  # T_i >= 0: -T_i + s = 0, s >= 0
-    ri.append(nvec + np.arange(nt))
-    ci.append(1 + np.arange(nt))
-    a_mat = sparse.csc_matrix((np.concatenate(data), (np.concatenate(ri), np.concatenate(ci))),
-                              shape=(nvec + nt, nt + 1))
+    bi, bj = np.triu_indices(d)
+    b_psd = base[bi, bj] * np.where(bi == bj, 1.0, np.sqrt(2.0))
+    b = np.concatenate([np.zeros(nvec), np.zeros(nt)])
+    b[_svec(bi, bj)] = b_psd
+    # Q_i: g_i / 2 at (c, v_i) for the columns c of the layer below (c < v_i: the upper triangle), -1 at (v_i, v_i)
+    ni, ci = np.nonzero(g)
+    rows = np.concatenate([_svec(ci, v[ni]), _svec(v, v), _svec(np.arange(offsets[1]), np.arange(offsets[1])),
+                           nvec + np.arange(nt)])
+    cols = np.concatenate([1 + ni, 1 + np.arange(nt), np.zeros(offsets[1], dtype=int), 1 + np.arange(nt)])
+    vals = np.concatenate([g[ni, ci] / 2 * np.sqrt(2.0), -np.ones(nt), -np.ones(offsets[1]), -np.ones(nt)])
+    a_mat = sparse.csc_matrix((vals, (rows, cols)), shape=(nvec + nt, nt + 1))
     q_vec = np.zeros(nt + 1)
     q_vec[0] = 1.0
     settings = clarabel.DefaultSettings()
@@ -172,25 +146,25 @@ def _solve(d: int, offsets, neurons, last: np.ndarray, margin: float) -> tuple[n
 def sdp_upper(network: Network, stability: list[Stability], max_dim: int = MAX_DIM) -> SdpBound:
     """A certified upper bound of L_{2->2} of the network on the box its `stability` was classified on."""
     ws = _kept(network, stability)
-    d, offsets, neurons = _pieces(ws)
+    d, offsets, g, v = _pieces(ws)
     if d > max_dim:
         return SdpBound(None, f"the SDP's matrix would have order {d} (inputs plus kept neurons), above {max_dim}", d)
     last = ws[-1]
-    if not neurons:  # affine on the box
+    if not len(v):  # affine on the box
         return SdpBound(None, "no hidden neuron left: the network is affine on the box", d)
-    found = _solve(d, offsets, neurons, last, 0.0)
+    found = _solve(d, offsets, g, v, last, 0.0)
     if found is None:
         return SdpBound(None, "the SDP solver gave no solution", d)
     for attempt in range(2):  # the second with a margin of definiteness, when the first fails the check
         t, rho = found
         for rel in TRIES:
             trial = float(np.nextafter(max(rho, 0.0) * (1 + rel), np.inf))
-            if verified(d, offsets, neurons, t, trial, last):
+            if verified(d, offsets, g, v, t, trial, last):
                 bound = float(np.nextafter(np.sqrt(trial) * (1 + 4 * UNIT_ROUNDOFF), np.inf))
                 return SdpBound(bound, f"LipSDP-Neuron, matrix of order {d}, verified in float64 (rho raised by "
                                        f"{rel:g})", d)
         if attempt == 0:
-            again = _solve(d, offsets, neurons, last, MARGIN * max(rho, np.finfo(float).tiny))
+            again = _solve(d, offsets, g, v, last, MARGIN * max(rho, np.finfo(float).tiny))
             if again is None:
                 break
             found = again

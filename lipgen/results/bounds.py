@@ -88,15 +88,16 @@ def certify(network: Network, sidecar: dict, values: dict) -> Certificate:
     (it lies on a boundary of its pattern's region, as optimal points of the non-strict problem often do), from the
     interior point of the region its binaries name (lipgen/lower/region_lp.py)."""
     x, v = solution_point(sidecar, values)
+    direction = v if len(v) else None
     box, stability = Box.from_json(sidecar["domain"]), sidecar_stability(sidecar)
     alpha, beta, covector = sidecar["norms"]["input"], sidecar["norms"]["output"], sidecar["network"].get("covector")
-    cert = certify_point(network, box, alpha, beta, x, v if len(v) else None, stability, covector=covector)
+    cert = certify_point(network, box, alpha, beta, x, direction, stability, covector=covector)
     if cert.value is not None:
         return cert
     centre = region_centre(network, box, solution_pattern(sidecar, values, stability), stability)
     if centre is None:
         return cert
-    moved = certify_point(network, box, alpha, beta, centre, v if len(v) else None, stability, covector=covector)
+    moved = certify_point(network, box, alpha, beta, centre, direction, stability, covector=covector)
     if moved.value is None:
         return cert
     moved.reason += (f" (at the centre of the region the solution's binaries name: its own point failed, {cert.reason})")
