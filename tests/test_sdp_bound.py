@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 from helpers.exact_oracle import exact_lipschitz
 from helpers.hostile import all_nets
-from helpers.networks import SHAPES, tiny_network, unit_box
+from helpers.networks import SHAPES, random_network, tiny_network, unit_box
 
 from lipgen.bounds import interval_bounds, stabilities
-from lipgen.bounds.sdp import _kept, _pieces, _solve, sdp_upper, verified
+from lipgen.bounds.sdp import CLARABEL_DIM, _barrier, _certify, _kept, _pieces, _solve, sdp_upper, verified
 from lipgen.domain import Box
 from lipgen.instance.generate import generate
 from lipgen.network import Network
 from lipgen.results.bounds import SDP_SOURCE, combine
+from lipgen.split.plan import split_plan
+from lipgen.split.tree import split
 
 pytestmark = pytest.mark.fast
 
@@ -40,6 +42,34 @@ def test_a_one_layer_net_gets_a_tight_bound():
     low, high = exact_lipschitz(net, lo, hi, "2", "2")
     r = sdp_upper(net, _stab(net, lo, hi))
     assert low <= r.value <= high * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("case", range(len(SHAPES)))
+def test_the_barrier_method_is_as_tight_as_clarabel(case):
+    net = tiny_network(case)
+    lo, hi = unit_box(net.n_inputs)
+    ws = _kept(net, _stab(net, lo, hi))
+    d, offsets, g, v = _pieces(ws)
+    ours = min(c for c in (_certify(d, offsets, g, v, ws[-1], f) for f in _barrier(d, offsets, g, v, ws)) if c)
+    theirs = _certify(d, offsets, g, v, ws[-1], _solve(d, offsets, g, v, ws[-1], 0.0))
+    assert ours[0] <= theirs[0] * (1 + 1e-6), (ours, theirs)
+
+
+def test_a_net_too_large_for_clarabel_gets_a_bound_between_sampled_norms_and_the_norm_product():
+    net = random_network(5, 20, [60, 60], 5)
+    lo, hi = unit_box(20)
+    r = sdp_upper(net, _stab(net, lo, hi))
+    assert r.dim > CLARABEL_DIM and "barrier" in r.reason
+    rng = np.random.default_rng(0)
+    sampled = 0.0
+    for x in rng.uniform(lo, hi, size=(300, 20)):  # each point's Jacobian: a lower bound of L
+        jac, h = np.eye(20), x
+        for w, b in zip(net.weights[:-1], net.biases[:-1]):
+            u = w @ h + b
+            jac, h = (w * (u > 0)[:, None]) @ jac, np.maximum(u, 0)
+        sampled = max(sampled, np.linalg.norm(net.weights[-1] @ jac, 2))
+    product = np.prod([np.linalg.norm(w, 2) for w in net.weights])
+    assert sampled <= r.value < product, (sampled, r.value, product)
 
 
 def test_the_float64_check_refuses_a_rho_below_the_optimum():
@@ -73,3 +103,27 @@ def test_l2_instances_carry_the_sdp_anchor_and_the_summary_uses_it(tmp_path):
     assert s["upper"] == anchors["sdp_upper"] and s["upper_source"] == SDP_SOURCE
     sc = generate(net, box, tmp_path / "inf", alpha="inf", beta="inf", bounds=("upper",))[0].sidecar
     assert "sdp_upper" not in sc["anchors"]
+
+
+@pytest.mark.parametrize("net", [tiny_network(c) for c in range(len(SHAPES))] + all_nets(), ids=lambda n: n.name)
+def test_a_tree_with_the_sdp_at_every_node_brackets_l(net):
+    """Phase splits only, no enumeration: every node the Jacobian bound leaves open is bounded by its region's SDP."""
+    lo, hi = unit_box(net.n_inputs)
+    low, high = exact_lipschitz(net, lo, hi, "2", "2")
+    r = split(net, Box(lo, hi), "2", "2", branching="phase", exact_max=0, node_budget=200, time_budget=30)
+    assert r.upper >= low * (1 - 1e-12), (r.upper, low)
+    assert r.lower <= high * (1 + 1e-12), (r.lower, high)
+
+
+def test_the_sdp_at_the_nodes_closes_a_tree_that_the_jacobian_bound_leaves_open():
+    net = random_network(7, 6, [12, 12], 3)
+    box = Box(*unit_box(6))
+    kw = dict(branching="phase", exact_max=0, node_budget=60, time_budget=30, rel_gap=1e-4)
+    with_sdp, without = split(net, box, "2", "2", **kw), split(net, box, "2", "2", sdp=False, **kw)
+    assert with_sdp.upper < without.upper and with_sdp.gap < without.gap, (with_sdp, without)
+
+
+def test_l2_runs_put_the_tree_first_when_its_nodes_get_the_sdp():
+    assert split_plan("auto", "2", "2", 40, sdp=True)[0] == "first"
+    assert split_plan("auto", "2", "2", 40, sdp=False)[0] == "beside"
+    assert split_plan("auto", "2", "inf", 40, sdp=True)[0] == "beside"  # no SDP for mixed norms

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bounds import compute_bounds, jacobian_bounds, stabilities
+from ..bounds.sdp import sdp_upper
 from ..domain import Box
 from ..errors import LipgenError
 from ..network import Network
@@ -113,13 +114,14 @@ class TreeOptions:
     samples: int = 32
     root_samples: int = 512
     max_regions: int = 20_000
+    sdp: bool = True  # l2: a node the Jacobian bound cannot prune also gets the SDP bound (bounds/sdp.py)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 STATS = ("nodes", "pruned", "empty", "exact_leaves", "regions", "lps", "max_depth", "leaves_solved",
-         "leaves_tightened")
+         "leaves_tightened", "sdp")
 
 
 class Tree:
@@ -206,6 +208,10 @@ class Tree:
         self.offer_lower(*sample_lower(self.network, node, self.alpha, self.beta, self.box, self.root_stab,
                                        self.lower, n=o.root_samples if node.depth == 0 else o.samples,
                                        extra=nb.info.get("centre")))
+        if nb.upper > self.lower * (1 + o.rel_gap) and o.sdp and self.alpha == self.beta == "2":
+            # sound on the node's region: its stably inactive and fixed-inactive neurons are zero there
+            nb.upper = min(nb.upper, sdp_upper(self.network, nb.stability).value or nb.upper)
+            st["sdp"] += 1
         if nb.upper <= self.lower * (1 + o.rel_gap):
             st["pruned"] += 1
             self.close(nb.upper)
@@ -345,12 +351,13 @@ class Tree:
 def split(network: Network, box: Box, alpha: str, beta: str, *, branching: str = "auto", node_budget: int = 10_000,
           time_budget: float = 60.0, rel_gap: float = 1e-6, exact_max: int = 12, input_dim_max: int = 8,
           bounds: str = "linear", jacobian: str = "linear", samples: int = 32, root_samples: int = 512,
-          max_regions: int = 20_000) -> SplitResult:
+          max_regions: int = 20_000, sdp: bool = True) -> SplitResult:
     """Certified bounds of L_{alpha->beta} of `network` on `box` by best-first branch and bound (module docstring).
 
     node_budget counts bounded nodes; time_budget is in seconds (the only source of non-determinism, when hit).
     """
     tree = Tree(network, box, alpha, beta, TreeOptions(branching, rel_gap, exact_max, input_dim_max, bounds,
-                                                       jacobian, samples, root_samples, max_regions))
+                                                       jacobian, samples, root_samples, max_regions,
+                                                       sdp))
     tree.run(node_budget, time_budget)
     return tree.result()
