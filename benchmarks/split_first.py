@@ -3,6 +3,7 @@
 
     python benchmarks/split_first.py run [--only balls|library] [--all] [--time-limit 60] [--work /tmp/lipgen-split-first]
         [--busy N --tag loaded]   # N busy-looping processes beside each run (a loaded machine); tag: a new key
+        [--max-unstable N --no-always]   # library: problems with up to N unstable neurons, no --split always twins
     python benchmarks/split_first.py report > benchmarks/split_first_tables.md
 
 Cases:
@@ -114,7 +115,8 @@ def busy_loops(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
-def run(only: str | None, limit: float, work: Path, all_library: bool = False, busy: int = 0, tag: str = "") -> None:
+def run(only: str | None, limit: float, work: Path, all_library: bool = False, busy: int = 0, tag: str = "",
+        max_unstable: int = MAX_UNSTABLE, always: bool = True) -> None:
     done = done_keys()
     label = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                            text=True).stdout.strip()
@@ -132,8 +134,8 @@ def run(only: str | None, limit: float, work: Path, all_library: bool = False, b
                 todo.append((c, None))
     for c, split in todo:
         n = unstable(c["h5"], c["lower"], c["upper"])
-        configs = [split] if split else (["auto"] + (["always"] if 16 < n <= MAX_UNSTABLE else [])
-                                         if n <= MAX_UNSTABLE else [])
+        configs = [split] if split else (["auto"] + (["always"] if 16 < n <= MAX_UNSTABLE and always else [])
+                                         if n <= max_unstable else [])
         if not configs:
             key = f"{c['set']}|{c['case']}|skipped"
             if key not in done:
@@ -187,10 +189,13 @@ def main() -> None:
     r.add_argument("--all", action="store_true", help="library: v1's easy instances too (default: the open ones)")
     r.add_argument("--busy", type=int, default=0, help="busy-looping processes beside each run (a loaded machine)")
     r.add_argument("--tag", default="", help="part of each result's key: measure the same cases again")
+    r.add_argument("--no-always", action="store_true", help="library: no `--split always` twin of the default run")
+    r.add_argument("--max-unstable", type=int, default=MAX_UNSTABLE,
+                   help="library: run the problems with at most this many unstable neurons at the root")
     sub.add_parser("report")
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.only, a.time_limit, a.work, a.all, a.busy, a.tag)
+        run(a.only, a.time_limit, a.work, a.all, a.busy, a.tag, a.max_unstable, not a.no_always)
     else:
         report()
 

@@ -8,9 +8,10 @@ each region's spectral norm (0.05 s against an unsolved minute on digits-64-16-1
 norms the MIPs are linear and prove such problems in seconds; the tree's enumeration may take longer (inf->1
 over 679 regions: 22 s against the MIP's 2 s), so `auto` leaves them to the MIPs.
 
-For l2 -> l2 the tree runs first whatever the count: each node it cannot prune by the Jacobian bound gets the SDP
-bound (lipgen/bounds/sdp.py) of its own region, which prunes most of them (digits-64-32-32-10, l2, the 0.1-ball
-test2 with 23 unstable neurons: proved by the tree alone in 6.6 s, against gap 0.31 for the MIPs after 60 s).
+For l2 -> l2 the tree runs first whatever the count, for half of --time-limit (at most 60 s): each node it cannot
+prune by the Jacobian bound gets the SDP bound (lipgen/bounds/sdp.py) of its own region, which prunes most of them
+(digits-64-32-32-10, l2, the 0.1-ball test2 with 23 unstable neurons: proved by the tree alone in 6.6 s, against
+gap 0.31 for the MIPs after 60 s; digits-64-16-10's box: 11.7 s alone, 63 s beside the MIPs).
 
 Otherwise, with more than `FIRST_MAX_UNSTABLE` unstable neurons, the tree runs *beside* the MIPs, in a process of
 its own, from their start until they end (or --time-limit): on such nets the MIPs' dual bounds move
@@ -54,6 +55,7 @@ from ..split.tree import SplitResult, TreeOptions
 
 FIRST_SECONDS = 30.0
 FIRST_SHARE = 0.25  # of --time-limit
+SDP_FIRST_SECONDS, SDP_FIRST_SHARE = 60.0, 0.5  # digits-64-16-10's box, l2: the tree alone 11.7 s, beside 63 s
 BESIDE_SECONDS = 1e7  # a tree beside MIPs without a time limit runs until they end
 FIRST_THEN_BESIDE = "first, then beside"
 STOP = "beside.stop"  # the parent's "stop" to lipgen/run/split_beside.py: a file, which a child still starting misses not
@@ -65,9 +67,11 @@ ANCHOR_FIELDS = ("sampled_certified", "sampled_estimate", "search_lower", "naive
                  "jacobian_method")
 
 
-def first_seconds(time_limit: float | None) -> float:
-    """The tree's wall-clock budget before the MIPs: a quarter of --time-limit, at most 30 s."""
-    return FIRST_SECONDS if time_limit is None else max(min(FIRST_SECONDS, FIRST_SHARE * time_limit), 0.5)
+def first_seconds(time_limit: float | None, sdp: bool = False) -> float:
+    """The tree's wall-clock budget before the MIPs: a quarter of --time-limit, at most 30 s; with the SDP at its
+    nodes (l2 -> l2), where the tree usually beats the nonconvex MIPs, half of it, at most 60 s."""
+    share, most = (SDP_FIRST_SHARE, SDP_FIRST_SECONDS) if sdp else (FIRST_SHARE, FIRST_SECONDS)
+    return most if time_limit is None else max(min(most, share * time_limit), 0.5)
 
 
 def first_folder(workdir: Path, net: Network, box: Box, alpha: str, beta: str) -> Path:
@@ -266,14 +270,15 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
     if cap is not None:
         run.tree.cap = float(cap)
     unstable = unstable_count(run)
-    plan = split_plan(choice, alpha, beta, unstable, sdp_order(net, run.tree.root_stab) <= SDP_MAX_DIM)
+    sdp = alpha == beta == "2" and sdp_order(net, run.tree.root_stab) <= SDP_MAX_DIM
+    plan = split_plan(choice, alpha, beta, unstable, sdp)
     if plan is None:
         return None
     when, reason = plan
     folder.mkdir(parents=True, exist_ok=True)
     if when == BESIDE:
         return Beside(net, box, run, reason, unstable, BESIDE_SECONDS if time_limit is None else time_limit)
-    budget = first_seconds(time_limit)
+    budget = first_seconds(time_limit, sdp)
     drive(run, time_limit=budget, node_limit=1_000_000, on_progress=on_progress)
     first = finished(net, box, run, reason, unstable, budget)
     if first.closed:
