@@ -127,3 +127,29 @@ def test_l2_runs_put_the_tree_first_when_its_nodes_get_the_sdp():
     assert split_plan("auto", "2", "2", 40, sdp=True)[0] == "first"
     assert split_plan("auto", "2", "2", 40, sdp=False)[0] == "beside"
     assert split_plan("auto", "2", "inf", 40, sdp=True)[0] == "beside"  # no SDP for mixed norms
+
+
+def test_inspect_shows_the_sdp_bound_for_l2_and_the_split_rule_that_run_follows():
+    from lipgen import pipeline
+
+    net = random_network(5, 20, [60, 60], 5)  # 17+ unstable neurons: beside the MIPs without the SDP
+    box = Box(*unit_box(20))
+    info = pipeline.inspect(net, box, samples=50, methods="linear")
+    two = info["bounds"]["2"]
+    assert two["sdp_upper"] == sdp_upper(net, _stab(net, box.lower, box.upper)).value
+    assert two["sampled_certified"] <= two["sdp_upper"] and "barrier" in two["sdp_reason"]
+    assert two["split"] == "first" and info["bounds"]["inf"]["sdp_upper"] is None
+
+
+@pytest.mark.parametrize("case", range(len(SHAPES)))
+def test_a_barrier_stopped_early_still_gives_a_sound_bound(case):
+    """`enough` (a pruning threshold) and `useless` (a better bound known) stop the barrier early: whatever it gives
+    then is still verified, never below L, and the full solve is at least as tight."""
+    net = tiny_network(case)
+    lo, hi = unit_box(net.n_inputs)
+    stab = _stab(net, lo, hi)
+    low, _ = exact_lipschitz(net, lo, hi, "2", "2")
+    full = sdp_upper(net, stab).value
+    for kw in ({"enough": 10 * full}, {"useless": 0.5 * low}, {"rtol": 1e-3}):
+        early = sdp_upper(net, stab, fallback=False, **kw).value
+        assert early is None or full * (1 - 1e-9) <= early and early >= low, (kw, early, full, low)

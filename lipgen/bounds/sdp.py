@@ -146,14 +146,16 @@ MU = 4  # the barrier weight's growth per centre: 10 stalled on digits-64-128-12
 NZ = ((0, 0), (0, 1), (1, 0))  # its nonzero entries
 
 
-def _barrier(d: int, offsets, g: np.ndarray, v: np.ndarray, ws: list[np.ndarray],
-             rtol: float = 1e-8) -> list[tuple[np.ndarray, float]]:
+def _barrier(d: int, offsets, g: np.ndarray, v: np.ndarray, ws: list[np.ndarray], rtol: float = 1e-8,
+             below: float = -np.inf, above: float = np.inf) -> list[tuple[np.ndarray, float]]:
     """min rho s.t. S(rho, T) is PSD, by a log-det barrier method with Newton steps on the n + 1 multipliers.
 
     Every A_i has rank 2, so the Newton system costs O(d^3 + n^2) per step instead of the d^4 / 4 of a generic
     conic solver's scaling block: order 128 in well under a second. Returns the centres reached, each strictly
     feasible, the last within rtol of the optimum (or where float64 stopped the descent); the later ones sit closer
-    to the boundary, where the float64 check may refuse them."""
+    to the boundary, where the float64 check may refuse them. It stops early at a centre whose rho is at most
+    `below` (good enough for the caller), or once the optimum is surely above `above` (rho - d / weight, the
+    centre's duality gap, exceeds it: the caller has a better bound)."""
     centres: list[tuple[np.ndarray, float]] = []
     start = _start(ws)
     if start is None:
@@ -215,7 +217,7 @@ def _barrier(d: int, offsets, g: np.ndarray, v: np.ndarray, ws: list[np.ndarray]
             y = y + alpha * step
             s, chol = s + alpha * ds, trial
         centres.append((np.maximum(y[1:], 0.0), float(y[0])))
-        if d / weight <= rtol * y[0]:
+        if d / weight <= rtol * y[0] or y[0] <= below or y[0] - d / weight > above:
             break
         weight *= MU
     return centres
@@ -277,11 +279,14 @@ def sdp_order(network: Network, stability: list[Stability]) -> int:
     return network.n_inputs + sum(int((~s.inactive).sum()) for s in stability)
 
 
-def sdp_upper(network: Network, stability: list[Stability], max_dim: int = MAX_DIM) -> SdpBound:
+def sdp_upper(network: Network, stability: list[Stability], max_dim: int = MAX_DIM, *, rtol: float = 1e-8,
+              enough: float | None = None, useless: float | None = None, fallback: bool = True) -> SdpBound:
     """A certified upper bound of L_{2->2} of the network on the box its `stability` was classified on.
 
-    The barrier method proposes (T, rho); where it fails (or its proposal fails the check) and the matrix is small,
-    Clarabel tries, once plainly and once with a margin of definiteness."""
+    The barrier method proposes (T, rho), to `rtol` relative accuracy; where it fails (or its proposal fails the
+    check), the matrix is small and `fallback` allows, Clarabel tries, once plainly and once with a margin of
+    definiteness. `enough` / `useless` (bounds of L): the barrier stops once it is below the first or surely above
+    the second (a branch and bound's pruning threshold and its other bound)."""
     ws = _kept(network, stability)
     d, offsets, g, v = _pieces(ws)
     if d > max_dim:
@@ -290,12 +295,15 @@ def sdp_upper(network: Network, stability: list[Stability], max_dim: int = MAX_D
     if not len(v):  # affine on the box
         return SdpBound(None, "no hidden neuron left: the network is affine on the box", d)
     # the barrier's last centres, most accurate first: the best that passes the check
-    best = min((c for c in (_certify(d, offsets, g, v, last, f) for f in _barrier(d, offsets, g, v, ws)[:-4:-1])
-                if c is not None), default=None)
+    below = -np.inf if enough is None else enough * enough
+    above = np.inf if useless is None else useless * useless
+    centres = _barrier(d, offsets, g, v, ws, rtol, below, above)
+    best = min((c for c in (_certify(d, offsets, g, v, last, f) for f in centres[:-4:-1]) if c is not None),
+               default=None)
     if best is not None:
         return SdpBound(best[0], f"LipSDP-Neuron (barrier), matrix of order {d}, verified in float64 (rho raised "
                                  f"by {best[1]:g})", d)
-    if d <= CLARABEL_DIM:
+    if d <= CLARABEL_DIM and fallback:
         found = _solve(d, offsets, g, v, last, 0.0)
         done = None if found is None else _certify(d, offsets, g, v, last, found)
         if found is not None and done is None:

@@ -10,6 +10,8 @@ import numpy as np
 from ..bounds import (BOUNDS_METHODS, bounds_method, compute_bounds, input_map, layer_scales, naive_upper_bound,
                       stabilities)
 from ..bounds.jacobian import anchor_bounds
+from ..bounds.sdp import MAX_DIM as SDP_MAX_DIM
+from ..bounds.sdp import sdp_upper
 from ..domain import Box
 from ..formulation import choose_mode
 from ..lower.certificate import certify_point
@@ -82,9 +84,11 @@ def inspect_network(net: Network, box: Box, n_samples: int = 1000, seed: int = 0
         # the float64 value is an estimate; its certificate (rounding error bound subtracted) is a lower bound
         cert = certify_point(net, box, p, p, s.x, s.v, stab).value or 0.0
         shown_norm = per_method[shown]["norms"][p]
-        plan = split_plan("auto", p, p, per_method[shown]["unstable_total"])
+        sdp = sdp_upper(net, stab) if p == "2" else None
+        plan = split_plan("auto", p, p, per_method[shown]["unstable_total"], sdp is not None and sdp.dim <= SDP_MAX_DIM)
         per_norm[p] = {"sampled_certified": cert, "sampled_estimate": s.value,
                        "naive_upper": shown_norm["naive_upper"], "jacobian_upper": shown_norm["jacobian_upper"],
+                       "sdp_upper": None if sdp is None else sdp.value, "sdp_reason": None if sdp is None else sdp.reason,
                        "auto_mode": shown_norm["auto_mode"], "auto_why": shown_norm["auto_why"],
                        "split": plan[0] if plan else "no", "split_why": plan[1] if plan else
                        "l1/l-inf norm with few unstable neurons: the linear MIPs are faster"}
