@@ -55,9 +55,10 @@ from .solvers import SolveOptions
 from .solvers.backends import SOLVERS
 from .solvers.runner import stop_all
 from .split.driver import Drive, Progress, drive, prepare
+from .split.plan import exact_max_for
 from .split.tree import BRANCHINGS, TreeOptions
 
-__all__ = ["BOUND_KINDS", "SPLIT_CHOICES", "Beside", "FirstSplit", "finish_split", "judge_with", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
+__all__ = ["BOUND_KINDS", "exact_max_for", "SPLIT_CHOICES", "Beside", "FirstSplit", "finish_split", "judge_with", "merge_split_first", "split_first_summary", "GAP_NOISE", "UNVERIFIED", "Interrupted", "JobRequest", "Result", "RunSummary", "Sidecar", "SolveOptions",
            "check_solution", "clean_gap", "convert_weights", "format_number", "find_solve_inputs", "generate", "inspect", "load_network", "parse",
            "check_generate_options", "check_setup", "run", "run_instances", "run_premise", "run_workdir", "solve", "solve_found",
            "collect", "get_scheduler", "interrupts_raise", "make_job", "parse_duration", "lipgen_command_words", "solution_inputs", "stop_all",

@@ -43,8 +43,10 @@ def split(
     gap: float = typer.Option(1e-6, "--gap", help="Relative gap (upper - lower) / upper at which the tree stops."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Wall-clock seconds for this run of the tree."),
     node_limit: int = typer.Option(1_000_000, "--node-limit", help="Nodes in all (resumed runs included)."),
-    exact_max: int = typer.Option(12, "--exact-max", help="A node with at most this many unstable neurons is "
-                                                           "finished by enumerating its activation regions."),
+    exact_max: Optional[int] = typer.Option(None, "--exact-max", help="A node with at most this many unstable "
+                                                                      "neurons is finished by enumerating its "
+                                                                      "activation regions [default: 8 for l2 -> l2, "
+                                                                      "where the SDP prunes nodes; 12 otherwise]."),
     workdir: Path = typer.Option(..., "-o", "--output", "--workdir", help="Working folder: tree.npz (the tree's "
                                                                           "state) and result.json."),
     resume: bool = typer.Option(False, "--resume", help="Continue the tree saved in the working folder."),
@@ -77,7 +79,8 @@ def split(
     Exit code 0 when the gap is closed (at most --gap), 1 when a limit stopped the tree first, 2 on bad input.
     """
     alpha, beta = resolve_norms(norm, input_norm, output_norm)
-    options = pipeline.SplitOptions(branching=branching, rel_gap=gap, exact_max=exact_max, bounds=bounds)
+    options = pipeline.SplitOptions(branching=branching, rel_gap=gap, bounds=bounds,
+                                    exact_max=pipeline.exact_max_for(alpha, beta) if exact_max is None else exact_max)
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)

@@ -49,7 +49,7 @@ from ..parsers import record as rec
 from ..results.bounds import clean_gap, combine
 from ..results.records import RunSummary
 from ..split.driver import Drive, Progress, drive, prepare
-from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, split_plan
+from ..split.plan import BESIDE, FIRST, FIRST_MAX_UNSTABLE, SPLIT_CHOICES, exact_max_for, split_plan
 from ..split.state import STATE
 from ..split.tree import SplitResult, TreeOptions
 
@@ -259,7 +259,8 @@ def run_first(net: Network, box: Box, workdir: Path, *, alpha: str, beta: str, c
     if choice == "never":
         return None
     folder = first_folder(workdir, net, box, alpha, beta)
-    options = TreeOptions(rel_gap=gap, exact_max=FIRST_MAX_UNSTABLE, bounds=ALIASES.get(bounds, bounds))
+    options = TreeOptions(rel_gap=gap, exact_max=exact_max_for(alpha, beta, FIRST_MAX_UNSTABLE),
+                          bounds=ALIASES.get(bounds, bounds))
     if fresh:
         (folder / STATE).unlink(missing_ok=True)
     try:

@@ -6,6 +6,14 @@ from __future__ import annotations
 SPLIT_CHOICES = ("auto", "always", "never")
 FIRST_MAX_UNSTABLE = 16  # the root is enumerated as one exact leaf up to this many unstable neurons
 FIRST, BESIDE = "first", "beside"
+# l2 -> l2: nodes are pruned by their SDP bound, so splitting on beats enumerating from 9 unstable neurons up
+# (benchmarks/sdp_speed.md: digits-64-16-10's box 30 s -> 1.0 s, lipbab-10-15-10-3's gap at 30 s 0.085 -> 0.012)
+SDP_EXACT_MAX, EXACT_MAX = 8, 12
+
+
+def exact_max_for(alpha: str, beta: str, others: int = EXACT_MAX) -> int:
+    """The most unstable neurons of a node that the tree enumerates rather than splits."""
+    return SDP_EXACT_MAX if str(alpha) == str(beta) == "2" else others
 
 
 def split_plan(choice: str, alpha: str, beta: str, unstable: int, sdp: bool = False) -> tuple[str, str] | None:
