@@ -74,14 +74,15 @@ def inspect(
               f"upper in [{fmt_num(min(d['upper']), 4)}, {fmt_num(max(d['upper']), 4)}]")
     t = Table(title=f"Cheap Lipschitz bounds ({info['samples']} sampled points)")
     for c in ("norm", "sampled lower bound (certified)", "sampled estimate (float64)", "naive upper bound",
-              f"Jacobian bound ({info['jacobian_method']})", "SDP bound (l2, verified)", "--mode auto",
-              "run --split auto"):
+              f"Jacobian bound ({info['jacobian_method']})", "--mode auto", "run --split auto"):
         t.add_column(c)
     for p, b in info["bounds"].items():
         t.add_row(p, fmt_num(b["sampled_certified"]), fmt_num(b["sampled_estimate"]), fmt_num(b["naive_upper"]),
-                  fmt_num(b["jacobian_upper"]), fmt_num(b["sdp_upper"]) if p == "2" else "-", b["auto_mode"],
-                  b["split"])
+                  fmt_num(b["jacobian_upper"]), b["auto_mode"], b["split"])
     out.print(t)
+    if "2" in info["bounds"]:
+        out.print(f"SDP bound (l2, LipSDP-Neuron, verified): {fmt_num(info['bounds']['2']['sdp_upper'])} "
+                  f"({info['bounds']['2']['sdp_reason']})")
     whys = dict.fromkeys(f"{b['split']}: {b['split_why']}" for b in info["bounds"].values())
     out.print("run --split auto, per norm: " + "; ".join(whys))
     for w in info["warnings"]:
