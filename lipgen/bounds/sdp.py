@@ -75,17 +75,14 @@ def _pieces(ws: list[np.ndarray]) -> tuple[int, np.ndarray, np.ndarray, np.ndarr
 def _matrix(d: int, offsets, g: np.ndarray, v: np.ndarray, t: np.ndarray, rho: float, last: np.ndarray):
     """M(rho, T) = sum_i T_i Q_i + F^T F - rho P in float64, Q_i = (g_i e_i^T + e_i g_i^T) / 2 - e_i e_i^T, and an
     entrywise bound of its rounding error."""
-    half = np.zeros((d, d))
-    half[:, v] = g.T * t / 2
-    m = half + half.T
-    mag = np.abs(m)
-    m[v, v] -= t
-    mag[v, v] += t
+    m = -_s_matrix(d, offsets, g, v, t, rho, last.T @ last)
+    mag = np.zeros((d, d))
+    mag[:, v] = np.abs(g.T) * np.abs(t) / 2
+    mag += mag.T
+    mag[v, v] += np.abs(t)
     lo = offsets[-2]
-    m[lo:, lo:] += last.T @ last
     mag[lo:, lo:] += np.abs(last).T @ np.abs(last)
     x = np.arange(offsets[1])
-    m[x, x] -= rho
     mag[x, x] += abs(rho)
     # every entry is a sum of at most len(v) + last.shape[0] + 2 products of float64 numbers
     terms = len(v) + last.shape[0] + 4
@@ -274,6 +271,14 @@ def _certify(d: int, offsets, g: np.ndarray, v: np.ndarray, last: np.ndarray,
     return None
 
 
+def best_barrier(d: int, offsets, g: np.ndarray, v: np.ndarray, ws: list[np.ndarray], rtol: float = 1e-8,
+                 below: float = -np.inf, above: float = np.inf) -> tuple[float, float] | None:
+    """(bound, raise of rho): the least certified bound of the barrier's last three centres, most accurate first."""
+    centres = _barrier(d, offsets, g, v, ws, rtol, below, above)
+    return min((c for c in (_certify(d, offsets, g, v, ws[-1], f) for f in centres[:-4:-1]) if c is not None),
+               default=None)
+
+
 def sdp_order(network: Network, stability: list[Stability]) -> int:
     """The order of the SDP's matrix: inputs plus the neurons not stably inactive."""
     return network.n_inputs + sum(int((~s.inactive).sum()) for s in stability)
@@ -297,9 +302,7 @@ def sdp_upper(network: Network, stability: list[Stability], max_dim: int = MAX_D
     # the barrier's last centres, most accurate first: the best that passes the check
     below = -np.inf if enough is None else enough * enough
     above = np.inf if useless is None else useless * useless
-    centres = _barrier(d, offsets, g, v, ws, rtol, below, above)
-    best = min((c for c in (_certify(d, offsets, g, v, last, f) for f in centres[:-4:-1]) if c is not None),
-               default=None)
+    best = best_barrier(d, offsets, g, v, ws, rtol, below, above)
     if best is not None:
         return SdpBound(best[0], f"LipSDP-Neuron (barrier), matrix of order {d}, verified in float64 (rho raised "
                                  f"by {best[1]:g})", d)
