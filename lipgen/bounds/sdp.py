@@ -195,7 +195,8 @@ def _barrier(d: int, offsets, g: np.ndarray, v: np.ndarray, ws: list[np.ndarray]
                 step = -scale * np.linalg.solve(h * scale[:, None] * scale[None, :], grad * scale)
             except np.linalg.LinAlgError:
                 step = -scale * np.linalg.lstsq(h * scale[:, None] * scale[None, :], grad * scale, rcond=None)[0]
-            dec = -float(grad @ step)
+            with np.errstate(invalid="ignore", over="ignore"):  # a non-finite step ends the method below
+                dec = -float(grad @ step)
             if not np.isfinite(dec):
                 return centres
             if dec < 1e-8:
