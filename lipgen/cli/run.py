@@ -57,14 +57,16 @@ def run(
     wait: bool = WaitOpt,
     workdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Working directory for instances and runs "
                                                                        "[default: lipgen-runs/<network>]."),
-    split: str = typer.Option("auto", "--split", help="auto: with an l2 norm and at most 16 unstable neurons, the "
-                                                      "split tree (as `lipgen split`, no solver) runs first, for a "
-                                                      "quarter of --time-limit (at most 30 s): when it proves L no "
-                                                      "MIP is solved, else it goes on beside the MIPs; with more "
-                                                      "than 16 unstable neurons it runs beside the MIPs until they "
-                                                      "end, and its proof stops them. Its certified bounds join the "
-                                                      "table. always: the tree first whatever the problem. never: "
-                                                      "the MIPs only."),
+    split: str = typer.Option("auto", "--split", help="auto: l2 -> l2 (the SDP bounds the tree's nodes): the "
+                                                      "split tree (as `lipgen split`, no solver) runs first, for "
+                                                      "half of --time-limit (at most 60 s); an l2 norm on one side "
+                                                      "and at most 16 unstable neurons: first, for a quarter (at "
+                                                      "most 30 s). When it proves L no MIP is solved, else it goes "
+                                                      "on beside the MIPs. Otherwise, with more than 16 unstable "
+                                                      "neurons it runs beside the MIPs until they end, and its "
+                                                      "proof stops them; with at most 16, no tree. Its certified "
+                                                      "bounds join the table. always: the tree first whatever the "
+                                                      "problem. never: the MIPs only."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Linear layer names in order (PyTorch files)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):

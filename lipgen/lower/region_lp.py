@@ -9,7 +9,6 @@ its boundary, and `certify_point` there certifies ||J_s|| when that region has i
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..bounds import Stability
 from ..domain import Box
@@ -29,6 +28,8 @@ def region_lp(rows: np.ndarray, consts: np.ndarray, n: int) -> tuple[float, floa
     hi = np.concatenate([np.ones(n), [1.0]])
     c = np.zeros(n + 1)
     c[-1] = -1.0
+    from scipy.optimize import linprog  # here: scipy.optimize costs 0.2 s of every command's start
+
     res = linprog(c, A_ub=a, b_ub=b, bounds=list(zip(lo, hi)), method="highs")
     if res.status != 0 or res.ineqlin is None:
         return -np.inf, np.inf, np.zeros(n)  # no answer: nothing proven (the region is kept)
