@@ -13,6 +13,7 @@ import math
 import os
 import shlex
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -245,39 +246,52 @@ def summarize(net: Network, written: list[Generated], results: list[Result], *, 
     summary["gap"] = clean_gap(summary.get("gap"))
     return RunSummary(network=net.name, norms=(alpha, beta), status=status, consistency=summary["consistency"],
                       upper=summary["upper"], best_lower=summary["best_lower"], gap=summary["gap"],
-                      workdir=str(workdir), problems=by_kind, data=summary)
+                      workdir=str(workdir), problems=by_kind, data=summary, runs=tuple(results))
+
+
+SolveRound = Callable[[list[Path], Path, int, Any], list[Result]]  # (instances, runs folder, jobs, judge) -> runs
 
 
 def run(net: Network, box: Box, *, alpha: str = "2", beta: str = "2", solver: str = "scip",
         opts: SolveOptions | None = None, jobs: int | None = None, workdir: str | os.PathLike | None = None,
         generate_options: dict | None = None, eps_ladder: bool = True, split: str = "auto",
-        **solve_options: Any) -> RunSummary:
+        solve: SolveRound | None = None, stage: Callable[[str], AbstractContextManager] | None = None,
+        log: Callable[[str], None] | None = None, **solve_options: Any) -> RunSummary:
     """The main job: generate the upper- and lower-bound problems, solve them, combine the certified bounds.
 
     generate_options: lipgen.instance.generate's, with mode `race` for both modes' upper problems at once (the
     first proof stops the rest). jobs: solver processes at once (None: one per problem). eps_ladder: re-solve the
     strict problem with smaller eps when its certified value stays below a solved upper problem's. split: auto
     (the split tree first when lipgen/run/split_first.py's rule says it pays; when it proves L no MIP runs),
-    always or never."""
+    always or never. solve: how a batch of instances is solved (default: solve_found with `solver`, `opts` and
+    solve_options; the CLI passes one with a progress display). stage(what): a context around generation and
+    the tree first (a status line). log: notes of the premise check and the eps ladder. The summary's `runs`
+    are the MIP runs (none when the tree proved L first: `problems` is empty then)."""
     opts = opts or SolveOptions()
     check_setup(solver, opts, 1 if jobs is None else jobs, solve_options.get("solver_path"))  # all of it before anything is written
     work = run_workdir(net, workdir)
-    written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
-    first = run_split_first(net, box, work, alpha=alpha, beta=beta, split=split, opts=opts,
-                            bounds_method=(generate_options or {}).get("bounds_method", "linear"),
-                            fresh=bool(solve_options.get("force")), anchors=written[0].sidecar["anchors"])
+    stage = stage or (lambda what: nullcontext())
+    if solve is None:
+        def solve(instances: list[Path], runs: Path, n_jobs: int, judge: Any = None) -> list[Result]:
+            return solve_found(instances, solver, runs, opts, jobs=n_jobs, judge=judge, **solve_options)
+    with stage(f"generating the instances of {net.name}"):
+        written = run_instances(net, box, work, alpha=alpha, beta=beta, **(generate_options or {}))
+    with stage(f"splitting {net.name} first (--split {split})"):
+        first = run_split_first(net, box, work, alpha=alpha, beta=beta, split=split, opts=opts,
+                                bounds_method=(generate_options or {}).get("bounds_method", "linear"),
+                                fresh=bool(solve_options.get("force")), anchors=written[0].sidecar["anchors"])
     if isinstance(first, FirstSplit) and first.closed:
         return split_first_summary(first, work, written[0].sidecar["anchors"])
     try:
-        judge = judge_with(first, [g.path.name for g in written], proof_judge(written, opts))
-        results = solve_found([g.path for g in written], solver, work / "runs", opts, jobs=run_jobs(written, jobs),
-                              judge=judge, **solve_options)
+        results = solve([g.path for g in written], work / "runs", run_jobs(written, jobs),
+                        judge_with(first, [g.path.name for g in written], proof_judge(written, opts)))
     finally:
         tree = finish_split(first)  # a tree beside the MIPs stops with them
-    premise = run_premise(written, results, work / "runs", opts,
+    premise = run_premise(written, results, work / "runs", opts, log=log,
                           **{k: v for k, v in solve_options.items() if k in PREMISE_OPTIONS})
     ladder = run_eps_ladder(net, box, work, written, results, premise, alpha=alpha, beta=beta, solver=solver,
-                            opts=opts, **solve_options) if eps_ladder else None
+                            opts=opts, solve=lambda inst, runs: solve(inst, runs, 1, None),
+                            log=log) if eps_ladder else None
     summary = summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work, premise=premise,
                         ladder=ladder)
     return summary if tree is None else merge_split_first(summary, tree)

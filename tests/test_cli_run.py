@@ -6,13 +6,11 @@ rule, not by what a solver happened to do."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from lipgen import pipeline
-from lipgen.cli import run as run_cmd
 from lipgen.cli.app import app
 from lipgen.results.records import Result, RunSummary
 
@@ -34,11 +32,12 @@ def summary(upper: float | None, best_lower: float | None, consistency: str = "o
             "search_lower": None, "naive_upper": None, "premise": {"established": True, "reasons": []},
             "status": "optimal", "network": "net", "domain": "box-0", "solver": "scip", "solver_version": None}
     return RunSummary(network="net", norms=("2", "2"), status="optimal", consistency=consistency, upper=upper,
-                      best_lower=best_lower, gap=None, workdir="w", problems=problems, data=data)
+                      best_lower=best_lower, gap=None, workdir="w", problems=problems, data=data,
+                      runs=tuple(problems.values()))
 
 
 @pytest.fixture
-def fake_run(monkeypatch, tmp_path):
+def fake_run(monkeypatch):
     """`lipgen run` over a pipeline that returns the summary given to it."""
 
     class Net:
@@ -48,13 +47,7 @@ def fake_run(monkeypatch, tmp_path):
     def invoke(s: RunSummary, *extra: str):
         monkeypatch.setattr(pipeline, "check_setup", lambda *a, **k: None)
         monkeypatch.setattr(pipeline, "load_network", lambda *a, **k: (Net(), None))
-        monkeypatch.setattr(pipeline, "run_workdir", lambda net, workdir: Path(tmp_path))
-        monkeypatch.setattr(pipeline, "run_instances", lambda *a, **k: [])
-        monkeypatch.setattr(pipeline, "run_split_first", lambda *a, **k: None)
-        monkeypatch.setattr(run_cmd, "solve_with_progress", lambda *a, **k: list(s.problems.values()))
-        monkeypatch.setattr(pipeline, "run_premise", lambda *a, **k: s.data["premise"])
-        monkeypatch.setattr(pipeline, "run_eps_ladder", lambda *a, **k: None)
-        monkeypatch.setattr(pipeline, "summarize", lambda *a, **k: s)
+        monkeypatch.setattr(pipeline, "run", lambda *a, **k: s)
         return CliRunner().invoke(app, ["run", "net.h5", "--box", "0,1", *extra])
 
     return invoke

@@ -79,24 +79,10 @@ def run(
     if split not in pipeline.SPLIT_CHOICES:
         raise LipgenError(f"--split {split!r} is not supported: use {', '.join(pipeline.SPLIT_CHOICES)}")
     opts = solve_options(time_limit, threads, gap, mem_limit, seed)
-    pipeline.check_setup(solver, opts, 1 if jobs is None else jobs, solver_path)  # all of it before anything is written
+    pipeline.check_setup(solver, opts, 1 if jobs is None else jobs, solver_path)  # all of it before anything is read
     net, dom = pipeline.load_network(weights, box=box, box_file=box_file, center=center, radius=radius, clip=clip,
                                      layers=layers.split(",") if layers else None, output_weights=output_weights,
                                      margin=margin)
-    work = pipeline.run_workdir(net, workdir)
-    with status_after_a_second(err, f"generating the instances of {net.name}", enabled=not as_json and err.is_terminal):
-        written = pipeline.run_instances(net, dom, work, alpha=alpha, beta=beta, eps=eps, encoding=encoding,
-                                         mode=mode, bounds_method=bounds, jacobian_bounds=jacobian,
-                                         log=stage_log(net, quiet=as_json))
-    with status_after_a_second(err, f"splitting {net.name} first (--split {split})",
-                               enabled=not as_json and err.is_terminal):
-        first = pipeline.run_split_first(net, dom, work, alpha=alpha, beta=beta, split=split, opts=opts,
-                                         bounds_method=bounds, fresh=force,
-                                         anchors=written[0].sidecar["anchors"] if written else None)
-    if isinstance(first, pipeline.FirstSplit) and first.closed:
-        _render_split_proved(pipeline.split_first_summary(first, work, written[0].sidecar["anchors"]), net.name,
-                             alpha, beta, as_json)
-        return
     race = mode == pipeline.RACE
 
     def label(state: dict) -> str:
@@ -106,21 +92,18 @@ def run(
         return solve_with_progress(instances, solver, runs, opts, n_jobs, solver_path, warm_start, force,
                                    quiet=as_json, wait=wait, label=label, solver_defaults=solver_defaults, judge=judge)
 
-    note = None if as_json else (lambda line: err.print(line, markup=False, soft_wrap=True))
-    try:
-        results = solve([g.path for g in written], work / "runs", pipeline.run_jobs(written, jobs),
-                        pipeline.judge_with(first, [g.path.name for g in written], pipeline.proof_judge(written, opts)))
-    finally:
-        tree = pipeline.finish_split(first)  # a tree beside the MIPs stops with them
-    premise = pipeline.run_premise(written, results, work / "runs", opts, warm_start=warm_start, force=force, wait=wait,
-                                   solver_defaults=solver_defaults, log=note)
-    ladder = pipeline.run_eps_ladder(net, dom, work, written, results, premise, alpha=alpha, beta=beta,
-                                     solver=solver, opts=opts, solve=lambda inst, runs: solve(inst, runs, 1),
-                                     log=note) if eps_ladder else None
-    summary = pipeline.summarize(net, written, results, alpha=alpha, beta=beta, solver=solver, workdir=work,
-                                 premise=premise, ladder=ladder)
-    if tree is not None:
-        summary = pipeline.merge_split_first(summary, tree)
+    summary = pipeline.run(
+        net, dom, alpha=alpha, beta=beta, solver=solver, opts=opts, jobs=jobs, workdir=workdir,
+        generate_options=dict(eps=eps, encoding=encoding, mode=mode, bounds_method=bounds, jacobian_bounds=jacobian,
+                              log=stage_log(net, quiet=as_json)),
+        eps_ladder=eps_ladder, split=split, solve=solve,
+        stage=lambda what: status_after_a_second(err, what, enabled=not as_json and err.is_terminal),
+        log=None if as_json else (lambda line: err.print(line, markup=False, soft_wrap=True)),
+        force=force, warm_start=warm_start, wait=wait, solver_defaults=solver_defaults, solver_path=solver_path)
+    if not summary.problems:  # the split tree proved L before any MIP
+        _render_split_proved(summary, net.name, alpha, beta, as_json)
+        return
+    results, work, tree = list(summary.runs), Path(summary.workdir), summary.data.get("split_first")
     s = summary.data
     up, lo = summary.problems["upper"], summary.problems["lower"]
     if as_json:
@@ -156,8 +139,7 @@ def run(
         if not s.get("eps_ladder"):
             t.add_row("lower-bound problem (realised, certified)", fmt_num(s["lower"], 8), status_of(lo),
                       fmt_num(lo.time, 3), "strict MIP")
-        if tree is not None:
-            f = s["split_first"]
+        if (f := tree) is not None:
             t.add_row(f"split tree, {f['when']} (upper / lower)", f"{fmt_num(f['upper'], 8)} / {fmt_num(f['lower'], 8)}",
                       f["status"], fmt_num(f["seconds"], 3), f"{f['nodes']} nodes, no solver")
         t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
@@ -191,7 +173,7 @@ def run(
         err.print(f"inconsistent: the upper bound {s['upper']!r} is below the certified lower bound "
                   f"{s['best_lower']!r}; a solver's tolerances broke a rule (please report it)", markup=False,
                   soft_wrap=True)
-    if premise.get("verdict") == pipeline.UNVERIFIED:
+    if (premise := s["premise"]).get("verdict") == pipeline.UNVERIFIED:
         err.print(f"unverified: the upper-bound problem's dual bound is not certified: {premise['reason']} (the upper "
                   "bound shown is the naive one)", markup=False, soft_wrap=True)
     if not summary.ok:  # a bound missing, the two contradicting each other, or the upper one unverified

@@ -92,6 +92,7 @@ class RunSummary:
     workdir: str
     problems: dict[str, Result]
     data: JSON = field(repr=False, compare=False)
+    runs: tuple[Result, ...] = field(default=(), repr=False, compare=False)  # every MIP run (a race's both uppers)
 
     @property
     def failure(self) -> str | None:
