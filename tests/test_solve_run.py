@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import stat
@@ -14,6 +15,7 @@ from helpers.cli import run_cli
 from helpers.highs_samples import real_highs
 from helpers.networks import oracle_value, random_network, tiny_network, unit_box
 
+from lipgen import pipeline
 from lipgen.domain import Box
 from lipgen.instance import generate
 from lipgen.run.batch import AUTO_ORDER, solve_all
@@ -131,6 +133,29 @@ def test_run_main_job_json(tmp_path):
     assert (again["upper"], again["certified_lower"]) == (res["upper"], res["certified_lower"])
     r = run_cli("run", path, "--norm", "2", "--box", "-1,1", "--split", "never", "-o", tmp_path / "work")
     assert r.returncode == 0 and "lower bound (certified)" in r.stdout and "(reused)" in r.stdout
+
+
+def test_pipeline_run_hooks_see_every_stage_and_run(tmp_path):
+    """pipeline.run as the CLI drives it: its solve hook solves every batch, stage wraps generation and the tree,
+    and the summary's runs are the runs the hook returned."""
+    stages, batches = [], []
+
+    def solve(instances, runs, jobs, judge=None):
+        batches.append(sorted(p.name for p in instances))
+        return pipeline.solve_found(instances, "scip", runs, OPTS, jobs=jobs, judge=judge)
+
+    def stage(what):
+        stages.append(what)
+        return contextlib.nullcontext()
+
+    net = tiny_network(1)
+    s = pipeline.run(net, Box(*unit_box(net.n_inputs)), alpha="inf", beta="inf", opts=OPTS, workdir=tmp_path / "w",
+                     split="never", solve=solve, stage=stage, log=lambda line: None)
+    exact = oracle_value(1, "inf", "inf")
+    assert s.ok and s.best_lower <= exact * (1 + 1e-12) and s.upper >= exact * (1 - 1e-9)
+    assert [w.split(" ")[0] for w in stages] == ["generating", "splitting"]
+    assert len(batches) == 1 and len(batches[0]) == 2  # both problems in one batch
+    assert sorted(r.bound for r in s.runs) == ["lower", "upper"] and all(any(p is r for r in s.runs) for p in s.problems.values())
 
 
 def harder_network():
