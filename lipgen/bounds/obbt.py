@@ -16,29 +16,13 @@ tight as the LP optimum; any error in them only loosens it.
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import contextmanager
-
 import numpy as np
 
 from ..network import Network
 from ..rounding import UNIT_ROUNDOFF, gamma
+from .highs import quiet_highs
 from .interval import LayerBounds
 
-
-@contextmanager
-def _stdout_silenced():
-    """File descriptor 1 to /dev/null: C libraries write there directly (lipgen's --json output must stay clean)."""
-    sys.stdout.flush()
-    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
 
 INF = np.inf
 
@@ -49,12 +33,8 @@ class _LP:
     def __init__(self, n_inputs: int):
         import highspy
 
-        with _stdout_silenced():  # HiGHS prints its banner on stdout before any option can stop it
-            self.h = highspy.Highs()
-            self.h.setOptionValue("output_flag", False)
+        self.h = quiet_highs()
         self._optimal = highspy.HighsModelStatus.kOptimal
-        self.h.setOptionValue("threads", 1)
-        self.h.setOptionValue("random_seed", 0)
         self.lo, self.hi = [], []
         self.rows = []  # (cols, vals, L, U)
         self.add_cols(-np.ones(n_inputs), np.ones(n_inputs))

@@ -9,11 +9,38 @@ its boundary, and `certify_point` there certifies ||J_s|| when that region has i
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from ..bounds import Stability
+from ..bounds.highs import thread_highs
 from ..domain import Box
 from ..network import Network
 from ..rounding import gamma
+
+
+def solve_lp(c: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray,
+             hi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """min c.y s.t. a y <= b, lo <= y <= hi (a dense) with HiGHS: (objective, y, multipliers mu >= 0 of the rows),
+    or None without an optimum. The multipliers are only used in a safe bound, so their errors only loosen it."""
+    import highspy  # here: only LP users pay for it
+
+    h = thread_highs()
+    csc = sparse.csc_matrix(a)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, lo, hi
+    lp.row_lower_, lp.row_upper_ = np.full(len(b), -highspy.kHighsInf), b
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    # HiGHS's row dual of an active upper side is <= 0 for a minimisation: mu = -dual
+    mu = np.maximum(-np.asarray(sol.row_dual, dtype=np.float64), 0.0)
+    return float(h.getInfo().objective_function_value), np.asarray(sol.col_value, dtype=np.float64), mu
 
 
 def region_lp(rows: np.ndarray, consts: np.ndarray, n: int) -> tuple[float, float, np.ndarray]:
@@ -28,12 +55,10 @@ def region_lp(rows: np.ndarray, consts: np.ndarray, n: int) -> tuple[float, floa
     hi = np.concatenate([np.ones(n), [1.0]])
     c = np.zeros(n + 1)
     c[-1] = -1.0
-    from scipy.optimize import linprog  # here: scipy.optimize costs 0.2 s of every command's start
-
-    res = linprog(c, A_ub=a, b_ub=b, bounds=list(zip(lo, hi)), method="highs")
-    if res.status != 0 or res.ineqlin is None:
+    solved = solve_lp(c, a, b, lo, hi)
+    if solved is None:
         return -np.inf, np.inf, np.zeros(n)  # no answer: nothing proven (the region is kept)
-    mu = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
+    fun, x, mu = solved
     # min -t >= -mu.b + sum_i min(r_i lo_i, r_i hi_i), r = c + A^T mu; every float error bounded and added
     r = c + a.T @ mu
     r_err = gamma(len(mu) + 2) * (np.abs(c) + np.abs(a).T @ mu)
@@ -41,7 +66,7 @@ def region_lp(rows: np.ndarray, consts: np.ndarray, n: int) -> tuple[float, floa
     terms = np.minimum(r * lo, r * hi) - r_err * span
     mag = float(mu @ np.abs(b) + np.sum((np.abs(r) + r_err) * span))
     safe = float(mu @ b - np.sum(terms)) + 2 * gamma(len(mu) + n + 8) * mag
-    return float(-res.fun), float(np.nextafter(safe, np.inf)), np.clip(res.x[:n], -1.0, 1.0)
+    return float(-fun), float(np.nextafter(safe, np.inf)), np.clip(x[:n], -1.0, 1.0)
 
 
 
