@@ -129,10 +129,7 @@ def operator_norm_with_direction(j: np.ndarray, alpha: str, beta: str, exact: bo
     j = np.atleast_2d(np.asarray(j, dtype=np.float64))
     m, n = j.shape
     if j.size == 0 or not np.any(j):
-        v = np.zeros(n)
-        if n:
-            v[0] = 1.0
-        return 0.0, v
+        return 0.0, _unit(n)
     if alpha == "1":
         cols = vector_norm(j, beta, axis=0)
         v = np.zeros(n)
@@ -163,7 +160,49 @@ def operator_norm_with_direction(j: np.ndarray, alpha: str, beta: str, exact: bo
             val = float(vector_norm(j @ v, beta)) / nv
             if val > best:
                 best, best_v = val, v / nv
+    if exact and alpha == "inf" and beta == "2":
+        val, s = inf_to_2_by_signs(j)
+        if val > best:
+            best, best_v = val, s
+    elif exact and alpha == "2" and beta == "1":  # ||J||_{2->1} = ||J^T||_{inf->2}, attained at v = J^T u / ||J^T u||
+        val, u = inf_to_2_by_signs(j.T)
+        if val > best:
+            best, best_v = val, j.T @ u / val
     return best, best_v
+
+
+def _unit(n: int) -> np.ndarray:
+    v = np.zeros(n)
+    if n:
+        v[0] = 1.0
+    return v
+
+
+def inf_to_2_by_signs(a: np.ndarray, starts: int = 8, seed: int = 0) -> tuple[float, np.ndarray]:
+    """(||A s||_2, s): the best sign vector s found by alternating s = sign(A^T u), u = A s / ||A s|| (each step
+    raises ||A s||) from the leading left singular vector and `starts` seeded random directions. A float64
+    estimate of ||A||_{inf->2} from below, not a bound (bounds/inf_to_2.py bounds it from above)."""
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    r, n = a.shape
+    if a.size == 0 or not np.any(a):
+        return 0.0, np.ones(n)
+    rng = np.random.default_rng(seed)
+    best, best_s = -1.0, np.ones(n)
+    for u in [np.linalg.svd(a, full_matrices=False)[0][:, 0]] + list(rng.normal(size=(starts, r))):
+        seen = set()
+        while True:
+            s = np.where(a.T @ u >= 0, 1.0, -1.0)
+            if (key := s.tobytes()) in seen:
+                break
+            seen.add(key)
+            y = a @ s
+            val = float(np.linalg.norm(y))
+            if val > best:
+                best, best_s = val, s
+            if val == 0:
+                break
+            u = y / val
+    return best, best_s
 
 
 def _half_signs(k: int) -> np.ndarray:

@@ -13,7 +13,8 @@ L is ||J_s||_{alpha->beta}. Three facts make that value certified (docs/formulat
   interval method: outward rounding), then ||J|| <= max over the extreme directions of ||mid v| + rad |v|||, rounded
   up: exact for alpha = 1 or beta = inf or 2->2 (`norm_upper`), by enumeration of the input sign vectors for
   inf->beta (at most 16 inputs) and of the output sign vectors for 2->1 (||J||_{2->1} = max_u ||J^T u||_2) and
-  inf->1 (= max_u ||J^T u||_1), at most 16 outputs. Otherwise (inf->2 with many inputs) only a bound.
+  inf->1 (= max_u ||J^T u||_1), at most 16 outputs. Otherwise inf->2 and 2->1 go to a branch and bound over sign
+  vectors with Nesterov's SDP bound at its nodes (bounds/inf_to_2.py), inf->1 keeps the entry-bound one.
 - **Lower bound**: `certify_point` at the LP's centre (it re-checks the pattern in float64 with an error bound),
   with the maximising direction for inf->1 when its own norm would not be exact (`best_direction`).
 
@@ -31,6 +32,7 @@ from itertools import product
 import numpy as np
 
 from ..bounds import Stability, jacobian_bounds
+from ..bounds.inf_to_2 import inf_to_2_exact
 from ..lower.certificate import certify_point
 from ..lower.region_lp import region_lp
 from ..domain import Box
@@ -38,6 +40,7 @@ from ..network import Network
 from ..rounding import gamma, round_up
 
 MAX_ENUM = 16  # sign-vector enumeration up to 2^15 vectors (v and -v give the same norm)
+LEAF_NODES = 2000  # branch-and-bound nodes for one region's inf->2 or 2->1 norm (bounds/inf_to_2.py: 5-20 ms each)
 
 
 def _half_signs(k: int) -> np.ndarray:
@@ -45,14 +48,22 @@ def _half_signs(k: int) -> np.ndarray:
     return np.hstack([np.ones((len(rest), 1)), rest])
 
 
-def exact_norm_upper(jb, alpha: str, beta: str) -> float:
-    """A certified upper bound of ||J|| for every J in the entry bounds `jb.jacobian`, tight for a point enclosure."""
+def exact_norm_upper(jb, alpha: str, beta: str, enough: float = 0.0) -> float:
+    """A certified upper bound of ||J|| for every J in the entry bounds `jb.jacobian`, tight for a point enclosure
+    (`enough`: a value below which the bound need not be tight)."""
+    return exact_norm_upper_with_direction(jb, alpha, beta, enough)[0]
+
+
+def exact_norm_upper_with_direction(jb, alpha: str, beta: str, enough: float = 0.0,
+                                    halt: Callable[[], bool] | None = None) -> tuple[float, np.ndarray | None]:
+    """(`exact_norm_upper`, the maximising direction where the bound came with one: inf->2 and 2->1 by branch and
+    bound, stopped early by `halt()`, else None)."""
     base = float(jb.norm_upper(alpha, beta))
     if alpha == "1" or beta == "inf" or (alpha == "2" and beta == "2"):
-        return base  # norm_upper is already tight there (column / row norms, certified spectral norm)
+        return base, None  # norm_upper is already tight there (column / row norms, certified spectral norm)
     lo, hi = jb.jacobian.lower, jb.jacobian.upper
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        return base
+        return base, None
     mid = lo + 0.5 * (hi - lo)
     rad = np.nextafter(np.maximum(hi - mid, mid - lo) * (1.0 + 2.0 ** -51), np.inf)
     m, n = mid.shape
@@ -63,8 +74,18 @@ def exact_norm_upper(jb, alpha: str, beta: str) -> float:
         # ||J||_{a->1} = max over sign vectors u of ||J^T u||_{a*}: inf->1 takes the l1 norm, 2->1 the l2 norm
         u = _half_signs(m)
         y = np.abs(u @ mid) + (rad.sum(axis=0) + gamma(m + 2) * np.abs(mid).sum(axis=0)) * (1 + 2 * gamma(m + 2))
+    elif (alpha, beta) in (("inf", "2"), ("2", "1")):
+        # ||mid||_{inf->2} by branch and bound over signs (SDP bounds), plus the radius: ||J v|| <= ||mid v|| +
+        # ||rad |v|||; 2->1 is inf->2 of the transpose, its direction J^T u / ||J^T u|| for the signs u found
+        mid_t, rad_t = (mid, rad) if alpha == "inf" else (mid.T, rad.T)
+        spread = round_up(float(np.linalg.norm(rad_t.sum(axis=1))), rad_t.size)
+        bb = inf_to_2_exact(mid_t, enough=enough, max_nodes=LEAF_NODES, halt=halt)
+        direction = bb.signs if alpha == "inf" else mid.T @ bb.signs
+        if alpha == "2" and np.any(direction):
+            direction = direction / np.linalg.norm(direction)
+        return min(base, float(np.nextafter(bb.upper + spread, np.inf))), direction
     else:
-        return base
+        return base, None
     y = np.nextafter(y, np.inf)
     scale = -int(np.frexp(max(float(np.max(y)), 1e-300))[1])  # exact power of two: no square under- or overflows
     ys = np.ldexp(y, scale)
@@ -75,7 +96,7 @@ def exact_norm_upper(jb, alpha: str, beta: str) -> float:
     else:  # beta == "2"
         vals = np.sqrt(np.sum(ys * ys, axis=1))
     value = float(np.nextafter(np.ldexp(round_up(float(vals.max()), ys.shape[1]), -scale), np.inf))
-    return min(base, value)
+    return min(base, value), None
 
 
 def best_direction(network: Network, pattern, alpha: str, beta: str) -> np.ndarray | None:
@@ -156,11 +177,12 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
         res.regions += 1
         st = [Stability(p > 0.5, p < 0.5, np.zeros(len(p), bool)) for p in pattern]
         jb = jacobian_bounds(network, stability=st, method="interval")
-        up = exact_norm_upper(jb, alpha, beta)
+        up, direction = exact_norm_upper_with_direction(jb, alpha, beta, enough=res.lower * (1 + prune_rel), halt=halt)
         low = 0.0
         if t > 0:
-            cert = certify_point(network, root_box, alpha, beta, center + half * xi, best_direction(network, pattern,
-                                 alpha, beta), stability=root_stab)
+            if direction is None:
+                direction = best_direction(network, pattern, alpha, beta)
+            cert = certify_point(network, root_box, alpha, beta, center + half * xi, direction, stability=root_stab)
             if cert.value is not None:
                 low = float(cert.value)
                 if low > res.lower:
