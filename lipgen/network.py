@@ -189,8 +189,8 @@ def inf_to_2_by_signs(a: np.ndarray, starts: int = 8, seed: int = 0) -> tuple[fl
     rng = np.random.default_rng(seed)
     best, best_s = -1.0, np.ones(n)
     for u in [np.linalg.svd(a, full_matrices=False)[0][:, 0]] + list(rng.normal(size=(starts, r))):
-        seen = set()
-        while True:
+        seen: set[bytes] = set()
+        while len(seen) < 100:  # each step raises ||A s||; ties could cycle, the set and the cap end them
             s = np.where(a.T @ u >= 0, 1.0, -1.0)
             if (key := s.tobytes()) in seen:
                 break
