@@ -2,6 +2,7 @@
 instances close, and how fast), one `lipgen run --json` process per problem, wall time from outside.
 
     python benchmarks/library_resolve.py run [--time-limit 60] [--norms L1,Linf] [--tag T] [--work /tmp/lipgen-resolve]
+        [--still-open]   # only the problems whose last measurement did not close them (with a new --tag)
     python benchmarks/library_resolve.py report > benchmarks/library_resolve_tables.md
 
 A problem is a network, a domain and a pair of norms: v1 holds its upper and its lower instance, both open. It is
@@ -89,18 +90,22 @@ def read_rows() -> list[dict]:
     return [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
 
 
-def run(limit: float, work: Path, norms: set[str] | None, tag: str) -> None:
-    done = {r["key"] for r in read_rows()}
+def run(limit: float, work: Path, norms: set[str] | None, tag: str, still_open: bool = False) -> None:
+    rows = read_rows()
+    done = {r["key"] for r in rows}
+    last = {r["problem"]: r for r in rows}
     label = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                            text=True).stdout.strip()
     todo, _ = problems()
     for p in todo:
         if norms and p["norms"] not in norms:
             continue
+        if still_open and (p["problem"] not in last or last[p["problem"]].get("closed")):
+            continue
         key = f"{p['problem']}|{limit:g}" + (f"|{tag}" if tag else "")
         if key in done:
             continue
-        res = lipgen_run(p, limit, work)
+        res = lipgen_run(p, limit, work / (tag or "first"))
         row = {"key": key, "time_limit": limit, "tag": tag, "label": label,
                **{k: v for k, v in p.items() if k not in ("lower", "upper", "h5")}, **res}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -155,10 +160,11 @@ def main() -> None:
     r.add_argument("--work", type=Path, default=Path("/tmp/lipgen-resolve"))
     r.add_argument("--norms", help="comma-separated v1 norm labels (L1, L2, Linf, L1toinf, Linfto2); default: all")
     r.add_argument("--tag", default="", help="part of each result's key: measure the same problems again")
+    r.add_argument("--still-open", action="store_true", help="only the problems not closed by their last measurement")
     sub.add_parser("report")
     a = ap.parse_args()
     if a.cmd == "run":
-        run(a.time_limit, a.work, set(a.norms.split(",")) if a.norms else None, a.tag)
+        run(a.time_limit, a.work, set(a.norms.split(",")) if a.norms else None, a.tag, a.still_open)
     else:
         report()
 
