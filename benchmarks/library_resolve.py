@@ -122,9 +122,10 @@ def fmt(x, digits=6) -> str:
 
 def report() -> None:
     todo, missing = problems()
-    rows = {}
-    for r in read_rows():  # the last measurement of each problem counts
+    rows, first = {}, {}
+    for r in read_rows():  # the last measurement of each problem counts; the first is shown beside it
         rows[r["problem"]] = r
+        first.setdefault(r["problem"], r)
     total = len(todo) + missing
     closed = [r for r in rows.values() if r.get("closed")]
     print(f"v1: {total} open problems ({2 * total} open instances, an upper and a lower each); {len(todo)} with "
@@ -140,8 +141,9 @@ def report() -> None:
     print("| --- | --- | --- | --- |")
     for k in sorted(per):
         print(f"| {k} | {per[k][0]} | {per[k][1]} | {per[k][2]} |")
-    print("\n| problem | family | v1 vars | mode | closed | lower | upper | gap | upper from | wall s | load | limit | code |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| problem | family | v1 vars | mode | closed | lower | upper | gap | upper from | wall s | load | limit | code "
+          "| first run: gap (code) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for p in todo:
         r = rows.get(p["problem"])
         if r is None:
@@ -149,7 +151,8 @@ def report() -> None:
         print(f"| {p['problem']} | {p['family']} | {p['v1_variables']} | {r.get('mode')} | "
               f"{'yes' if r.get('closed') else 'no'} | {fmt(r.get('lower'), 10)} | {fmt(r.get('upper'), 10)} | "
               f"{fmt(r.get('gap'), 3)} | {r.get('upper_source') or r.get('error', '')[:60]} | {fmt(r.get('wall'), 3)} | "
-              f"{fmt(r.get('load1'), 2)} | {fmt(r.get('time_limit'))} | {r.get('tag') or r.get('label', '')} |")
+              f"{fmt(r.get('load1'), 2)} | {fmt(r.get('time_limit'))} | {r.get('tag') or r.get('label', '')} | "
+              + (f"{fmt(f.get('gap'), 3)} ({f.get('label')}) |" if (f := first[p["problem"]]) is not r else "|"))
 
 
 def main() -> None:
