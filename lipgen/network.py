@@ -233,7 +233,8 @@ def _max_over_signs(js: np.ndarray, beta: str, by_rows: bool) -> np.ndarray:
 
 
 def operator_norms(js: np.ndarray, alpha: str, beta: str, max_enum: int = 16) -> np.ndarray:
-    """`operator_norm` of each matrix of a batch (B, m, n), vectorised; the same value up to rounding.
+    """`operator_norm` of each matrix of a batch (B, m, n), vectorised; the same value up to rounding, except for
+    inf->2 beyond enumeration (and 2->1), where only the candidate directions are tried (a screen: at most the value).
 
     2->2 through the Gram matrix's eigenvalues (m x m or n x n, whichever is smaller).
     """
