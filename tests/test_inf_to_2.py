@@ -11,10 +11,11 @@ import pytest
 
 from helpers.networks import random_network
 from helpers.oracle import regions
+from lipgen.bounds import compute_bounds, stabilities
 from lipgen.bounds.inf_to_2 import inf_to_2_exact, inf_to_2_upper
 from lipgen.domain import Box
 from lipgen.network import inf_to_2_by_signs, operator_norm_upper
-from lipgen.split import split
+from lipgen.split import Node, bound_node, enumerate_regions, split
 
 pytestmark = pytest.mark.fast
 
@@ -87,3 +88,36 @@ def test_split_tree_closes_mixed_norms_beyond_enumeration(alpha, beta, shape):
     r = split(net, Box(lo, hi), alpha, beta, time_budget=60, rel_gap=1e-6)
     assert r.lower <= exact * (1 + 1e-9) and r.upper >= exact * (1 - 1e-9)
     assert r.status == "closed" and r.gap <= 1e-6
+
+
+def _after(calls: int):
+    """A halt() that says stop from its `calls`-th call on."""
+    count = {"n": 0}
+
+    def halt() -> bool:
+        count["n"] += 1
+        return count["n"] >= calls
+    return halt
+
+
+@pytest.mark.parametrize("every", [2, 3, 5])
+def test_a_budget_inside_a_region_branch_and_bound_redoes_that_region(every):
+    """halt() firing inside a region's branch and bound stops the enumeration before that region; resumed, the
+    region gets its branch and bound to the end: the pieces together are one uninterrupted enumeration."""
+    net = random_network(11, 17, [3], 4)
+    lo, hi = -np.ones(17), np.ones(17)
+    nb = bound_node(net, Node(lo, hi), "inf", "2")
+    root_stab = stabilities(net, compute_bounds(net, lo, hi))
+    whole = enumerate_regions(net, nb, "inf", "2", Box(lo, hi), root_stab, prune=False)
+    pieces, resume = [], None
+    for _ in range(200):
+        ex = enumerate_regions(net, nb, "inf", "2", Box(lo, hi), root_stab, prune=False, halt=_after(every),
+                               resume=resume)
+        pieces.append(ex)
+        if ex.complete:
+            break
+        resume = ex.resume
+    assert pieces[-1].complete and len(pieces) > 1
+    assert sum(p.regions for p in pieces) == whole.regions
+    assert max(p.upper for p in pieces) == pytest.approx(whole.upper, rel=1e-12)
+    assert max(p.lower for p in pieces) == pytest.approx(whole.lower, rel=1e-12)

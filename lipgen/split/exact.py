@@ -40,7 +40,8 @@ from ..network import Network
 from ..rounding import gamma, round_up
 
 MAX_ENUM = 16  # sign-vector enumeration up to 2^15 vectors (v and -v give the same norm)
-LEAF_NODES = 2000  # branch-and-bound nodes for one region's inf->2 or 2->1 norm (bounds/inf_to_2.py: 5-20 ms each)
+LEAF_NODES = 2000  # branch-and-bound nodes for one region's inf->2 or 2->1 norm (bounds/inf_to_2.py: 5-20 ms each),
+# the most: a node with u unstable neurons gives each of its (at most 2^u) regions 4000 / 2^u, at least 50
 
 
 def _half_signs(k: int) -> np.ndarray:
@@ -55,10 +56,13 @@ def exact_norm_upper(jb, alpha: str, beta: str, enough: float = 0.0) -> float:
 
 
 def exact_norm_upper_with_direction(jb, alpha: str, beta: str, enough: float = 0.0,
-                                    halt: Callable[[], bool] | None = None) -> tuple[float, np.ndarray | None]:
-    """(`exact_norm_upper`, the maximising direction where the bound came with one: inf->2 and 2->1 by branch and
-    bound, stopped early by `halt()`, else None)."""
+                                    halt: Callable[[], bool] | None = None,
+                                    nodes: int = LEAF_NODES) -> tuple[float, np.ndarray | None]:
+    """(`exact_norm_upper`, the maximising direction where the bound came with one: inf->2 and 2->1 by a branch and
+    bound of at most `nodes` nodes, stopped early by `halt()`, else None)."""
     base = float(jb.norm_upper(alpha, beta))
+    if base <= enough:
+        return base, None  # below what is needed already
     if alpha == "1" or beta == "inf" or (alpha == "2" and beta == "2"):
         return base, None  # norm_upper is already tight there (column / row norms, certified spectral norm)
     lo, hi = jb.jacobian.lower, jb.jacobian.upper
@@ -79,7 +83,7 @@ def exact_norm_upper_with_direction(jb, alpha: str, beta: str, enough: float = 0
         # ||rad |v|||; 2->1 is inf->2 of the transpose, its direction J^T u / ||J^T u|| for the signs u found
         mid_t, rad_t = (mid, rad) if alpha == "inf" else (mid.T, rad.T)
         spread = round_up(float(np.linalg.norm(rad_t.sum(axis=1))), rad_t.size)
-        bb = inf_to_2_exact(mid_t, enough=enough, max_nodes=LEAF_NODES, halt=halt)
+        bb = inf_to_2_exact(mid_t, enough=enough, max_nodes=nodes, halt=halt)
         direction = bb.signs if alpha == "inf" else mid.T @ bb.signs
         if alpha == "2" and np.any(direction):
             direction = direction / np.linalg.norm(direction)
@@ -156,6 +160,8 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
     res = ExactResult(lower=best_lower)
     pattern = [np.where(s.active, 1.0, 0.0) for s in stab]
     unstable = [s.unstable.copy() for s in stab]
+    # a region's norm by branch and bound (inf->2, 2->1): the more regions the node may have, the fewer nodes each
+    leaf_nodes = int(np.clip(LEAF_NODES * 2 >> min(sum(int(u.sum()) for u in unstable), 20), 50, LEAF_NODES))
     path: list[float] = []  # the signs of the branches being descended, root first
     skip = list(resume or [])  # while `path` follows it, the branches it passed are finished: skipped
 
@@ -174,10 +180,20 @@ def enumerate_regions(network: Network, nb, alpha: str, beta: str, root_box: Box
         if t_safe < 0:
             res.empty += 1
             return
-        res.regions += 1
         st = [Stability(p > 0.5, p < 0.5, np.zeros(len(p), bool)) for p in pattern]
         jb = jacobian_bounds(network, stability=st, method="interval")
-        up, direction = exact_norm_upper_with_direction(jb, alpha, beta, enough=res.lower * (1 + prune_rel), halt=halt)
+        # a region resumed into gets its branch and bound to the end (progress); otherwise a budget that stops it
+        # stops the enumeration before this region, which the next run redoes from here
+        again = resume is not None and path == skip
+        cut = halt if halt is not None and not again else None
+        up, direction = exact_norm_upper_with_direction(jb, alpha, beta, enough=res.lower * (1 + prune_rel), halt=cut,
+                                                        nodes=leaf_nodes)
+        if cut is not None and cut():
+            res.complete = False
+            if res.resume is None:
+                res.resume = list(path)
+            return
+        res.regions += 1
         low = 0.0
         if t > 0:
             if direction is None:
