@@ -21,13 +21,12 @@ import argparse
 import collections
 import csv
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from split_first import timed_json  # one timed `lipgen --json` process, as split_first.py runs it
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -68,17 +67,12 @@ def lipgen_run(p: dict, limit: float, work: Path) -> dict:
     np.savez(d / "box.npz", lower=np.asarray(p["lower"]), upper=np.asarray(p["upper"]))
     cmd = [LIPGEN, "run", p["h5"], "--input-norm", p["alpha"], "--output-norm", p["beta"], "--box-file",
            str(d / "box.npz"), "--time-limit", f"{limit:g}", "--json", "-o", str(d / "w")]
-    load1 = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=4 * limit + 600)
-    wall = time.perf_counter() - t0
-    try:
-        s = json.loads(r.stdout)
-    except json.JSONDecodeError:
-        return {"error": r.stderr[-400:], "exit": r.returncode, "wall": wall, "load1": load1}
+    s, info = timed_json(cmd, limit)
+    if s is None:
+        return info
     f = s.get("split_first") or {}
     gap = s.get("gap")
-    return {"exit": r.returncode, "wall": wall, "load1": load1, "upper": s.get("upper"), "lower": s.get("best_lower"),
+    return {**info, "upper": s.get("upper"), "lower": s.get("best_lower"),
             "gap": gap, "closed": gap is not None and gap <= CLOSED_GAP, "status": s.get("status"),
             "mode": s.get("mode"), "upper_source": s.get("upper_source"), "lower_source": s.get("lower_source"),
             "split_taken": bool(f), "split_closed": f.get("closed"), "command": " ".join(cmd[1:])}

@@ -75,22 +75,29 @@ def unstable(h5: str, lower, upper) -> int:
                                                                               np.asarray(upper, float), "linear"))))
 
 
+def timed_json(cmd: list[str], limit: float) -> tuple[dict | None, dict]:
+    """One `lipgen ... --json` process timed from outside: (its JSON or None, {exit, wall, load1[, error]})."""
+    load1 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=4 * limit + 600)
+    info = {"exit": p.returncode, "wall": time.perf_counter() - t0, "load1": load1}
+    try:
+        return json.loads(p.stdout), info
+    except json.JSONDecodeError:
+        return None, {"error": p.stderr[-400:], **info}
+
+
 def lipgen_run(case: dict, split: str, limit: float, work: Path) -> dict:
     d = work / f"{case['case'].replace(':', '__')}__{split}"
     d.mkdir(parents=True, exist_ok=True)
     np.savez(d / "box.npz", lower=np.asarray(case["lower"]), upper=np.asarray(case["upper"]))
     cmd = [LIPGEN, "run", case["h5"], "--norm", "2", "--box-file", str(d / "box.npz"), "--time-limit", str(limit),
            "--split", split, "--json", "-o", str(d / "w")]
-    load1 = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=4 * limit + 600)
-    wall = time.perf_counter() - t0
-    try:
-        s = json.loads(p.stdout)
-    except json.JSONDecodeError:
-        return {"error": p.stderr[-400:], "exit": p.returncode, "wall": wall, "load1": load1}
+    s, info = timed_json(cmd, limit)
+    if s is None:
+        return info
     f = s.get("split_first") or {}
-    return {"exit": p.returncode, "wall": wall, "load1": load1, "upper": s["upper"], "lower": s["best_lower"],
+    return {**info, "upper": s["upper"], "lower": s["best_lower"],
             "gap": s["gap"], "status": s["status"], "mode": s["mode"], "upper_source": s["upper_source"],
             "lower_source": s["lower_source"], "split_taken": bool(f), "split_closed": f.get("closed"),
             "split_seconds": f.get("seconds"), "split_reason": f.get("reason"), "command": " ".join(cmd[1:])}

@@ -5,6 +5,7 @@ and the merged bounds equal one uninterrupted enumeration's."""
 from __future__ import annotations
 
 import pytest
+from helpers.halts import halt_after
 from helpers.networks import oracle_value, tiny_network, unit_box
 
 from lipgen.bounds import compute_bounds, stabilities
@@ -14,15 +15,6 @@ from lipgen.split.state import load_state, save_state
 
 pytestmark = pytest.mark.fast
 
-
-def _after(calls: int):
-    """A halt() that says stop from its `calls`-th call on."""
-    count = {"n": 0}
-
-    def halt() -> bool:
-        count["n"] += 1
-        return count["n"] >= calls
-    return halt
 
 
 @pytest.mark.parametrize("case,alpha,beta", [(1, "2", "2"), (4, "inf", "1"), (5, "1", "inf")])
@@ -37,7 +29,7 @@ def test_a_stopped_enumeration_resumed_to_the_end_equals_one_uninterrupted(case,
     assert whole.complete and whole.resume is None
     pieces, resume = [], None
     for _ in range(2_000):
-        ex = enumerate_regions(net, nb, alpha, beta, box, root_stab, prune=False, halt=_after(every), resume=resume)
+        ex = enumerate_regions(net, nb, alpha, beta, box, root_stab, prune=False, halt=halt_after(every), resume=resume)
         pieces.append(ex)
         if ex.complete:
             break
@@ -55,7 +47,7 @@ def test_a_tree_stopped_inside_its_root_enumeration_resumes_it_after_a_save(tmp_
     box = Box(*unit_box(net.n_inputs))
     opts = TreeOptions(branching="phase", exact_max=16, rel_gap=1e-6)
     tree = Tree(net, box, "inf", "1", opts)
-    tree.run(stop=_after(4))
+    tree.run(stop=halt_after(4))
     assert tree.status == "stopped" and list(tree.partial) == [0]  # the root, mid-enumeration
     save_state(tmp_path / "tree.npz", tree)
     again, _ = load_state(tmp_path / "tree.npz", net, box, "inf", "1", opts)

@@ -9,6 +9,7 @@ from itertools import product
 import numpy as np
 import pytest
 
+from helpers.halts import halt_after
 from helpers.networks import random_network
 from helpers.oracle import regions
 from lipgen.bounds import compute_bounds, stabilities
@@ -90,15 +91,6 @@ def test_split_tree_closes_mixed_norms_beyond_enumeration(alpha, beta, shape):
     assert r.status == "closed" and r.gap <= 1e-6
 
 
-def _after(calls: int):
-    """A halt() that says stop from its `calls`-th call on."""
-    count = {"n": 0}
-
-    def halt() -> bool:
-        count["n"] += 1
-        return count["n"] >= calls
-    return halt
-
 
 @pytest.mark.parametrize("every", [2, 3, 5])
 def test_a_budget_inside_a_region_branch_and_bound_redoes_that_region(every):
@@ -111,7 +103,7 @@ def test_a_budget_inside_a_region_branch_and_bound_redoes_that_region(every):
     whole = enumerate_regions(net, nb, "inf", "2", Box(lo, hi), root_stab, prune=False)
     pieces, resume = [], None
     for _ in range(200):
-        ex = enumerate_regions(net, nb, "inf", "2", Box(lo, hi), root_stab, prune=False, halt=_after(every),
+        ex = enumerate_regions(net, nb, "inf", "2", Box(lo, hi), root_stab, prune=False, halt=halt_after(every),
                                resume=resume)
         pieces.append(ex)
         if ex.complete:
