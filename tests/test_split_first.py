@@ -209,8 +209,10 @@ def test_cli_run_proved_by_the_tree(tmp_path, capsys):
     assert s["mode"] == "split" and s["split_first"]["closed"] and s["split_first"]["reason"].startswith("l2 norm")
     exact = oracle_value(4, "2", "2")
     assert s["best_lower"] <= exact * (1 + 1e-9) <= s["upper"] * (1 + 2e-9)
+    assert s["sdp_upper"] >= exact * (1 - 1e-9)  # the anchors the MIP table shows, the l2 SDP bound included
     code, out, err = call_main(["run", str(tmp_path / "net.h5"), "--box", "-1,1", "-o", str(tmp_path / "w")], capsys)
     assert code == 0 and "split tree (no solver)" in out and "proved L, no MIP was solved" in err
+    assert "SDP bound (LipSDP-Neuron, verified)" in out and "float64 estimate" in out
 
 
 def test_cli_run_refuses_a_bad_split_value(tmp_path, capsys):

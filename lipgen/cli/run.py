@@ -142,14 +142,7 @@ def run(
         if (f := tree) is not None:
             t.add_row(f"split tree, {f['when']} (upper / lower)", f"{fmt_num(f['upper'], 8)} / {fmt_num(f['lower'], 8)}",
                       f["status"], fmt_num(f["seconds"], 3), f"{f['nodes']} nodes, no solver")
-        t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
-        t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "",
-                  "estimate, not a bound")
-        t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
-        t.add_row("Jacobian bound", fmt_num(s.get("jacobian_upper"), 8), "", "", "anchor")
-        if s.get("sdp_upper") is not None:
-            t.add_row("SDP bound (LipSDP-Neuron, verified)", fmt_num(s["sdp_upper"], 8), "", "", "anchor")
-        t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
+        _anchor_rows(t, s)
         out.print(t)
         out.print(f"files in {work}")
     for r in results:
@@ -180,6 +173,17 @@ def run(
         raise typer.Exit(FAILED_EXIT)
 
 
+def _anchor_rows(t: Table, s: dict) -> None:
+    """The bounds known before any solver: sampled points, region walk, Jacobian, SDP (l2) and naive bounds."""
+    t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
+    t.add_row("sampled points (float64 estimate)", fmt_num(s["sampled_estimate"], 8), "", "", "estimate, not a bound")
+    t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
+    t.add_row("Jacobian bound", fmt_num(s.get("jacobian_upper"), 8), "", "", "anchor")
+    if s.get("sdp_upper") is not None:
+        t.add_row("SDP bound (LipSDP-Neuron, verified)", fmt_num(s["sdp_upper"], 8), "", "", "anchor")
+    t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
+
+
 def _render_split_proved(summary: pipeline.RunSummary, name: str, alpha: str, beta: str, as_json: bool) -> None:
     """`run`'s output when the split tree proved L before any MIP."""
     s, f = summary.data, summary.data["split_first"]
@@ -197,10 +201,7 @@ def _render_split_proved(summary: pipeline.RunSummary, name: str, alpha: str, be
     t.add_row("relative gap", fmt_num(s["gap"], 3), s["consistency"], "", "")
     t.add_row("split tree", f"{f['nodes']} nodes, {f['regions']} regions, {f['lps']} LPs", s["status"],
               fmt_num(f["seconds"], 3), "resumed" if f["resumed"] else "")
-    t.add_row("sampled points (certified)", fmt_num(s["sampled_certified"], 8), "", "", "anchor")
-    t.add_row("region walk (certified)", fmt_num(s["search_lower"], 8), "", "", "anchor")
-    t.add_row("Jacobian bound", fmt_num(s.get("jacobian_upper"), 8), "", "", "anchor")
-    t.add_row("naive upper bound", fmt_num(s["naive_upper"], 8), "", "", "anchor")
+    _anchor_rows(t, s)
     out.print(t)
     out.print(f"files in {summary.workdir}")
     err.print(f"note: the split tree proved L, no MIP was solved ({f['reason']}); the instances are written, "

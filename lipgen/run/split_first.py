@@ -64,7 +64,7 @@ SPLIT_UPPER = "split tree (max over leaves)"
 SPLIT_LOWER = "split tree (certified point)"
 SPLIT_FOLDER = "split"
 ANCHOR_FIELDS = ("sampled_certified", "sampled_estimate", "search_lower", "naive_upper", "jacobian_upper",
-                 "jacobian_method")
+                 "jacobian_method", "sdp_upper")
 
 
 def first_seconds(time_limit: float | None, sdp: bool = False) -> float:
