@@ -2,19 +2,23 @@
 
     python instances/confirm.py                      # v2: runs under v2/runs/, instances of v2's all.test
     python instances/confirm.py --dry-run            # which instances, which second solver
-    python instances/confirm.py --runs DIR --instances DIR --time-limit 3600
+    python instances/confirm.py --runs DIR --instances DIR --time-limit 3600 --jobs 2
+    python instances/confirm.py --only gurobi        # one second solver (the others wait for another call)
 
 The second solver is the first of SECOND_SOLVERS that the instance's sidecar accepts (its "solvers" field),
 that has no solved run yet and whose free licence takes the instance's size (Gurobi's pip licence, CPLEX's
 community edition). Runs go to RUNS/<solver>/ through `lipgen solve`, which reuses finished runs: re-running
-resumes. Then tiers.classify decides (agreement within 1e-6 relative, each dual bound confirming); the result
+resumes. v2's default also reads v1's runs (v1/runs/), so v1's single-solver values get their second solver;
+the new runs still go to v2/runs/. Then tiers.classify decides (agreement within 1e-6 relative, each dual bound confirming); the result
 is printed and written to RUNS/confirmations.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
+import contextlib
+import io
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import layout_v2 as v2  # noqa: E402
 import tiers  # noqa: E402
 
 from lipgen import atomic  # noqa: E402
@@ -29,13 +34,16 @@ from lipgen.report.gather import Run, gather  # noqa: E402
 
 SECOND_SOLVERS = ("scip", "highs", "gurobi", "cplex", "cbc")
 SIZE_LIMITS = {"gurobi": 2000, "cplex": 1000}  # free licences: variables and constraints each
+QUADRATIC_LIMITS = {"gurobi": 200}  # Gurobi's pip licence once any quadratic term exists (its Error 10010)
 
 
 def fits(solver: str, sidecar: dict) -> bool:
     """The sidecar accepts the solver and its free licence takes the instance's size."""
     ok = ((sidecar.get("solvers") or {}).get(solver) or {}).get("ok", False)
     st = sidecar.get("statistics") or {}
-    limit = SIZE_LIMITS.get(solver)
+    quadratic = any(st.get(k) for k in ("quadratic_constraints", "quadratic_objective_terms",
+                                        "quadratic_constraint_terms"))
+    limit = (QUADRATIC_LIMITS if quadratic else SIZE_LIMITS).get(solver, SIZE_LIMITS.get(solver))
     small = limit is None or max(st.get("variables", 0), st.get("constraints", 0)) <= limit
     return bool(ok) and small
 
@@ -47,10 +55,13 @@ def second_solver(runs: list[Run]) -> str | None:
     return next((s for s in SECOND_SOLVERS if s not in tried and fits(s, sidecar)), None)
 
 
-def plan(runs_dir: Path, instance_dirs: list[Path]) -> tuple[dict[str, list[Path]], dict[str, tiers.Tier]]:
-    """{solver: instance files to re-solve}, and every instance's current tier."""
+def plan(runs_dir: Path, instance_dirs: list[Path], also: tuple[Path, ...] = ()
+         ) -> tuple[dict[str, list[Path]], dict[str, tiers.Tier]]:
+    """{solver: instance files to re-solve}, and every instance's current tier (from the runs under runs_dir
+    and the folders `also`)."""
     by_name: dict[str, list[Run]] = defaultdict(list)
-    for r in gather([runs_dir], instance_dirs).runs if any(runs_dir.rglob("result.json")) else []:
+    roots = [d for d in (runs_dir, *also) if d.is_dir() and any(d.rglob("result.json"))]
+    for r in gather(roots, instance_dirs).runs if roots else []:
         by_name[r.name].append(r)
     todo: dict[str, list[Path]] = defaultdict(list)
     found = {name: tiers.classify(group) for name, group in by_name.items()}
@@ -62,15 +73,21 @@ def plan(runs_dir: Path, instance_dirs: list[Path]) -> tuple[dict[str, list[Path
     return dict(todo), found
 
 
-def run_second(solver: str, files: list[Path], runs_dir: Path, time_limit: float | None) -> int:
-    """`lipgen solve` over a .test list of the files (finished runs are reused)."""
+def run_second(solver: str, files: list[Path], runs_dir: Path, time_limit: float | None, jobs: int = 1) -> int:
+    """`lipgen solve` over a .test list of the files (finished runs are reused), recorded as a campaign in
+    RUNS/campaigns.json."""
+    import solve
+
     listing = runs_dir / f"confirm-{solver}.test"
-    atomic.write_text(listing, "".join(f"{f.resolve()}\n" for f in files))
-    cmd = [sys.executable, "-m", "lipgen", "solve", str(listing), "--solver", solver, "--threads", "1",
-           "-o", str(runs_dir / solver)]
+    atomic.write_text(listing, "".join(f"{os.path.relpath(f.resolve(), runs_dir)}\n" for f in files))
+    cmd = ["lipgen", "solve", os.path.relpath(listing, runs_dir.parent), "--solver", solver, "--threads", "1",
+           "-o", os.path.relpath(runs_dir / solver, runs_dir.parent), "--jobs", str(jobs), "--json"]
     if time_limit is not None:
         cmd += ["--time-limit", f"{time_limit:g}"]
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    with contextlib.redirect_stdout(io.StringIO()):
+        return solve.campaign(cmd, cwd=runs_dir.parent, campaigns=runs_dir / "campaigns.json",
+                              folder=os.path.relpath(runs_dir.parent, HERE.parent), solver=solver,
+                              note=f"second solver: {len(files)} instances that one family solved")
 
 
 def summary(found: dict[str, tiers.Tier]) -> dict:
@@ -83,16 +100,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=HERE / "v2" / "runs")
     parser.add_argument("--instances", type=Path, action="append", default=[])
     parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--jobs", type=int, default=1, help="solver runs at the same time [default: 1]")
+    parser.add_argument("--only", choices=SECOND_SOLVERS, help="run this second solver only")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    dirs = args.instances or [d for d in (HERE / "v2" / "instances", HERE / "v1" / "instances") if d.is_dir()]
-    todo, found = plan(args.runs, dirs)
+    default = args.instances == []
+    dirs = args.instances or v2.instance_dirs()
+    also = (HERE / "v1" / "runs",) if default and args.runs == HERE / "v2" / "runs" else ()
+    todo, found = plan(args.runs, dirs, also)
     for solver, files in todo.items():
-        print(f"{solver}: {len(files)} instances")
-        if not args.dry_run:
-            run_second(solver, files, args.runs, args.time_limit)
+        print(f"{solver}: {len(files)} instances" + ("" if args.only in (None, solver) else " (not now: --only)"))
+        if not args.dry_run and args.only in (None, solver):
+            run_second(solver, files, args.runs, args.time_limit, args.jobs)
     if not args.dry_run:
-        _, found = plan(args.runs, dirs)
+        _, found = plan(args.runs, dirs, also)
         atomic.write_json(args.runs / "confirmations.json", summary(found))
     counts: dict[str, int] = defaultdict(int)
     for t in found.values():

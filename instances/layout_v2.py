@@ -1,5 +1,6 @@
 """The layout of lipgen-v2: v1's items (referred to, never copied), l2 -> l-inf and margin (logit difference)
-instances of the trained nets, the v2 nets of networks.V2_SPECS, and a family slot for split leaves.
+instances of the trained nets, the v2 nets of networks.V2_SPECS, and the family `split`: leaves of the split tree
+on a few hard problems.
 
     python instances/layout_v2.py            # print the plan's counts
     python instances/layout_v2.py --build ITEM_KEY --into DIR   # build one new item (both bound kinds)
@@ -30,8 +31,14 @@ V1_PREFIX = os.path.relpath(v1.LIB, LIB)  # "../v1": v1's files as v2's lists na
 NEW_NORMS = (("2", "inf"),)  # v1 already has 1, 2, inf, 1->inf, inf->2
 MARGIN_NORMS = (("1", "1"), ("2", "2"), ("inf", "inf"))  # one output: the output norm is |.|
 SPLIT_FAMILY = "split"
-# instances of these compress to about 0.8 MB each (v1's rule: over 400 kB): built on demand into v2/large/
-LARGE_NETWORKS = ("digits-64-128-128-10",)
+# the hard problems whose split leaves v2 holds (v1 publishes all of them as open), and the tree's size
+SPLIT_SOURCES = (("digits-64-32-32-10", "data", "inf", "inf"), ("lipbab-10-15-10-3", "box", "inf", "inf"),
+                 ("lipbab-10-15-10-3", "box", "2", "2"))
+SPLIT_NODES, SPLIT_LEAVES = 200, 8
+# built into v2/large/ and published without their files (as v1's large ones): digits-64-128-128-10's
+# instances compress to about 0.8 MB each (v1's rule: over 400 kB); digits-64-64-64-64-10's to 0.3 MB, but its
+# 72 files would hold 21 MB, half of v2's new files, and lie beyond the free solvers' size limits
+LARGE_NETWORKS = ("digits-64-128-128-10", "digits-64-64-64-64-10")
 
 
 @dataclass(frozen=True)
@@ -87,15 +94,31 @@ def plan(catalog: dict | None = None) -> list[Item]:
     return out
 
 
-def split_leaf_items(workdir: Path) -> list[Item]:
-    """The leaves of a `lipgen split` work folder as instances of the family `split` (hook).
+def split_family(lib: Path | None = None, sources: tuple = SPLIT_SOURCES, nodes: int = SPLIT_NODES,
+                 leaves: int = SPLIT_LEAVES) -> list[Path]:
+    """The family `split`: for each hard problem of `sources` (network, domain, alpha, beta), lipgen's split tree
+    runs `nodes` bounded nodes (a node budget, no clock: the tree and its leaves repeat), then its `leaves` open
+    nodes of largest bound become leaf instances in lib/split/, as `lipgen split --leaf-solver` writes them: the
+    upper-bound problem over the node's sub-box, the sidecar's `split` table naming the tree's digest, the node
+    and its fixed phases. -> the instance files."""
+    from lipgen.run.split_leaves import write_leaf
+    from lipgen.split.tree import Tree
 
-    The split core (lipgen.split) is on main, its command and work-folder format are not yet: once they are,
-    this reads the folder's leaves (sub-box + fixed phases), writes one instance per leaf under
-    v2/split/<network>/ and returns their items.
-    """
-    raise NotImplementedError(f"split leaves from {workdir}: `lipgen split`'s work folder format is not on main "
-                              "yet; this hook reads it once it is (see issue 21)")
+    folder = (LIB if lib is None else lib) / SPLIT_FAMILY
+    catalog = nets.load_catalog()
+    out = []
+    for network, domain, alpha, beta in sources:
+        box = v1.domains(nets.BY_NAME[network], catalog)[domain]
+        tree = Tree(v1.load_network(network), box, alpha, beta)
+        tree.run(node_budget=nodes, time_budget=float("inf"))
+        for bound, node in tree.open_nodes(leaves):
+            out.append(drop_settings(write_leaf(tree, folder, bound, node, folder=folder, gzip=True).path))
+    return out
+
+
+def instance_dirs() -> list[Path]:
+    """The folders that hold v2's instance files and sidecars (v1's own folder included), as far as built."""
+    return [d for d in (LIB / "instances", LIB / SPLIT_FAMILY, v1.LIB / "instances") if d.is_dir()]
 
 
 def sha256(path: Path) -> str:
@@ -151,11 +174,15 @@ def build_item(item: Item, outdir: Path) -> list[Path]:
     net = covector.apply(v1.load_network(item.network), margin=item.margin)
     box = v1.domains(spec, nets.load_catalog())[item.domain]
     written = generate(net, box, outdir, alpha=item.alpha, beta=item.beta, encoding=item.encoding, gzip=True)
-    for g in written:  # settings files: lipgen jobs writes them where needed
-        for extra in g.path.parent.glob(g.path.name.removesuffix(v1.INSTANCE_SUFFIX) + ".*"):
-            if extra.suffix not in (".gz", ".json"):
-                extra.unlink()
-    return [g.path for g in written]
+    return [drop_settings(g.path) for g in written]
+
+
+def drop_settings(instance: Path) -> Path:
+    """Remove the settings files generate wrote beside an instance (lipgen jobs writes them where needed)."""
+    for extra in instance.parent.glob(instance.name.removesuffix(v1.INSTANCE_SUFFIX) + ".*"):
+        if extra.suffix not in (".gz", ".json"):
+            extra.unlink()
+    return instance
 
 
 def main(argv: list[str] | None = None) -> int:

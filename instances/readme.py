@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import layout as lib
 import networks as nets
@@ -15,7 +16,8 @@ from lipgen.report.solu import OPT_REL_TOL
 NORM_ORDER = ("L1", "L2", "Linf", "L1toinf", "Linfto2")
 FAMILY_TITLE = {"trained": "Trained on scikit-learn's datasets", "lipmip": "LipMIP's shapes (random)",
                 "lipbab": "LipBaB's shapes (random)", "wide": "Wide (random, 784 inputs, small ball)"}
-SOLVER_NAMES = {"scip": "SCIP", "gurobi": "Gurobi", "cplex": "CPLEX", "cbc": "CBC"}
+SOLVER_NAMES = {"scip": "SCIP", "gurobi": "Gurobi", "cplex": "CPLEX", "cbc": "CBC", "highs": "HiGHS",
+                "exact": "lipgen's split tree"}
 L_EXACT = 1e-5  # bounds this close (relative) are printed as one value
 
 
@@ -41,8 +43,8 @@ def _bounds_cell(row) -> str:
     return f"[{_num(lo, 4)}, {_num(up, 4)}]"
 
 
-def _campaigns() -> list[dict]:
-    path = lib.LIB / "runs" / "campaigns.json"
+def _campaigns(runs: Path | None = None) -> list[dict]:
+    path = (lib.LIB / "runs" if runs is None else runs) / "campaigns.json"
     return json.loads(path.read_text()) if path.is_file() else []
 
 
@@ -126,11 +128,12 @@ def values_tables(insts: list[dict], report) -> list[str]:
     return out
 
 
-def campaigns_table() -> list[str]:
-    camps = _campaigns()
+def campaigns_table(runs: Path | None = None, where: str = "instances/v1/") -> list[str]:
+    """The campaigns of a library's runs folder (v1's by default) as a table, their notes below it."""
+    camps = _campaigns(runs)
     if not camps:
         return ["No runs are recorded yet."]
-    lines = ["| # | started (UTC) | finished (UTC) | command (in instances/v1/) | solver | runs (reused) | statuses | "
+    lines = [f"| # | started (UTC) | finished (UTC) | command (in {where}) | solver | runs (reused) | statuses | "
              "solver time (s) | machine | load at start |",
              "| ---: | --- | --- | --- | --- | ---: | --- | ---: | --- | --- |"]
     notes = []

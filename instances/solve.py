@@ -27,8 +27,6 @@ from datetime import datetime, UTC
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LIB = HERE / "v1"
-CAMPAIGNS = LIB / "runs" / "campaigns.json"
 NAMED = {"quick": "quick.test", "benchmark": "benchmark.test", "hard": "hard.test", "all": "all.test",
          "committed": "instances"}
 
@@ -59,32 +57,16 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", help="quick, benchmark, all, committed, or a .test list / folder / instance file")
-    parser.add_argument("--solver", default="scip")
-    parser.add_argument("--time-limit", type=float, default=None)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--note", default="", help="a sentence for the README (why this campaign)")
-    parser.add_argument("--library", default="v1", choices=("v1", "v2"), help="which library [default: v1]")
-    args, extra = parser.parse_known_args(argv)
-    global LIB, CAMPAIGNS
-    LIB = HERE / args.library
-    CAMPAIGNS = LIB / "runs" / "campaigns.json"
-    target = LIB / NAMED[args.what] if args.what in NAMED else Path(args.what).resolve()
-    runs = LIB / "runs" / args.solver
-    cmd = ["lipgen", "solve", os.path.relpath(target, LIB), "--solver", args.solver, "--threads", str(args.threads),
-           "-o", os.path.relpath(runs, LIB), "--json"]
-    if args.time_limit is not None:
-        cmd += ["--time-limit", f"{args.time_limit:g}"]
-    cmd += extra
-    entry = {"command": " ".join(cmd), "folder": f"instances/{args.library}", "solver": args.solver, "started": now(),
-             "machine": machine()}
+def campaign(cmd: list[str], *, cwd: Path, campaigns: Path, folder: str, solver: str, note: str = "") -> int:
+    """Run `lipgen ...` (cmd, with --json) from `cwd` and append what it gave to `campaigns` (a JSON list):
+    the command, start and end, the machine, run counts and statuses. -> lipgen's exit code."""
     from lipgen import __version__
-    entry["lipgen_version"] = __version__
+
+    entry = {"command": " ".join(cmd), "folder": folder, "solver": solver, "started": now(), "machine": machine(),
+             "lipgen_version": __version__}
     clock = time.perf_counter()
-    # run from v1/ so that result.json files record relative paths
-    proc = subprocess.run([sys.executable, "-m", "lipgen", *cmd[1:]], cwd=LIB, stdout=subprocess.PIPE, text=True)
+    # run from the library's folder so that result.json files record relative paths
+    proc = subprocess.run([sys.executable, "-m", "lipgen", *cmd[1:]], cwd=cwd, stdout=subprocess.PIPE, text=True)
     entry.update(finished=now(), wall_seconds=round(time.perf_counter() - clock, 1), exit_code=proc.returncode)
     try:
         results = json.loads(proc.stdout)
@@ -99,15 +81,42 @@ def main(argv: list[str] | None = None) -> int:
         entry["solver_version"] = ", ".join(versions)
     if proc.returncode == 2:  # bad input: nothing ran, nothing to record
         return 2
-    if args.note:
-        entry["note"] = args.note
-    CAMPAIGNS.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(CAMPAIGNS.read_text()) if CAMPAIGNS.is_file() else []
+    if note:
+        entry["note"] = note
+    record(campaigns, entry)
+    print(json.dumps({k: v for k, v in entry.items() if k != "machine"}, indent=1))
+    return proc.returncode
+
+
+def record(campaigns: Path, entry: dict) -> None:
+    """Append one campaign entry to a campaigns.json (atomically)."""
     from lipgen import atomic
 
-    atomic.write_json(CAMPAIGNS, old + [entry])
-    print(json.dumps({k: v for k, v in entry.items() if k != "machine"}, indent=1))
-    return 0 if proc.returncode in (0, 1) else proc.returncode
+    campaigns.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(campaigns.read_text()) if campaigns.is_file() else []
+    atomic.write_json(campaigns, old + [entry])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", help="quick, benchmark, all, committed, or a .test list / folder / instance file")
+    parser.add_argument("--solver", default="scip")
+    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--note", default="", help="a sentence for the README (why this campaign)")
+    parser.add_argument("--library", default="v1", choices=("v1", "v2"), help="which library [default: v1]")
+    args, extra = parser.parse_known_args(argv)
+    lib = HERE / args.library
+    target = lib / NAMED[args.what] if args.what in NAMED else Path(args.what).resolve()
+    runs = lib / "runs" / args.solver
+    cmd = ["lipgen", "solve", os.path.relpath(target, lib), "--solver", args.solver, "--threads", str(args.threads),
+           "-o", os.path.relpath(runs, lib), "--json"]
+    if args.time_limit is not None:
+        cmd += ["--time-limit", f"{args.time_limit:g}"]
+    cmd += extra
+    code = campaign(cmd, cwd=lib, campaigns=lib / "runs" / "campaigns.json", folder=f"instances/{args.library}",
+                    solver=args.solver, note=args.note)
+    return code if code == 2 else (0 if code in (0, 1) else code)
 
 
 if __name__ == "__main__":

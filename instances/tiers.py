@@ -1,8 +1,9 @@
 """lipgen-v2's values: two-solver confirmation and MIPLIB's easy / hard / open tiers, from result.json records.
 
 A value is *confirmed* when two runs of different solvers both solved the instance, their incumbents agree
-within AGREE_REL_TOL (relative to max(1, |value|)) and each run's proven dual bound reaches the other's
-incumbent within the same tolerance. Only confirmed values are `=opt=` in v2's .solu; disagreements are
+within AGREE_REL_TOL (relative to max(1, |value|)) and each run's proven dual bound reaches its own incumbent
+within the same tolerance (so each dual is within twice the tolerance of the other's incumbent: a solver that stops
+at its gap, with an incumbent that uses its feasibility tolerance, sits at the edge of one). Only confirmed values are `=opt=` in v2's .solu; disagreements are
 listed, never averaged.
 
     easy  confirmed, and some run that agrees took under EASY_SECONDS, unsplit, on one machine (MIPLIB's rule)
@@ -44,18 +45,20 @@ def _time(run: Run) -> float:
 
 
 def _tol(value: float) -> float:
-    return AGREE_REL_TOL * max(1.0, abs(value))
+    # the 1e-9 covers rounding: a run stopped at relative gap AGREE_REL_TOL proves its dual exactly that far from
+    # its own incumbent, and two solvers' incumbents differ in their last digits
+    return (AGREE_REL_TOL + 1e-9) * max(1.0, abs(value))
 
 
 def agree(a: Run, b: Run) -> bool:
-    """Both incumbents within tolerance, and each dual bound confirms the other run's incumbent."""
+    """Both incumbents within tolerance, and each run's dual bound within tolerance of its own incumbent."""
     pa, pb = a.result.get("primal"), b.result.get("primal")
     if not isinstance(pa, (int, float)) or not isinstance(pb, (int, float)):
         return False
     tol = _tol(min(pa, pb))
     da, db = proven_dual(a), proven_dual(b)
     return (abs(pa - pb) <= tol and da is not None and db is not None
-            and da >= pb - tol and db >= pa - tol)
+            and da >= pa - tol and db >= pb - tol)
 
 
 @dataclass

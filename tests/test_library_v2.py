@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "instances"))
 
 import confirm  # noqa: E402
+import exact  # noqa: E402
 import layout_v2 as v2  # noqa: E402
 import tiers  # noqa: E402
 
@@ -45,8 +46,40 @@ def test_plan_refers_to_v1_and_adds_new_items():
     assert not any(i.margin and i.network.startswith("cancer") for i in new)  # one output: no margin
     with pytest.raises(ValueError, match="v1's"):
         v2.build_item(old[0], Path("/nonexistent"))
-    with pytest.raises(NotImplementedError, match="lipgen split"):
-        v2.split_leaf_items(Path("work"))
+
+
+@pytest.mark.fast  # about 1 s: 20 nodes of the tree
+def test_split_family_repeats_and_records_its_tree(tmp_path):
+    """The family `split`: two builds give the same leaves byte for byte (a node budget, no clock); each leaf is
+    the upper problem over a sub-box of the domain, its sidecar naming the tree, the node and its phases."""
+    import gzip
+    import json
+
+    import numpy as np
+
+    src = (("lipbab-10-15-10-3", "box", "inf", "inf"),)
+    a = v2.split_family(tmp_path / "a", sources=src, nodes=20, leaves=3)
+    b = v2.split_family(tmp_path / "b", sources=src, nodes=20, leaves=3)
+    assert [p.name for p in a] == [p.name for p in b] and len(a) == 3
+    box = v2.v1.domains(v2.nets.BY_NAME["lipbab-10-15-10-3"], v2.nets.load_catalog())["box"]
+    trees = set()
+    for pa, pb in zip(a, b):
+        assert pa.read_bytes() == pb.read_bytes() and pa.name.endswith("__upper__bigm.mps.gz")
+        gzip.decompress(pa.read_bytes())
+        sa = pa.with_name(pa.name.removesuffix(".mps.gz") + ".json")
+        assert sa.read_bytes() == pb.with_name(sa.name).read_bytes()
+        side = json.loads(sa.read_text())
+        split = side["split"]
+        assert {"tree", "node", "depth", "phases", "node_bound"} <= set(split) and split["node_bound"] > 0
+        assert f"-leaf{split['node']:09d}__" in pa.name
+        lo, hi = np.array(side["domain"]["lower"]), np.array(side["domain"]["upper"])
+        assert np.all(lo >= box.lower) and np.all(hi <= box.upper) and np.all(lo <= hi)
+        trees.add(split["tree"])
+        assert not list(pa.parent.glob(pa.name.removesuffix(".mps.gz") + ".scip.set"))
+    assert len(trees) == 1
+    bounds = [json.loads(p.with_name(p.name.removesuffix(".mps.gz") + ".json").read_text())["split"]["node_bound"]
+              for p in a]
+    assert bounds == sorted(bounds, reverse=True)  # the open nodes of largest bound, largest first
 
 
 @pytest.mark.fast
@@ -90,6 +123,8 @@ def test_tiers_on_synthetic_records():
     assert exact.status == tiers.HARD and exact.confirmed_by == ("exact", "scip")
     apart = c([_run("scip", -2.0), _run("highs", -2.001)])
     assert apart.status == tiers.OPEN and apart.disagreements and not apart.pending
+    at_gap = c([_run("scip", -1.15307735436729), _run("highs", -1.1530773543673, dual=-1.1530786342831634)])
+    assert at_gap.status == tiers.EASY  # HiGHS stopped at gap 1e-6: its proven dual sits at the tolerance
     weak_dual = c([_run("scip", -2.0), _run("highs", -2.0, dual=-2.1, status="time_limit")])
     assert weak_dual.status == tiers.OPEN  # a run stopped by its limit confirms nothing
     same_solver = c([_run("scip", -2.0, path="a"), _run("scip", -2.0, path="b")])
@@ -114,6 +149,8 @@ def test_second_solver_respects_the_sidecar_and_free_limits():
     run.sidecar = side
     assert confirm.second_solver([run]) == "gurobi"
     side["statistics"]["variables"] = 5000  # over Gurobi's free licence
+    assert confirm.second_solver([run]) is None
+    side["statistics"] |= {"variables": 300, "quadratic_constraints": 1}  # 200 once a quadratic term exists
     assert confirm.second_solver([run]) is None
 
 
@@ -157,6 +194,48 @@ def test_confirm_with_scip_and_highs(tmp_path):
     assert (tmp_path / "runs" / "confirmations.json").is_file()
 
 
+@pytest.mark.solver
+def test_exact_tree_confirms_a_solver_value_and_catches_a_wrong_one(tmp_path):
+    """An l2 -> l-inf item (MIQCP) solved by SCIP only: the split tree's exact record confirms it (family
+    `exact`), is not redone on a second call, and a record whose value is off is a disagreement."""
+    import json
+
+    from lipgen.instance import find_instances
+    from lipgen.run.batch import solve_all
+    from lipgen.solvers import SolveOptions
+
+    items = {i.key: i for i in v2.plan()}
+    v2.build_item(items[SAMPLE[1]], tmp_path / "inst")
+    solve_all(find_instances([tmp_path / "inst"]), "scip", tmp_path / "runs" / "scip", SolveOptions(threads=1))
+    args = ["--runs", str(tmp_path / "runs"), "--instances", str(tmp_path / "inst"), "--time-limit", "30"]
+    assert exact.main(args) == 0
+    records = sorted((tmp_path / "runs" / "exact").glob("*/result.json"))
+    assert len(records) == 2
+    _, found = confirm.plan(tmp_path / "runs", [tmp_path / "inst"])
+    for t in found.values():
+        assert t.status == tiers.EASY and t.confirmed_by == ("exact", "scip") and not t.disagreements
+        assert t.run.solver == "scip"  # the value's run: the solver, not the tree
+    stamp = [r.stat().st_mtime_ns for r in records]
+    assert exact.main(args) == 0 and [r.stat().st_mtime_ns for r in records] == stamp  # resumed, not redone
+    scip_run = next((tmp_path / "runs" / "scip").glob(f"{records[0].parent.name.removesuffix('__exact')}*/result.json"))
+    unsolved = json.loads(scip_run.read_text()) | {"status": "time_limit"}  # as if SCIP had stopped at its limit
+    scip_run.write_text(json.dumps(unsolved))
+    records[0].unlink()
+    assert exact.main(args) == 0 and not records[0].exists()  # no solver's value to confirm: not tried
+    assert exact.main(args + ["--unsolved"]) == 0 and records[0].exists()
+    _, found = confirm.plan(tmp_path / "runs", [tmp_path / "inst"])
+    alone = found[records[0].parent.name.removesuffix("__exact")]
+    assert alone.status == tiers.OPEN and alone.pending  # the tree's value awaits a solver: a hard-tier candidate
+    scip_run.write_text(json.dumps(unsolved | {"status": "optimal"}))
+    wrong = json.loads(records[0].read_text())
+    wrong["primal"] *= 1.001
+    wrong["dual"] *= 1.001
+    records[0].write_text(json.dumps(wrong))
+    _, found = confirm.plan(tmp_path / "runs", [tmp_path / "inst"])
+    assert sorted(t.status for t in found.values()) == [tiers.EASY, tiers.OPEN]
+    assert any(t.disagreements and "exact" in t.disagreements[0] for t in found.values())
+
+
 @pytest.mark.slow
 @pytest.mark.solver
 def test_build_values_end_to_end(tmp_path, monkeypatch):
@@ -186,3 +265,70 @@ def test_build_values_end_to_end(tmp_path, monkeypatch):
     header = (tmp_path / "metadata.csv").read_text().splitlines()[0].split(",")
     assert {"confirmed_by", "how", "split", "date", "threads", "mode", "solved_by", "time"} <= set(header)
     assert (tmp_path / "hard.test").read_text() == "" and (tmp_path / "quick.test").read_text()
+
+
+def _listed(name: str) -> list[str]:
+    return [line for line in (v2.LIB / name).read_text().splitlines() if line.strip()]
+
+
+def _published_solu() -> dict[str, list[tuple[str, float | None]]]:
+    out: dict[str, list[tuple[str, float | None]]] = {}
+    for line in (v2.LIB / f"{v2.LIBRARY}.solu").read_text().splitlines():
+        kind, name, *value = line.split()
+        out.setdefault(name, []).append((kind, float(value[0]) if value else None))
+    return out
+
+
+@pytest.mark.fast
+def test_published_v2_lists_sums_metadata_and_solu_agree():
+    """The committed v2: every listed file is where its path says with the checksum SHA256SUMS gives (v1's in
+    ../v1/, large ones only in their manifest), the metadata has one row per listed instance, and only values
+    that two families confirmed are =opt= in the .solu."""
+    import csv
+    import json
+
+    every = _listed("all.test")
+    assert len(every) == len(set(every)) == 1108 + len(v2.SPLIT_SOURCES) * v2.SPLIT_LEAVES
+    sums = v2.read_sums(v2.LIB / "SHA256SUMS")
+    assert set(sums) == set(every)
+    large = {f"{prefix}large/{e['instance']}": e["sha256"] for prefix, lib in (("", v2.LIB), ("../v1/", v2.v1.LIB))
+             for e in json.loads((lib / "large" / "manifest.json").read_text())["instances"]}
+    for p in every:
+        if p in large:  # published without its file
+            assert large[p] == sums[p], p
+        else:
+            assert v2.sha256(v2.LIB / p) == sums[p], p
+    assert {f"instances/{f.name}" for f in (v2.LIB / "instances").glob("*.mps.gz")} <= set(every)
+    rows = list(csv.DictReader((v2.LIB / "metadata.csv").open()))
+    assert sorted(r["path"] for r in rows) == sorted(every)
+    solu = _published_solu()
+    for r in rows:
+        assert r["status"] in (tiers.EASY, tiers.HARD, tiers.OPEN)
+        confirmed = r["status"] != tiers.OPEN
+        assert (solu.get(r["instance"], [("", None)])[0][0] in ("=opt=", "=inf=")) == confirmed, r["instance"]
+        if confirmed:
+            assert len(r["confirmed_by"].split("+")) >= 2 and r["solved_by"] and float(r["time"]) >= 0
+        if r["solu"] == "opt":
+            assert float(r["objective"]) == solu[r["instance"]][0][1]
+    for name in ("quick.test", "benchmark.test", "hard.test"):
+        assert set(_listed(name)) <= set(every), name
+    assert _listed("quick.test") and _listed("benchmark.test")
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("bound", ["upper", "lower"])
+def test_published_v2_quick_instance_solves_to_the_solu(tmp_path, bound):
+    """A new user's check on v2: solve a new quick instance, then `lipgen collect --solu` says ok."""
+    import json
+
+    from helpers.cli import run_cli
+
+    solu = _published_solu()
+    pick = next(p for p in _listed("quick.test") if p.startswith("instances/") and f"__{bound}__" in p
+                and solu[Path(p).name.removesuffix(".mps.gz")][0][0] == "=opt=")
+    res = run_cli("solve", v2.LIB / pick, "--threads", "1", "--time-limit", "120", "-o", tmp_path / "runs")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("collect", tmp_path / "runs", "-o", tmp_path / "report", "--solu",
+                  v2.LIB / f"{v2.LIBRARY}.solu", "--json")
+    assert res.returncode == 0, res.stderr
+    assert [c["verdict"] for c in json.loads(res.stdout)["compare"]] == ["ok"]

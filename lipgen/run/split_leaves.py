@@ -46,12 +46,15 @@ def leaf_folder(workdir: Path, ident: int) -> Path:
     return Path(workdir) / LEAVES / f"leaf-{ident:09d}"
 
 
-def write_leaf(tree: Tree, workdir: Path, bound: float, node: Node, bounds_method: str = "linear") -> Leaf:
-    """The node's upper-bound instance over its sub-box, its sidecar marked with the tree's digest and the ident."""
-    folder = leaf_folder(workdir, node.ident)
+def write_leaf(tree: Tree, workdir: Path, bound: float, node: Node, bounds_method: str = "linear",
+               folder: Path | None = None, gzip: bool = False) -> Leaf:
+    """The node's upper-bound instance over its sub-box, its sidecar marked with the tree's digest and the ident;
+    in its own leaf folder of `workdir`, or in `folder` (a library's family folder, shared by many leaves)."""
+    folder = leaf_folder(workdir, node.ident) if folder is None else Path(folder)
     net = replace(tree.network, name=f"{tree.network.name}-leaf{node.ident:09d}")
     box = Box(node.lower, node.upper, kind="box", meta={"split_node": node.ident})
-    g = generate(net, box, folder, alpha=tree.alpha, beta=tree.beta, bounds=("upper",), bounds_method=bounds_method)[0]
+    g = generate(net, box, folder, alpha=tree.alpha, beta=tree.beta, bounds=("upper",), bounds_method=bounds_method,
+                 gzip=gzip)[0]
     sidecar = dict(g.sidecar)
     sidecar["split"] = {"tree": tree_digest(tree), "node": node.ident, "depth": node.depth,
                         "phases": [list(p) for p in node.phases], "node_bound": bound}
