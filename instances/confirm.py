@@ -8,9 +8,10 @@
 The second solver is the first of SECOND_SOLVERS that the instance's sidecar accepts (its "solvers" field),
 that has no solved run yet and whose free licence takes the instance's size (Gurobi's pip licence, CPLEX's
 community edition). Runs go to RUNS/<solver>/ through `lipgen solve`, which reuses finished runs: re-running
-resumes. v2's default also reads v1's runs (v1/runs/), so v1's single-solver values get their second solver;
-the new runs still go to v2/runs/. Then tiers.classify decides (agreement within 1e-6 relative, each dual bound confirming); the result
-is printed and written to RUNS/confirmations.json.
+resumes; each call is recorded in RUNS/campaigns.json. v2's default also reads v1's runs (v1/runs/), so v1's
+single-solver values get their second solver; the new runs still go to v2/runs/. Then tiers.classify decides
+(incumbents within 1e-6 relative, each run solved to that gap); the result is printed and written to
+RUNS/confirmations.json.
 """
 
 from __future__ import annotations
