@@ -221,6 +221,13 @@ def _sets_line(rows: list[dict]) -> str:
             f"{seconds['benchmark']:.0f} s), `hard.test` {len(sets['hard'])}, `all.test` all {len(rows)}.")
 
 
+def _longest_limit() -> float:
+    """The largest --time-limit of v2's campaigns (their commands), 0 without any."""
+    path = v2.LIB / "runs" / "campaigns.json"
+    words = [e["command"].split() for e in (json.loads(path.read_text()) if path.is_file() else [])]
+    return max((float(w[k + 1]) for w in words for k in range(len(w) - 1) if w[k] == "--time-limit"), default=0.0)
+
+
 def _beyond_exact(runs: list[Run]) -> bool:
     """Every solver that solved the instance reports an incumbent better (lower) than the split tree's value."""
     solved = [r for r in runs if outcome(r) == SOLVED]
@@ -280,7 +287,8 @@ def write_readme(rows: list[dict], waiting: dict[str, int], beyond: int = 0) -> 
             "## Hard tier", "",
             (f"{count[tiers.HARD]} instances are hard (`hard.test`)." if count[tiers.HARD] else
              "No instance is hard yet: MIPLIB's hard needs a value confirmed only by runs over one hour (or by "
-             "split runs), and every campaign below stopped its runs at 60 s or less. Where one family's value "
+             f"split runs), and every campaign below stopped its runs at {_longest_limit():g} s or less. Where one "
+             "family's value "
              "awaits its second (above), a long run of another family decides between easy, hard and a "
              "disagreement." + (f" {waiting['exact']} open instances have the split tree's exact value and no "
                                 "solver's within the campaigns' limits: the first candidates."
