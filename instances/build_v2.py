@@ -29,6 +29,7 @@ from pathlib import Path  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import confirm  # noqa: E402
 import layout_v2 as v2  # noqa: E402
 import readme  # noqa: E402
 import tiers  # noqa: E402
@@ -36,7 +37,7 @@ from build import link_network_copies  # noqa: E402
 
 from lipgen import atomic  # noqa: E402
 from lipgen.instance import MANIFEST, NETWORK_DIR, instance_stem_of  # noqa: E402
-from lipgen.report.gather import Run, gather  # noqa: E402
+from lipgen.report.gather import Run  # noqa: E402
 from lipgen.report.metadata import COLUMNS, metadata_row, render_rows_csv  # noqa: E402
 from lipgen.report.rows import SOLVED, outcome  # noqa: E402
 from lipgen.report.solu import SoluEntry, render_solu, solu_entries  # noqa: E402
@@ -107,9 +108,10 @@ def descriptions() -> dict[str, tuple[str, dict]]:
     return out
 
 
-def known_lipschitz(resolved: Path = RESOLVED) -> dict[str, dict]:
-    """v1 instance name -> certified bounds of its problem's L (network, domain, norms) from `lipgen run`'s
-    re-solve of v1's open problems: the best lower and upper over every measurement, and what gave them.
+def known_lipschitz(v1_rows: list[dict], resolved: Path = RESOLVED) -> dict[str, dict]:
+    """v1 instance name (v1_rows: v1's metadata) -> certified bounds of its problem's L (network, domain, norms)
+    from `lipgen run`'s re-solve of v1's open problems: the best lower and upper over every measurement, and what
+    gave them.
 
     These bound L, not an instance's optimum: the .solu keeps the two-solver rule."""
     if not resolved.is_file():
@@ -130,7 +132,7 @@ def known_lipschitz(resolved: Path = RESOLVED) -> dict[str, dict]:
                f"{'closed' if closed else 'open'} in {fastest['wall']:.1f} s ({fastest['upper_source']})")
         out[key] = {"L_lower": b["L_lower"], "L_upper": b["L_upper"], "L_by": how}
     by_instance = {}
-    for r in csv.DictReader((v2.v1.LIB / "metadata.csv").open()):
+    for r in v1_rows:
         found = out.get(f"{r['network']}:{r['domain_label']}:{r['norms']}")
         if found:
             by_instance[r["instance"]] = found
@@ -148,18 +150,14 @@ def solu_of(tier: tiers.Tier, single: SoluEntry | None, name: str) -> SoluEntry 
 
 def write_values() -> dict[str, dict]:
     runs_dir = v2.LIB / "runs"
-    roots = [d for d in (runs_dir, v2.v1.LIB / "runs") if d.is_dir()]
-    dirs = v2.instance_dirs()
-    found = gather(roots, dirs).runs if any(any(r.rglob("result.json")) for r in roots) else []
-    by_name: dict[str, list[Run]] = defaultdict(list)
-    for r in found:
-        by_name[r.name].append(r)
-    single = {e.name: e for e in solu_entries(found)[0]}
+    by_name = defaultdict(list, confirm.runs_by_instance((runs_dir, v2.v1.LIB / "runs"), v2.instance_dirs()))
+    single = {e.name: e for e in solu_entries([r for runs in by_name.values() for r in runs])[0]}
+    v1_rows = list(csv.DictReader((v2.v1.LIB / "metadata.csv").open()))
     dates = update_dates(runs_dir) if runs_dir.is_dir() else {}
     rows, solu = [], []
     waiting: dict[str, int] = defaultdict(int)  # pending instances by the one family that solved them
     beyond = 0  # disagreements where every solver's incumbent is better than the tree's exact value
-    known = known_lipschitz()
+    known = known_lipschitz(v1_rows)
     for name, (path, entry) in sorted(descriptions().items()):
         tier = tiers.classify(by_name.get(name, []))
         if tier.disagreements and _beyond_exact(by_name[name]):
@@ -179,7 +177,8 @@ def write_values() -> dict[str, dict]:
     atomic.write_text(v2.LIB / f"{v2.LIBRARY}.solu", render_solu(solu))
     for name, names in test_sets(rows).items():
         atomic.write_text(v2.LIB / f"{name}.test", "".join(f"{p}\n" for p in names))
-    write_readme(rows, waiting, beyond)
+    was_open = {r["instance"] for r in v1_rows if r["status"] == "open"}
+    write_readme(rows, waiting, beyond, was_open)
     return {r["instance"]: r for r in rows}
 
 
@@ -217,8 +216,9 @@ def _sets_line(rows: list[dict]) -> str:
     seconds = {k: sum(float(by_path[p]["time"] or 0) for p in v) for k, v in sets.items()}
     scip = sum(by_path[p]["scip_time"] for p in sets["quick"])
     return (f"sets: `quick.test` {len(sets['quick'])} instances (SCIP: {scip:.0f} s in all, at most "
-            f"{QUICK_SECONDS:g} s each), `benchmark.test` {len(sets['benchmark'])} (confirmed, at least {BENCHMARK_MIN_SECONDS:g} s: "
-            f"{seconds['benchmark']:.0f} s), `hard.test` {len(sets['hard'])}, `all.test` all {len(rows)}.")
+            f"{QUICK_SECONDS:g} s each), `benchmark.test` {len(sets['benchmark'])} (confirmed, at least "
+            f"{BENCHMARK_MIN_SECONDS:g} s: {seconds['benchmark']:.0f} s), `hard.test` {len(sets['hard'])}, "
+            f"`all.test` all {len(rows)}.")
 
 
 def _longest_limit() -> float:
@@ -236,7 +236,8 @@ def _beyond_exact(runs: list[Run]) -> bool:
     return bool(exact and others) and max(others) < min(exact)
 
 
-def write_readme(rows: list[dict], waiting: dict[str, int], beyond: int = 0) -> None:
+def write_readme(rows: list[dict], waiting: dict[str, int], beyond: int, was_open: set[str]) -> None:
+    """README.md of v2 (was_open: the instances v1 publishes as open)."""
     count = defaultdict(int)
     for r in rows:
         count[r["status"]] += 1
@@ -245,7 +246,6 @@ def write_readme(rows: list[dict], waiting: dict[str, int], beyond: int = 0) -> 
     large = sum(r["path"].startswith("large/") for r in rows)
     pending = sum(bool(r["pending_confirmation"]) for r in rows)
     apart = [r for r in rows if r["disagreements"]]
-    was_open = {r["instance"] for r in csv.DictReader((v2.v1.LIB / "metadata.csv").open()) if r["status"] == "open"}
     v1_open = [r for r in rows if r["instance"] in was_open]
     known = [r for r in v1_open if r["L_upper"] is not None
              and r["L_upper"] - r["L_lower"] <= RESOLVED_GAP * abs(r["L_upper"])]

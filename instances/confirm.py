@@ -56,14 +56,20 @@ def second_solver(runs: list[Run]) -> str | None:
     return next((s for s in SECOND_SOLVERS if s not in tried and fits(s, sidecar)), None)
 
 
+def runs_by_instance(roots: tuple[Path, ...], instance_dirs: list[Path]) -> dict[str, list[Run]]:
+    """Every accepted run under the runs folders `roots` (those that exist and hold any), by instance name."""
+    by_name: dict[str, list[Run]] = defaultdict(list)
+    found = [d for d in roots if d.is_dir() and any(d.rglob("result.json"))]
+    for r in gather(found, instance_dirs).runs if found else []:
+        by_name[r.name].append(r)
+    return dict(by_name)
+
+
 def plan(runs_dir: Path, instance_dirs: list[Path], also: tuple[Path, ...] = ()
          ) -> tuple[dict[str, list[Path]], dict[str, tiers.Tier]]:
     """{solver: instance files to re-solve}, and every instance's current tier (from the runs under runs_dir
     and the folders `also`)."""
-    by_name: dict[str, list[Run]] = defaultdict(list)
-    roots = [d for d in (runs_dir, *also) if d.is_dir() and any(d.rglob("result.json"))]
-    for r in gather(roots, instance_dirs).runs if roots else []:
-        by_name[r.name].append(r)
+    by_name = runs_by_instance((runs_dir, *also), instance_dirs)
     todo: dict[str, list[Path]] = defaultdict(list)
     found = {name: tiers.classify(group) for name, group in by_name.items()}
     for name, tier in found.items():

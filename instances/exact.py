@@ -19,6 +19,7 @@ are skipped, so a re-run resumes.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -69,18 +70,16 @@ def pending(runs_dir: Path, instance_dirs: list[Path], also: tuple[Path, ...], u
     """(instance name, sidecar path) of every open instance that some run solved: one family's value awaiting
     its second, or solvers that disagree (the tree's value tells which one is right); with `unsolved`, every open
     instance that has a run (the tree's value then awaits a solver: a candidate for the hard tier)."""
-    from lipgen.report.gather import gather
-
-    roots = [d for d in (runs_dir, *also) if d.is_dir() and any(d.rglob("result.json"))]
-    _, found = confirm.plan(runs_dir, instance_dirs, also)
-    paths = {r.name: r.sidecar_path for r in gather(roots, instance_dirs).runs if r.sidecar_path} if roots else {}
-    return [(name, paths[name]) for name, tier in sorted(found.items())
-            if tier.status == tiers.OPEN and (unsolved or tier.pending or tier.disagreements) and name in paths]
+    out = []
+    for name, runs in sorted(confirm.runs_by_instance((runs_dir, *also), instance_dirs).items()):
+        tier = tiers.classify(runs)
+        path = next((r.sidecar_path for r in runs if r.sidecar_path), None)
+        if path and tier.status == tiers.OPEN and (unsolved or tier.pending or tier.disagreements):
+            out.append((name, path))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    import json
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, default=HERE / "v2" / "runs")
     parser.add_argument("--instances", type=Path, action="append", default=[])
@@ -97,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             and tried.get(n, 0.0) < args.time_limit]
     print(f"{len(todo)} pending instances without an exact record (or a try as long)")
     closed, started, clock = 0, solve.now(), time.perf_counter()
+
+    def remember(name: str, limit: float) -> None:  # a try without a record, kept so a re-run skips it
+        tried[name] = limit
+        atomic.write_json(tried_path, dict(sorted(tried.items())))
+
     for k, (name, path) in enumerate(todo, 1):
         if args.dry_run:
             print(name)
@@ -105,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             rec = record(json.loads(path.read_text()), path, args.time_limit)
         except (ValueError, NotImplementedError) as exc:  # a norm pair or network the tree does not take
             print(f"[{k}/{len(todo)}] {name}: not by the tree ({exc})")
-            tried[name] = 1e9  # any time limit: the tree does not take this instance
-            atomic.write_json(tried_path, dict(sorted(tried.items())))
+            remember(name, 1e9)  # any time limit: the tree does not take this instance
             continue
         closed += rec is not None
         print(f"[{k}/{len(todo)}] {name}: " + (f"L = {rec['lipschitz']['lower']!r} in {rec['time']:.1f} s"
@@ -114,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if rec:
             atomic.write_json(args.runs / SOLVER / f"{name}__{SOLVER}" / "result.json", rec)
         else:
-            tried[name] = args.time_limit
-            atomic.write_json(tried_path, dict(sorted(tried.items())))
+            remember(name, args.time_limit)
     if not args.dry_run:
         print(f"{closed} of {len(todo)} closed by the tree")
         if todo:

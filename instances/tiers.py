@@ -2,9 +2,9 @@
 
 A value is *confirmed* when two runs of different solvers both solved the instance, their incumbents agree
 within AGREE_REL_TOL (relative to max(1, |value|)) and each run's proven dual bound reaches its own incumbent
-within the same tolerance (so each dual is within twice the tolerance of the other's incumbent: a solver that stops
-at its gap, with an incumbent that uses its feasibility tolerance, sits at the edge of one). Only confirmed values are `=opt=` in v2's .solu; disagreements are
-listed, never averaged.
+within the same tolerance (so each dual is within twice the tolerance of the other's incumbent: a solver that
+stops at its gap, with an incumbent that uses its feasibility tolerance, sits at the edge of one). Only confirmed
+values are `=opt=` in v2's .solu; disagreements are listed, never averaged.
 
     easy  confirmed, and some run that agrees took under EASY_SECONDS, unsplit, on one machine (MIPLIB's rule)
     hard  confirmed, but only by runs over EASY_SECONDS or by split runs (a long run, a split run, or the
