@@ -20,6 +20,8 @@ Tools (see paper_claim.md for what each bounds):
   lipbab       LipBaB.py (anytime: one run up to the largest budget, its bounds read at each budget)
   lipsdp       LipSDP-Neuron reimplemented (cvxpy + Clarabel), l2 only, local variant (stable neurons); one run
   autolirpa    auto_LiRPA's Jacobian bounds (one run)
+  lipopt       LiPopt's Krivine LP (latorrefabian/lipopt, the paper's old_code), l-inf and one output only; its LP
+               solved by Gurobi within the pip license, else written as MPS and solved by the bundled SCIP (one run)
   clever       sampled gradient norms, no certificate (anytime)
 """
 
@@ -44,7 +46,7 @@ sys.path.insert(0, str(HERE))
 import paper_claim_setup as setup_mod  # noqa: E402
 
 WORK = Path(os.environ.get("PAPER_CLAIM_WORK", str(setup_mod.SCRATCH / "work")))
-TOOLS = ("lipgen", "lipgen-split", "lipmip", "lipbab", "lipsdp", "autolirpa", "clever")
+TOOLS = ("lipgen", "lipgen-split", "lipmip", "lipbab", "lipsdp", "autolirpa", "lipopt", "clever")
 GUROBI_LIMIT = 2000
 GAP = 1e-4
 
@@ -313,6 +315,53 @@ def tool_oneshot(c: dict, budgets: list[float], tool: str) -> dict[float, dict]:
     return out
 
 
+def tool_lipopt(c: dict, budgets: list[float], work: Path) -> dict[float, dict]:
+    """LiPopt once, up to the largest budget: its LP built (sympy) and solved; a budget below the time gets
+    `not finished`. An LP beyond the Gurobi pip license is solved by the bundled SCIP on the MPS the child wrote:
+    every feasible point of the Krivine LP (a minimisation) certifies its value, so SCIP's primal bound is the
+    upper bound, optimal or not."""
+    if c["norm"] != "inf":
+        return {b: row(status="not applicable", note="LiPopt's LP (p = 1 in its code) bounds the l-inf constant only")
+                for b in budgets}
+    if int(c["shape"].split("-")[-1]) > 1:
+        return {b: row(status="not applicable", note="LiPopt bounds one-output networks") for b in budgets}
+    d = work / "lipopt" / f"{c['net']}__{c['domain']}__{c['norm']}"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    top, mps = max(budgets), d / "lipopt.mps"
+    cmd = [str(setup_mod.python_of("lipopt")), str(TOOLS_DIR / "lipopt_child.py"), "--lipopt",
+           str(setup_mod.repo_dir("lipopt")), "--weights", c["h5"], "--lower=" + fmt_vec(c["lower"]),
+           "--upper=" + fmt_vec(c["upper"]), "--mps", str(mps)]
+    p = run_proc(cmd, timeout=top + 60)  # + imports (torch, sympy): the time recorded excludes them
+    js = json_lines(p["lines"])
+    r = js[-1] if js else None
+    if r is None:
+        why = f"building its LP took more than {top:g} s" if p["timed_out"] else None
+        return {b: row(status="killed" if p["timed_out"] else "error", note=why, error=p["stderr"]) for b in budgets}
+    if r.get("status") == "not applicable":
+        return {b: row(status="not applicable", note=r.get("why")) for b in budgets}
+    t, upper, solver = r["time"], r.get("upper"), "gurobi"
+    size = {k: r.get(k) for k in ("vars", "constrs", "degree")}
+    if upper is None and mps.exists():
+        solver = "scip (LP beyond the Gurobi pip license)"
+        if t < top:
+            s = scip_on_mps(mps, top - t, d)
+            primal = s.get("primal")
+            upper = primal if primal is not None and abs(primal) < 1e19 else None
+            t += s.get("time") or 0.0
+        mps.unlink(missing_ok=True)
+    out = {}
+    for b in budgets:
+        if upper is None:
+            out[b] = row(status="not finished", time_s=t, solver=solver, **size)
+        elif t > b:
+            out[b] = row(status="not finished", time_s=t, late_upper=upper, solver=solver, **size)
+        else:
+            out[b] = row(upper, None, status="finished", time_s=t, exact=False, solver=solver, **size)
+    return out
+
+
 def tool_clever(c: dict, budgets: list[float]) -> dict[float, dict]:
     cmd = [sys.executable, str(TOOLS_DIR / "clever_child.py"), "--weights", c["h5"], "--norm", c["norm"],
            "--lower=" + fmt_vec(c["lower"]), "--upper=" + fmt_vec(c["upper"]),
@@ -348,6 +397,8 @@ def measure(tool: str, c: dict, budgets: list[float], work: Path) -> dict[float,
         return tool_lipbab(c, budgets, work)
     if tool in ("lipsdp", "autolirpa"):
         return tool_oneshot(c, budgets, tool)
+    if tool == "lipopt":
+        return tool_lipopt(c, budgets, work)
     if tool == "clever":
         return tool_clever(c, budgets)
     raise SystemExit(f"unknown tool {tool}")
@@ -417,7 +468,7 @@ def short(v, nd=5) -> str:
 # -- report -----------------------------------------------------------------------------------------------
 
 LABEL = {"lipgen": "lipgen (SCIP, defaults)", "lipgen-split": "lipgen split", "lipmip": "LipMIP",
-         "lipbab": "LipBaB", "lipsdp": "LipSDP-Neuron (reimpl., local)", "autolirpa": "auto_LiRPA Jacobian",
+         "lipbab": "LipBaB", "lipsdp": "LipSDP-Neuron (reimpl., local)", "autolirpa": "auto_LiRPA Jacobian", "lipopt": "LiPopt (Krivine LP)",
          "clever": "CLEVER-style sample (no cert.)"}
 
 
@@ -483,7 +534,7 @@ def report(rows: list[dict], oracle: dict | None = None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-CERTIFIED_UPPERS = ("lipmip", "lipbab", "lipsdp", "autolirpa")  # the compared tools whose upper bounds are certified
+CERTIFIED_UPPERS = ("lipmip", "lipbab", "lipsdp", "autolirpa", "lipopt")  # the compared tools whose upper bounds are certified
 REL = 1e-5  # uppers this close count as equal (lipgen widens a dual bound by 1e-6 absolute and relative)
 
 

@@ -27,6 +27,7 @@ REPOS = {  # tool -> owner+name of the fetched mirror
     "lipmip": "revbucket+lipMIP",
     "lipbab": "pyrobits+LipBaB",
     "autolirpa": "Verified-Intelligence+auto_LiRPA",
+    "lipopt": "latorrefabian+lipopt",
 }
 
 # tool -> (pip requirements, extra step). auto_LiRPA's setup.py pins torch<2.9 and torchvision: installing
@@ -37,6 +38,8 @@ VENV_SPECS = {
     "lipbab": ["numpy", "cvxopt", "h5py"],
     "lipsdp": ["cvxpy==1.9.3", "clarabel==0.11.1", "scs==3.3.1", "numpy", "h5py"],
     "autolirpa": ["torch==2.13.0", "numpy", "h5py", "packaging", "appdirs", "pyyaml", "tqdm", "ninja", "graphviz"],
+    # LiPopt's old_code (the paper's code) imports these; its setup.py names only torch and pytest
+    "lipopt": ["torch==2.13.0", "gurobipy==13.0.3", "numpy", "scipy", "sympy", "networkx", "joblib", "tqdm", "h5py"],
 }
 
 

@@ -8,7 +8,8 @@ values are `=opt=` in v2's .solu; disagreements are listed, never averaged.
 
     easy  confirmed, and some run that agrees took under EASY_SECONDS, unsplit, on one machine (MIPLIB's rule)
     hard  confirmed, but only by runs over EASY_SECONDS or by split runs (a long run, a split run, or the
-          two-solver confirmation of a long run)
+          two-solver confirmation of a long run); or the exact value, matched by the incumbent of a solver run
+          that ran EASY_SECONDS without proving it (two solutions agree, the tree's dual confirms them: MINLPLib)
     open  not confirmed (no run solved it, or one solver's value awaits its second)
 
 A split run is a result.json with `"split": true` (what `lipgen split` is to write); an exact region
@@ -21,7 +22,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from lipgen.report.gather import Run
-from lipgen.report.rows import SOLVED, outcome
+from lipgen.report.rows import LIMIT, SOLVED, outcome
 from lipgen.report.solu import proven_dual
 
 AGREE_REL_TOL = 1e-6
@@ -61,6 +62,15 @@ def agree(a: Run, b: Run) -> bool:
             and da >= pa - tol and db >= pb - tol)
 
 
+def witnesses(runs: list[Run], solved: list[Run]) -> list[tuple[Run, Run]]:
+    """(exact run, solver run) pairs whose values agree, the solver's run solved or stopped by its limit."""
+    exact = [r for r in solved if family(r) == "exact"]
+    held = [r for r in runs if family(r) != "exact" and outcome(r) in (SOLVED, LIMIT)
+            and isinstance(r.result.get("primal"), (int, float))]
+    return [(e, r) for e in exact for r in held
+            if abs(e.result["primal"] - r.result["primal"]) <= _tol(min(e.result["primal"], r.result["primal"]))]
+
+
 @dataclass
 class Tier:
     status: str
@@ -88,6 +98,10 @@ def classify(runs: list[Run]) -> Tier:
     bad = [f"{a.solver} {a.result['primal']!r} vs {b.solver} {b.result['primal']!r}" for a, b in pairs
            if not agree(a, b) and not (id(a) in agreed and id(b) in agreed)]
     if not good:
+        held = [r for e, r in witnesses(runs, solved) if outcome(r) == LIMIT and _time(r) >= 0.99 * EASY_SECONDS]
+        if held and not bad:
+            exact = next(r for r in solved if family(r) == "exact")
+            return Tier(HARD, exact.result["primal"], tuple(sorted({"exact", *(r.solver for r in held)})), exact)
         return Tier(OPEN, disagreements=bad, pending=bool(solved) and not bad)
     members = [r for r in solved if id(r) in agreed]
     quick = [r for r in members if not is_split(r) and _time(r) < EASY_SECONDS]

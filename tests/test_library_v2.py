@@ -132,6 +132,21 @@ def test_tiers_on_synthetic_records():
 
 
 @pytest.mark.fast
+def test_an_hour_unproved_beside_the_exact_value_is_hard():
+    c = tiers.classify
+    tree = _run("scip", -2.0, split={"exact": True}, time=3, path="tree")
+    hour = c([tree, _run("scip", -2.0 + 1e-7, dual=-3.5, status="time_limit", time=3600.2)])
+    assert (hour.status, hour.confirmed_by, hour.how, hour.value) == (tiers.HARD, ("exact", "scip"),
+                                                                      "exact enumeration", -2.0)
+    short = c([tree, _run("scip", -2.0, dual=-3.5, status="time_limit", time=300)])
+    assert short.status == tiers.OPEN and short.pending  # five minutes do not decide between easy and hard
+    other = c([tree, _run("scip", -1.9, dual=-3.5, status="time_limit", time=3600)])
+    assert other.status == tiers.OPEN  # the solver's incumbent is another value: no second solution
+    quick = c([tree, _run("scip", -2.0, dual=-3.5, status="time_limit", time=3600), _run("highs", -2.0, time=9)])
+    assert quick.status == tiers.EASY  # a solver proved it within the hour
+
+
+@pytest.mark.fast
 def test_metadata_columns_say_how_and_when():
     tier = tiers.classify([_run("scip", -2.0, time=5), _run("highs", -2.0, time=3)])
     row = tiers.tier_columns(tier, {"highs": "2026-12-04"})
