@@ -173,8 +173,24 @@ def build_item(item: Item, outdir: Path) -> list[Path]:
     spec = nets.BY_NAME[item.network]
     net = covector.apply(v1.load_network(item.network), margin=item.margin)
     box = v1.domains(spec, nets.load_catalog())[item.domain]
-    written = generate(net, box, outdir, alpha=item.alpha, beta=item.beta, encoding=item.encoding, gzip=True)
+    mode = recorded_modes().get((net.name, v1.norm_tag(item.alpha, item.beta), box.tag(), item.encoding), "auto")
+    written = generate(net, box, outdir, alpha=item.alpha, beta=item.beta, encoding=item.encoding, mode=mode,
+                       gzip=True)
     return [drop_settings(g.path) for g in written]
+
+
+def recorded_modes() -> dict[tuple[str, str, str, str], str]:
+    """(network, norms, domain tag, encoding) -> the mode v2 was published with (metadata.csv's `mode`). v2 stays as
+    published: its build pins these modes instead of asking `--mode auto`, whose rule has changed since (l1 inputs
+    now go forward); `auto` for an item v2 does not have."""
+    import csv
+
+    path = LIB / "metadata.csv"
+    if not path.is_file():
+        return {}
+    with path.open() as fh:
+        return {(r["network"], r["norms"], r["domain"], r["encoding"]): r["mode"] for r in csv.DictReader(fh)
+                if r["origin"] == VERSION and r["mode"] in ("forward", "backward")}
 
 
 def drop_settings(instance: Path) -> Path:

@@ -70,6 +70,9 @@ def test_explicit_mode_has_no_choice_record(tmp_path):
     # l-inf / l1 inputs with several l2 outputs: backward's covector ball keeps it convex
     ("inf", "2", 3, "backward", "convex"),
     ("1", "2", 3, "backward", "convex"),
+    # then l1 inputs go forward (measured: benchmarks/mode_calibration.md), whatever the count says
+    ("1", "1", 1, "forward", "l1 inputs"),
+    ("1", "inf", 3, "forward", "l1 inputs"),
 ])
 def test_convexity_comes_first(alpha, beta, n_out, mode, reason):
     net = random_network(5, 4, [8, 8], n_out)
