@@ -221,6 +221,13 @@ def _sets_line(rows: list[dict]) -> str:
             f"`all.test` all {len(rows)}.")
 
 
+def _hard_line(rows: list[dict]) -> str:
+    """How the hard instances got their value, one clause each."""
+    hard = [r for r in rows if r["status"] == tiers.HARD]
+    return "; ".join(f"`{r['instance']}` (value {r['value']:.10g}, {r['how']}, confirmed by "
+                     f"{r['confirmed_by']})" for r in hard) + "."
+
+
 def _longest_limit() -> float:
     """The largest --time-limit of v2's campaigns (their commands), 0 without any."""
     path = v2.LIB / "runs" / "campaigns.json"
@@ -282,10 +289,12 @@ def write_readme(rows: list[dict], waiting: dict[str, int], beyond: int, was_ope
             "upper instance that is its optimum, for a lower one it is too unless a region is thinner than the "
             "strict problem's eps). A single family's optimum stays `=best=` / `=bestdual=`; disagreements are "
             "listed below, never averaged. easy: some agreeing run took under one hour, unsplit, on one machine; "
-            "hard: only runs over one hour or split runs did (MIPLIB's rule); open: the rest. Each row says how the "
+            "hard: only runs over one hour or split runs did (MIPLIB's rule), or the split tree's exact value is "
+            "matched by the incumbent of a solver run that ran an hour without proving it (two solutions agree and "
+            "a dual bound, the tree's, confirms them: MINLPLib's rule); open: the rest. Each row says how the "
             "value was obtained (`solved_by`, `mode`, `time`, `threads`, `how`, `split`) and when (`date`).", "",
             "## Hard tier", "",
-            (f"{count[tiers.HARD]} instances are hard (`hard.test`)." if count[tiers.HARD] else
+            (f"{count[tiers.HARD]} instances are hard (`hard.test`): " + _hard_line(rows) if count[tiers.HARD] else
              "No instance is hard yet: MIPLIB's hard needs a value confirmed only by runs over one hour (or by "
              f"split runs), and every campaign below stopped its runs at {_longest_limit():g} s or less. Where one "
              "family's value "
