@@ -123,8 +123,7 @@ def case(name: str, h5: Path) -> dict:
         if r["obj"] is not None and (best is None or r["obj"] < best):
             best = r["obj"]
     out["pieces_limit"] = limited
-    for key in ("single",):
-        out[key]["L"] = scale * -out[key]["obj"] if out[key]["obj"] is not None else None
+    out["single"]["L"] = scale * -out["single"]["obj"] if out["single"]["obj"] is not None else None
     out["pieces_L"] = scale * -min(p["obj"] for p in pieces if p["obj"] is not None)
     out["pieces_limit_L"] = scale * -best if best is not None else None
     return out

@@ -306,13 +306,18 @@ def tool_oneshot(c: dict, budgets: list[float], tool: str) -> dict[float, dict]:
             out[b] = row(status="killed" if p["timed_out"] else "error", error=p["stderr"])
         elif r.get("upper") is None:
             out[b] = row(status=r.get("status", "error"), note=r.get("why") or r.get("note"), time_s=r.get("time"))
-        elif r["time"] > b:
-            out[b] = row(status="not finished", time_s=r["time"], late_upper=r["upper"])
         else:
             extra = {k: r[k] for k in ("variant", "solver", "stable_neurons", "neurons", "method", "global_upper",
                                        "upper_elementwise", "upper_gradnorm", "global_time", "dropped_inactive") if k in r}
-            out[b] = row(r["upper"], None, status="finished", time_s=r["time"], exact=False, **extra)
+            out[b] = oneshot_row(r["upper"], r["time"], b, **extra)
     return out
+
+
+def oneshot_row(upper: float, time_s: float, budget: float, **extra) -> dict:
+    """A one-shot tool's row at one budget: its bound, or `not finished` (the bound shown as late) past its time."""
+    if time_s > budget:
+        return row(status="not finished", time_s=time_s, late_upper=upper, **extra)
+    return row(upper, None, status="finished", time_s=time_s, exact=False, **extra)
 
 
 def tool_lipopt(c: dict, budgets: list[float], work: Path) -> dict[float, dict]:
@@ -351,15 +356,8 @@ def tool_lipopt(c: dict, budgets: list[float], work: Path) -> dict[float, dict]:
             upper = primal if primal is not None and abs(primal) < 1e19 else None
             t += s.get("time") or 0.0
         mps.unlink(missing_ok=True)
-    out = {}
-    for b in budgets:
-        if upper is None:
-            out[b] = row(status="not finished", time_s=t, solver=solver, **size)
-        elif t > b:
-            out[b] = row(status="not finished", time_s=t, late_upper=upper, solver=solver, **size)
-        else:
-            out[b] = row(upper, None, status="finished", time_s=t, exact=False, solver=solver, **size)
-    return out
+    return {b: row(status="not finished", time_s=t, solver=solver, **size) if upper is None else
+            oneshot_row(upper, t, b, solver=solver, **size) for b in budgets}
 
 
 def tool_clever(c: dict, budgets: list[float]) -> dict[float, dict]:

@@ -12,6 +12,7 @@ referred to instead (dedupe_against_v1), so no file is ever held twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -179,6 +180,7 @@ def build_item(item: Item, outdir: Path) -> list[Path]:
     return [drop_settings(g.path) for g in written]
 
 
+@functools.cache  # read once per build, not once per item
 def recorded_modes() -> dict[tuple[str, str, str, str], str]:
     """(network, norms, domain tag, encoding) -> the mode v2 was published with (metadata.csv's `mode`). v2 stays as
     published: its build pins these modes instead of asking `--mode auto`, whose rule has changed since (l1 inputs

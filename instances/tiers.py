@@ -98,10 +98,10 @@ def classify(runs: list[Run]) -> Tier:
     bad = [f"{a.solver} {a.result['primal']!r} vs {b.solver} {b.result['primal']!r}" for a, b in pairs
            if not agree(a, b) and not (id(a) in agreed and id(b) in agreed)]
     if not good:
-        held = [r for e, r in witnesses(runs, solved) if outcome(r) == LIMIT and _time(r) >= 0.99 * EASY_SECONDS]
+        held = [(e, r) for e, r in witnesses(runs, solved) if outcome(r) == LIMIT and _time(r) >= 0.99 * EASY_SECONDS]
         if held and not bad:
-            exact = next(r for r in solved if family(r) == "exact")
-            return Tier(HARD, exact.result["primal"], tuple(sorted({"exact", *(r.solver for r in held)})), exact)
+            exact = held[0][0]
+            return Tier(HARD, exact.result["primal"], tuple(sorted({"exact", *(r.solver for _, r in held)})), exact)
         return Tier(OPEN, disagreements=bad, pending=bool(solved) and not bad)
     members = [r for r in solved if id(r) in agreed]
     quick = [r for r in members if not is_split(r) and _time(r) < EASY_SECONDS]
